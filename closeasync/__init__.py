@@ -1,0 +1,64 @@
+"""closeasync: an async-first, typed Python SDK for the Close CRM API.
+
+>>> import asyncio
+>>> from closeasync import CloseAsync
+>>> async def main() -> None:
+...     async with CloseAsync(api_key="api_...") as close:  # doctest: +SKIP
+...         async for email in close.emails.list(lead_id="lead_..."):
+...             print(email.subject)
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+from ._wire import RateLimit, Timeout
+from .client import DEFAULT_BASE_URL, CloseAsync
+from .errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    CloseError,
+    ConfigurationError,
+    ConnectError,
+    InvalidRequestError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    ResponseValidationError,
+    ServerError,
+    TransportError,
+    UnsupportedMediaTypeError,
+)
+from .pagination import AsyncPaginator, Page
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "APIError",
+    "AsyncPaginator",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "CloseAsync",
+    "CloseError",
+    "ConfigurationError",
+    "ConnectError",
+    "InvalidRequestError",
+    "MethodNotAllowedError",
+    "NotFoundError",
+    "Page",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimit",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResponseValidationError",
+    "ServerError",
+    "Timeout",
+    "TransportError",
+    "UnsupportedMediaTypeError",
+    "__version__",
+]

@@ -1,0 +1,57 @@
+"""Credentials: built into an Authorization header once, and never shown."""
+
+from __future__ import annotations
+
+import base64
+
+from .errors import ConfigurationError
+
+__all__ = ["Credentials"]
+
+
+class Credentials:
+    """An API key (HTTP Basic, key as the username) or an OAuth access token (Bearer).
+
+    The secret is kept only inside the header value; ``repr`` and ``str`` say which
+    kind of credential it is and nothing else.
+
+    >>> Credentials.api_key("api_abc")
+    <Credentials api_key (hidden)>
+    """
+
+    __slots__ = ("_header", "kind")
+
+    def __init__(self, kind: str, header: str) -> None:
+        self.kind = kind
+        self._header = header
+
+    @classmethod
+    def api_key(cls, key: str) -> Credentials:
+        """Basic auth with the key as username and an empty password, as Close asks."""
+        _check("api_key", key)
+        token = base64.b64encode(f"{key}:".encode()).decode("ascii")
+        return cls("api_key", f"Basic {token}")
+
+    @classmethod
+    def oauth_token(cls, token: str) -> Credentials:
+        """Bearer auth with an OAuth 2.0 access token."""
+        _check("oauth_token", token)
+        return cls("oauth_token", f"Bearer {token}")
+
+    @property
+    def header(self) -> str:
+        """The ``Authorization`` header value (contains the secret: never log it)."""
+        return self._header
+
+    def __repr__(self) -> str:
+        return f"<Credentials {self.kind} (hidden)>"
+
+    __str__ = __repr__
+
+
+def _check(name: str, secret: object) -> None:
+    if not isinstance(secret, str) or not secret.strip():
+        raise ConfigurationError(f"{name} must be a non-empty string")
+    if any(c.isspace() or ord(c) < 32 for c in secret):
+        # A newline here would let a header be injected; whitespace is never part of a key.
+        raise ConfigurationError(f"{name} contains whitespace or control characters")

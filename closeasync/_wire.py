@@ -1,0 +1,391 @@
+"""The sans-I/O core: request and response values, and the pure functions around them.
+
+Nothing here performs I/O, so everything is tested with bytes in and bytes out:
+query encoding, the long-URL fallback, error decoding, and rate-limit headers.
+
+Close's rate-limit headers come in several forms, all of which are parsed:
+
+- ``RateLimit: limit=100, remaining=50, reset=5`` (documented, commas);
+- ``ratelimit: limit=160; remaining=159; reset=8`` (observed live, semicolons);
+- ``x-rate-limit-limit`` / ``-remaining`` / ``-reset`` (before July 2023), and the
+  draft-RFC ``RateLimit-Limit`` / ``-Remaining`` / ``-Reset`` fields.
+
+``reset`` is seconds from now (possibly fractional), not an epoch. Malformed
+fields are ignored, as the RFC asks, so a bad header never breaks a request.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeAlias
+from urllib.parse import quote
+
+import attrs
+import orjson
+
+from . import errors
+from ._routes import Route
+
+__all__ = [
+    "MAX_URL_LENGTH",
+    "QueryValue",
+    "RateLimit",
+    "Request",
+    "Response",
+    "Timeout",
+    "build_request",
+    "decode_error",
+    "decode_json",
+    "encode_query",
+    "parse_rate_limit",
+    "parse_retry_after",
+    "retry_delay",
+]
+
+#: Close's documented limit; longer GETs move their parameters into the body.
+MAX_URL_LENGTH = 2000
+
+Scalar: TypeAlias = str | int | float | bool | date | datetime | enum.Enum
+QueryValue: TypeAlias = Scalar | Sequence[Scalar] | frozenset[Scalar] | set[Scalar] | None
+Headers: TypeAlias = tuple[tuple[str, str], ...]
+
+_SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+@attrs.frozen
+class Timeout:
+    """Time limits in seconds (``None`` means no limit).
+
+    ``total`` bounds the whole request, ``connect`` opening the connection, ``read``
+    each wait for response data.
+
+    >>> Timeout(total=30)
+    Timeout(total=30, connect=10.0, read=None)
+    """
+
+    total: float | None = 60.0
+    connect: float | None = 10.0
+    read: float | None = None
+
+
+def _header(headers: Headers, name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers:
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+@attrs.frozen(repr=False)
+class Request:
+    """One HTTP request, ready to send. Its ``repr`` never shows header values."""
+
+    method: str
+    url: str
+    headers: Headers = ()
+    content: bytes | None = None
+    route: Route | None = None
+    timeout: Timeout | None = None
+
+    def header(self, name: str) -> str | None:
+        """Return a header's value (case-insensitive name), or None."""
+        return _header(self.headers, name)
+
+    def json(self) -> Any:
+        """Return the decoded JSON body, or None when there is none."""
+        return None if not self.content else orjson.loads(self.content)
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.url}>"
+
+    def redacted_headers(self) -> Headers:
+        """Return the headers with credentials replaced, for logs and cassettes."""
+        return tuple((k, "<redacted>" if k.lower() in _SECRET_HEADERS else v) for k, v in self.headers)
+
+
+@attrs.frozen(repr=False)
+class Response:
+    """One HTTP response, fully read."""
+
+    status: int
+    headers: Headers = ()
+    content: bytes = b""
+    request: Request | None = None
+
+    def header(self, name: str) -> str | None:
+        """Return a header's value (case-insensitive name), or None."""
+        return _header(self.headers, name)
+
+    def __repr__(self) -> str:
+        where = f" for {self.request.method} {self.request.url}" if self.request else ""
+        return f"<Response {self.status}{where}>"
+
+
+def _format_scalar(value: Scalar) -> str:
+    if isinstance(value, bool):  # before int: bool is an int
+        return "true" if value else "false"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def format_query_value(name: str, value: QueryValue) -> str | None:
+    """Format one parameter the way Close reads it; lists become comma-joined.
+
+    Raises:
+        InvalidRequestError: an empty list (it would silently drop the filter).
+    """
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        return _format_scalar(value)
+    items = [_format_scalar(v) for v in value]
+    if isinstance(value, set | frozenset):
+        items.sort()
+    if not items:
+        raise errors.InvalidRequestError({name: "must not be an empty list"})
+    return ",".join(items)
+
+
+def encode_query(params: Mapping[str, QueryValue]) -> str:
+    """Encode query parameters; ``None`` values are left out.
+
+    >>> encode_query({"lead_id": "lead_1", "_type__in": ["Email", "SMS"], "x": None})
+    'lead_id=lead_1&_type__in=Email,SMS'
+    """
+    parts = []
+    for name, value in params.items():
+        text = format_query_value(name, value)
+        if text is not None:
+            parts.append(f"{quote(name, safe='')}={quote(text, safe=',:')}")
+    return "&".join(parts)
+
+
+def build_request(
+    route: Route,
+    *,
+    base_url: str,
+    path_params: Mapping[str, str] | None = None,
+    query: Mapping[str, QueryValue] | None = None,
+    json: Any = None,
+    headers: Headers = (),
+    timeout: Timeout | None = None,
+) -> Request:
+    """Build the request for ``route``.
+
+    A GET whose URL would exceed :data:`MAX_URL_LENGTH` becomes Close's documented
+    fallback: a POST with ``x-http-method-override: GET`` and the parameters as a
+    JSON object under ``_params``.
+    """
+    base = base_url.rstrip("/") + route.path(**(path_params or {}))
+    encoded = encode_query(query or {})
+    url = f"{base}?{encoded}" if encoded else base
+    method = route.method
+    body = None if json is None else orjson.dumps(json)
+    if method == "GET" and len(url) > MAX_URL_LENGTH:
+        params = {k: format_query_value(k, v) for k, v in (query or {}).items()}
+        body = orjson.dumps({"_params": {k: v for k, v in params.items() if v is not None}})
+        method, url = "POST", base
+        headers = (*headers, ("x-http-method-override", "GET"))
+    if body is not None:
+        headers = (*headers, ("content-type", "application/json"))
+    return Request(method, url, headers, body, route, timeout)
+
+
+def decode_json(response: Response) -> Any:
+    """Decode a successful response's JSON body (an empty body is ``{}``).
+
+    Raises:
+        ResponseValidationError: the body is not JSON.
+    """
+    if not response.content.strip():
+        return {}
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        req = response.request
+        raise errors.ResponseValidationError(
+            f"expected a JSON body, got {_snippet(response.content)!r}: {exc}",
+            status=response.status,
+            body=response.content,
+            method=req.method if req else "",
+            url=req.url if req else "",
+        ) from None
+
+
+def _snippet(content: bytes, limit: int = 200) -> str:
+    text = " ".join(content.decode("utf-8", "replace").split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _error_body(content: bytes) -> Any:
+    if not content.strip():
+        return None
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return content.decode("utf-8", "replace")
+
+
+def _error_message(body: Any, status: int) -> str:
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, str) and error:
+            return error
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        parts = [str(e) for e in body.get("errors") or [] if e]
+        field_errors = body.get("field-errors")
+        if isinstance(field_errors, dict):
+            parts += [f"{field}: {msg}" for field, msg in field_errors.items()]
+        if parts:
+            return "; ".join(parts)
+    elif isinstance(body, str) and body.strip():
+        return f"HTTP {status}: {_snippet(body.encode())}"
+    return f"HTTP {status}"
+
+
+_STATUS_ERRORS: dict[int, type[errors.APIError]] = {
+    401: errors.AuthenticationError,
+    402: errors.PaymentRequiredError,
+    403: errors.PermissionDeniedError,
+    404: errors.NotFoundError,
+    405: errors.MethodNotAllowedError,
+    415: errors.UnsupportedMediaTypeError,
+}
+_REQUEST_ID_HEADERS = ("x-request-id", "x-close-request-id", "request-id")
+
+
+def decode_error(response: Response) -> errors.APIError:
+    """Turn an error response into the matching :class:`~closeasync.errors.APIError`.
+
+    Works for every body: Close's JSON shapes, an HTML page from a proxy, nothing.
+    """
+    body = _error_body(response.content)
+    request_id = next(filter(None, (response.header(h) for h in _REQUEST_ID_HEADERS)), None)
+    req = response.request
+    common: dict[str, Any] = {
+        "status": response.status,
+        "body": body,
+        "request_id": request_id,
+        "method": req.method if req else "",
+        "url": req.url if req else "",
+    }
+    message = _error_message(body, response.status)
+    status = response.status
+    if status == 400:
+        as_dict = body if isinstance(body, dict) else {}
+        raw_errors = as_dict.get("errors")
+        raw_fields = as_dict.get("field-errors")
+        return errors.BadRequestError(
+            message,
+            errors=[str(e) for e in raw_errors] if isinstance(raw_errors, list) else [],
+            field_errors=raw_fields if isinstance(raw_fields, dict) else {},
+            **common,
+        )
+    if status == 429:
+        return errors.RateLimitError(
+            message,
+            retry_after=retry_delay(response),
+            rate_limit=parse_rate_limit(response.headers),
+            **common,
+        )
+    if status >= 500:
+        return errors.ServerError(message, **common)
+    return _STATUS_ERRORS.get(status, errors.APIError)(message, **common)
+
+
+@attrs.frozen
+class RateLimit:
+    """What a response said about its endpoint group's rate limit.
+
+    ``reset`` is the number of seconds until the window resets.
+    """
+
+    limit: float | None = None
+    remaining: float | None = None
+    reset: float | None = None
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text.strip().strip('"'))
+    except ValueError:
+        return None
+    return value if value >= 0 and value == value and value != float("inf") else None
+
+
+_SEPARATORS = re.compile(r"[,;]")
+
+
+def parse_rate_limit(headers: Headers) -> RateLimit | None:
+    """Parse any of Close's rate-limit header forms (see the module docstring).
+
+    >>> parse_rate_limit((("ratelimit", "limit=160; remaining=159; reset=8"),))
+    RateLimit(limit=160.0, remaining=159.0, reset=8.0)
+    """
+    found: dict[str, float] = {}
+    combined = _header(headers, "ratelimit")
+    if combined:
+        for item in _SEPARATORS.split(combined):
+            key, sep, value = item.partition("=")
+            number = _number(value) if sep else None
+            key = key.strip().lower()
+            if number is not None and key in ("limit", "remaining", "reset"):
+                found.setdefault(key, number)
+    if not found:
+        for prefix in ("x-rate-limit-", "ratelimit-"):
+            for key in ("limit", "remaining", "reset"):
+                raw = _header(headers, prefix + key)
+                number = _number(raw) if raw is not None else None
+                if number is not None:
+                    found.setdefault(key, number)
+            if found:
+                break
+    return RateLimit(**found) if found else None
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Parse ``Retry-After``: delay seconds, or an HTTP date (then relative to ``now``).
+
+    >>> parse_retry_after("3")
+    3.0
+    """
+    if value is None:
+        return None
+    seconds = _number(value)
+    if seconds is not None:
+        return seconds
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def retry_delay(response: Response, *, now: datetime | None = None) -> float | None:
+    """How long a 429 asks us to wait: ``RateLimit`` reset, ``Retry-After``, legacy body.
+
+    ``RateLimit``'s ``reset`` comes first because ``Retry-After`` is rounded up to a
+    whole second.
+    """
+    limit = parse_rate_limit(response.headers)
+    if limit is not None and limit.reset is not None:
+        return limit.reset
+    retry_after = parse_retry_after(response.header("retry-after"), now=now)
+    if retry_after is not None:
+        return retry_after
+    body = _error_body(response.content)
+    error = body.get("error") if isinstance(body, dict) else None
+    reset = error.get("rate_reset") if isinstance(error, dict) else None
+    if isinstance(reset, int | float) and not isinstance(reset, bool) and reset >= 0:
+        return float(reset)
+    return None

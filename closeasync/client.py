@@ -1,0 +1,254 @@
+"""The client: lifecycle, options, resources and the request pipeline.
+
+::
+
+    async with CloseAsync(api_key="api_...") as close:
+        email = await close.emails.get("acti_...")
+
+One call goes: resource (validate, build parameters) -> :meth:`CloseAsync._call`
+(route, auth, headers) -> ``transport.send`` -> decode (status -> typed error,
+JSON) -> the resource structures the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from . import errors
+from ._auth import Credentials
+from ._routes import Route
+from ._version import __version__
+from ._wire import QueryValue, Request, Timeout, build_request, decode_error, decode_json
+from .resources.activities import ActivitiesResource
+from .resources.emails import EmailsResource
+from .resources.sms import SMSResource
+from .transports.aiohttp import AiohttpTransport
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from .transports.base import Transport
+
+__all__ = ["DEFAULT_BASE_URL", "CloseAsync"]
+
+DEFAULT_BASE_URL = "https://api.close.com/api/v1"
+log = logging.getLogger("closeasync")
+
+
+class _Core:
+    """State shared by a client and the views :meth:`CloseAsync.with_options` makes."""
+
+    __slots__ = ("base_url", "closed", "credentials", "headers", "owns_transport", "transport")
+
+    def __init__(
+        self, transport: Transport, owns_transport: bool, credentials: Credentials, base_url: str
+    ) -> None:
+        self.transport = transport
+        self.owns_transport = owns_transport
+        self.credentials = credentials
+        self.base_url = base_url.rstrip("/")
+        self.closed = False
+        self.headers: tuple[tuple[str, str], ...] = ()
+
+
+class CloseAsync:
+    """An async client for the Close API.
+
+    Args:
+        api_key: a Close API key (HTTP Basic, key as username). Defaults to the
+            ``CLOSE_API_KEY`` environment variable when no credential is given.
+        oauth_token: an OAuth 2.0 access token (Bearer), instead of ``api_key``.
+        base_url: the API root, ``https://api.close.com/api/v1`` unless testing.
+        transport: how requests are sent; defaults to an :class:`AiohttpTransport`.
+        session: an aiohttp session to borrow (not closed by the client).
+        timeout: default time limits: a :class:`Timeout` or total seconds.
+        max_connections: connection pool size of the client's own session.
+        tz_offset: hours sent as ``X-TZ-Offset`` (how Close reads naive dates).
+
+    Raises:
+        ConfigurationError: no credential, both kinds, or conflicting options.
+
+    >>> import asyncio
+    >>> async def main() -> None:
+    ...     async with CloseAsync(api_key="api_example") as close:
+    ...         print(close)
+    >>> asyncio.run(main())
+    <CloseAsync https://api.close.com/api/v1 api_key>
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        oauth_token: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        transport: Transport | None = None,
+        session: aiohttp.ClientSession | None = None,
+        timeout: Timeout | float | None = None,
+        max_connections: int = 100,
+        tz_offset: float | None = None,
+    ) -> None:
+        if api_key is not None and oauth_token is not None:
+            raise errors.ConfigurationError("pass api_key or oauth_token, not both")
+        if api_key is None and oauth_token is None:
+            api_key = os.environ.get("CLOSE_API_KEY")
+            if not api_key:
+                raise errors.ConfigurationError(
+                    "no credentials: pass api_key= or oauth_token=, or set CLOSE_API_KEY"
+                )
+        credentials = (
+            Credentials.oauth_token(oauth_token)
+            if oauth_token is not None
+            else Credentials.api_key(api_key or "")
+        )
+        if transport is not None and session is not None:
+            raise errors.ConfigurationError("pass transport or session, not both")
+        self._timeout = _as_timeout(timeout)
+        owns = transport is None
+        if transport is None:
+            transport = AiohttpTransport(
+                session=session, timeout=self._timeout, max_connections=max_connections
+            )
+        self._core = _Core(transport, owns, credentials, base_url)
+        headers = [
+            ("authorization", credentials.header),
+            ("accept", "application/json"),
+            ("user-agent", f"closeasync/{__version__} aiohttp/{aiohttp.__version__}"),
+        ]
+        if tz_offset is not None:
+            headers.append(("x-tz-offset", f"{tz_offset:g}"))
+        self._core.headers = tuple(headers)
+        self._attach_resources()
+
+    def _attach_resources(self) -> None:
+        self.emails = EmailsResource(self)
+        """Email activities: list, get, create, update, send, schedule, cancel, delete."""
+        self.sms = SMSResource(self)
+        """SMS activities: the same methods as :attr:`emails`."""
+        self.activities = ActivitiesResource(self)
+        """Every activity type of a lead or organization, as typed models."""
+
+    @property
+    def transport(self) -> Transport:
+        """The transport requests go through."""
+        return self._core.transport
+
+    @property
+    def base_url(self) -> str:
+        """The API root URL."""
+        return self._core.base_url
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._core.closed
+
+    def with_options(self, *, timeout: Timeout | float | None = None) -> CloseAsync:
+        """Return a view of this client with other defaults; it shares the connection pool.
+
+        >>> close = CloseAsync(api_key="api_example")
+        >>> close.with_options(timeout=5).timeout
+        Timeout(total=5.0, connect=10.0, read=None)
+        """
+        view = object.__new__(CloseAsync)
+        view._core = self._core
+        view._timeout = _as_timeout(timeout) if timeout is not None else self._timeout
+        view._attach_resources()
+        return view
+
+    @property
+    def timeout(self) -> Timeout:
+        """The default time limits of this client (or view)."""
+        return self._timeout
+
+    async def __aenter__(self) -> CloseAsync:
+        self._check_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client and, if it created it, its transport. Safe to call twice."""
+        if self._core.closed:
+            return
+        self._core.closed = True
+        if self._core.owns_transport:
+            await self._core.transport.aclose()
+
+    def _check_open(self) -> None:
+        if self._core.closed:
+            raise errors.ClientClosedError(
+                "this CloseAsync client is closed; create a new one (async with CloseAsync(...) as close:)"
+            )
+
+    def __repr__(self) -> str:
+        return f"<CloseAsync {self._core.base_url} {self._core.credentials.kind}>"
+
+    async def _call(
+        self,
+        route: Route,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        query: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+    ) -> Any:
+        """Send one request and return its decoded JSON body.
+
+        Raises:
+            APIError: Close answered with an error status.
+            TransportError: no response arrived.
+            ResponseValidationError: the body is not JSON.
+            ClientClosedError: the client was closed.
+        """
+        self._check_open()
+        request = build_request(
+            route,
+            base_url=self._core.base_url,
+            path_params=path_params,
+            query=query,
+            json=json,
+            headers=self._core.headers,
+            timeout=self._timeout,
+        )
+        response = await self._send(request)
+        if response.status >= 400:
+            raise decode_error(response)
+        return decode_json(response)
+
+    async def _send(self, request: Request) -> Any:
+        started = time.perf_counter()
+        try:
+            response = await self._core.transport.send(request)
+        except errors.TransportError as exc:
+            log.info("%s %s failed: %s", request.method, request.url, exc)
+            raise
+        log.debug(
+            "%s %s -> %d in %.1f ms",
+            request.method,
+            request.url,
+            response.status,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+
+def _as_timeout(value: Timeout | float | None) -> Timeout:
+    if value is None:
+        return Timeout()
+    if isinstance(value, Timeout):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return Timeout(total=float(value))
+    raise errors.ConfigurationError(f"timeout must be a Timeout or positive seconds, got {value!r}")

@@ -1,0 +1,229 @@
+"""Every exception closeasync raises, in one place.
+
+::
+
+    CloseError
+    ├── APIError                      Close answered with an error status
+    │   ├── BadRequestError           400, with ``errors`` and ``field_errors``
+    │   ├── AuthenticationError       401
+    │   ├── PaymentRequiredError      402 (a plan limit)
+    │   ├── PermissionDeniedError     403
+    │   ├── NotFoundError             404
+    │   ├── MethodNotAllowedError     405
+    │   ├── UnsupportedMediaTypeError 415
+    │   ├── RateLimitError            429, with ``retry_after`` and ``rate_limit``
+    │   └── ServerError               5xx
+    ├── TransportError                no usable response; ``may_have_reached_server``
+    │   ├── ConnectError              never connected: the request did not leave
+    │   └── RequestTimeoutError       also a builtin ``TimeoutError``
+    ├── ResponseValidationError       a 2xx whose body is not what Close documents
+    ├── InvalidRequestError           refused before sending; ``field_errors``
+    ├── ConfigurationError            bad client arguments
+    └── ClientClosedError             the client was used after ``aclose()``
+
+No exception's message, ``repr`` or attributes hold the API key or OAuth token:
+requests are described by method and URL only, never by their headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._wire import RateLimit
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "CloseError",
+    "ConfigurationError",
+    "ConnectError",
+    "InvalidRequestError",
+    "MethodNotAllowedError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResponseValidationError",
+    "ServerError",
+    "TransportError",
+    "UnsupportedMediaTypeError",
+]
+
+
+class CloseError(Exception):
+    """Base class of every closeasync exception."""
+
+
+class APIError(CloseError):
+    """Close answered with an error status.
+
+    Attributes:
+        status: the HTTP status code.
+        body: the decoded JSON body, or the text when it is not JSON (``None`` if empty).
+        message: Close's own message when it gave one.
+        request_id: the request id from the response headers, if any.
+        method: the HTTP method of the request.
+        url: the URL of the request (no credentials are ever part of it).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        body: Any = None,
+        request_id: str | None = None,
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.body = body
+        self.request_id = request_id
+        self.method = method
+        self.url = url
+
+    def __str__(self) -> str:
+        where = f" ({self.method} {self.url})" if self.method else ""
+        rid = f" [request {self.request_id}]" if self.request_id else ""
+        return f"{self.status}: {self.message}{where}{rid}"
+
+
+class BadRequestError(APIError):
+    """400: Close refused the request's content.
+
+    ``field_errors`` maps Close's field names (``"subject"``, ``"_limit"``) to messages;
+    ``errors`` holds the messages that concern no single field.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: list[str] | None = None,
+        field_errors: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.errors = list(errors or [])
+        self.field_errors = dict(field_errors or {})
+
+
+class AuthenticationError(APIError):
+    """401: the API key or OAuth token is missing, wrong or revoked."""
+
+
+class PaymentRequiredError(APIError):
+    """402: a limit of the organization's plan was reached."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the key's user may not do this."""
+
+
+class NotFoundError(APIError):
+    """404: no such object (or no such URL)."""
+
+
+class MethodNotAllowedError(APIError):
+    """405: the endpoint does not support this HTTP method."""
+
+
+class UnsupportedMediaTypeError(APIError):
+    """415: the request body was not in a format Close accepts."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests for this endpoint group.
+
+    ``retry_after`` is the number of seconds Close asked us to wait (from the
+    ``RateLimit`` header's ``reset``, else ``Retry-After``, else the legacy body),
+    or ``None`` if it did not say.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        rate_limit: RateLimit | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+        self.rate_limit = rate_limit
+
+
+class ServerError(APIError):
+    """5xx: Close (or a proxy in front of it) failed."""
+
+
+class TransportError(CloseError):
+    """No usable response arrived.
+
+    ``may_have_reached_server`` is False only when the request provably never left
+    (the connection was refused, the name did not resolve): only then is repeating
+    a write harmless.
+    """
+
+    def __init__(
+        self, message: str, *, may_have_reached_server: bool, method: str = "", url: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.may_have_reached_server = may_have_reached_server
+        self.method = method
+        self.url = url
+
+
+class ConnectError(TransportError):
+    """The connection could not be made; the request was not sent."""
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        super().__init__(message, may_have_reached_server=False, method=method, url=url)
+
+
+class RequestTimeoutError(TransportError, TimeoutError):
+    """The request took longer than its timeout allowed."""
+
+
+class ResponseValidationError(CloseError):
+    """A successful response whose body is not what Close documents (not JSON, wrong shape)."""
+
+    def __init__(self, message: str, *, status: int, body: bytes, method: str = "", url: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.body = body
+        self.method = method
+        self.url = url
+
+
+class InvalidRequestError(CloseError, ValueError):
+    """The request was refused before anything was sent.
+
+    ``field_errors`` uses the same field names as Close's own 400 ``field-errors``,
+    so code handling one can handle the other.
+
+    >>> err = InvalidRequestError({"subject": "at most 1000 characters"})
+    >>> str(err)
+    'subject: at most 1000 characters'
+    """
+
+    def __init__(self, field_errors: Mapping[str, str], errors: list[str] | None = None) -> None:
+        self.field_errors = dict(field_errors)
+        self.errors = list(errors or [])
+        parts = [f"{field}: {msg}" for field, msg in self.field_errors.items()] + self.errors
+        super().__init__("; ".join(parts))
+
+
+class ConfigurationError(CloseError, ValueError):
+    """The client was given arguments it cannot work with."""
+
+
+class ClientClosedError(CloseError, RuntimeError):
+    """The client was used after it was closed."""

@@ -1,0 +1,127 @@
+"""The base of every model: attrs classes whose absent fields stay absent.
+
+Close answers with partial objects whenever ``_fields`` is used, and even its own
+examples omit fields the schema calls required. A model therefore distinguishes
+three states for each field: a value, ``None`` (Close sent ``null``) and *absent*
+(Close did not send the key). Absent fields are simply never assigned: the slot
+stays empty, reading it raises :class:`FieldNotLoaded` (an ``AttributeError``, so
+``hasattr`` and ``getattr(obj, name, default)`` work), and unstructuring leaves
+the key out, so a model round-trips to exactly the JSON it came from.
+
+This keeps the annotations honest: ``email.subject`` is typed ``str | None`` and,
+when it returns, it returns exactly that. Nothing pretends an absent field is
+``None``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+__all__ = ["UNSET", "FieldNotLoaded", "Model", "is_loaded", "loaded_fields", "wire_name"]
+
+
+class _Unset:
+    """The type of :data:`UNSET`; falsy, a singleton, and never sent on the wire."""
+
+    __slots__ = ()
+    _instance: ClassVar[_Unset | None] = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "UNSET"
+
+
+#: Marks "not given" where ``None`` is a meaningful value (a model field that was not
+#: loaded, a keyword argument the caller left out of an update). Typed ``Any`` so it
+#: can be the default of a field or parameter of any type.
+UNSET: Any = _Unset()
+
+
+class FieldNotLoaded(AttributeError):
+    """Reading a model field that the response did not include.
+
+    Raised for partial objects (``fields=[...]``) and for fields Close left out.
+    """
+
+    def __init__(self, model: str, field: str) -> None:
+        super().__init__(
+            f"{model}.{field} was not loaded: the response did not include it "
+            f"(request it with fields=[..., {field!r}] or leave fields= out)"
+        )
+        self.model = model
+        self.field = field
+
+
+def wire_name(attribute: attrs.Attribute[Any]) -> str:
+    """Return the JSON key of a model attribute (``from_`` is ``from`` on the wire)."""
+    name: str = attribute.metadata.get("wire", attribute.name)
+    return name
+
+
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class Model:
+    """Base of all closeasync models: frozen, slotted, keyword-only attrs classes.
+
+    Every field defaults to :data:`UNSET`, which leaves the slot empty, so models can
+    be built partially in tests: ``Email(id="acti_1", subject="Hi")``.
+    """
+
+    def __attrs_post_init__(self) -> None:
+        # Fields the caller did not pass keep no value at all (see module docstring).
+        for attribute in attrs.fields(type(self)):
+            if getattr(self, attribute.name) is UNSET:
+                object.__delattr__(self, attribute.name)
+
+    if not TYPE_CHECKING:  # keep mypy from treating every attribute as valid
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached when normal lookup failed, i.e. for an empty slot.
+            if name in attrs.fields_dict(type(self)):
+                raise FieldNotLoaded(type(self).__name__, name)
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        missing = UNSET
+        return all(
+            getattr(self, a.name, missing) == getattr(other, a.name, missing)
+            for a in attrs.fields(type(self))
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # models hold lists: unhashable, like dicts
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{a.name}={getattr(self, a.name)!r}"
+            for a in attrs.fields(type(self))
+            if a.repr and hasattr(self, a.name)
+        )
+        return f"{type(self).__name__}({shown})"
+
+
+def loaded_fields(model: Model) -> frozenset[str]:
+    """Return the names of the fields that hold a value (``None`` included).
+
+    >>> from closeasync.models import Email
+    >>> sorted(loaded_fields(Email(id="acti_1", subject=None)))
+    ['id', 'subject']
+    """
+    return frozenset(a.name for a in attrs.fields(type(model)) if hasattr(model, a.name))
+
+
+def is_loaded(model: Model, field: str) -> bool:
+    """Tell whether ``field`` holds a value on ``model`` (``None`` counts as loaded)."""
+    return hasattr(model, field)

@@ -1,0 +1,125 @@
+"""The ``Activity`` union: every activity type, told apart by Close's ``_type``."""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+from cattrs import Converter
+
+from ._base import Model
+from .activity import ActivityBase, UnknownActivity
+from .call import Call
+from .created import Created
+from .custom import CustomActivity
+from .email import Email
+from .form_submission import FormSubmission
+from .lead_merge import LeadMerge
+from .meeting import Meeting
+from .note import Note
+from .sms import SMS
+from .status_change import LeadStatusChange, OpportunityStatusChange
+from .task_completed import TaskCompleted
+from .thread import EmailThread
+from .whatsapp import WhatsAppMessage
+
+__all__ = [
+    "ACTIVITY_BY_RESOURCE",
+    "ACTIVITY_TYPES",
+    "Activity",
+    "activity_class",
+    "register_activity_union",
+]
+
+#: Any activity Close can return from ``GET /activity/``.
+Activity: TypeAlias = (
+    Call
+    | Created
+    | CustomActivity
+    | Email
+    | EmailThread
+    | FormSubmission
+    | LeadMerge
+    | LeadStatusChange
+    | Meeting
+    | Note
+    | OpportunityStatusChange
+    | SMS
+    | TaskCompleted
+    | WhatsAppMessage
+    | UnknownActivity
+)
+
+#: ``_type`` value -> model class, for every type this version models.
+ACTIVITY_TYPES: dict[str, type[ActivityBase]] = {
+    cls.TYPE: cls
+    for cls in (
+        Call,
+        Created,
+        CustomActivity,
+        Email,
+        EmailThread,
+        FormSubmission,
+        LeadMerge,
+        LeadStatusChange,
+        Meeting,
+        Note,
+        OpportunityStatusChange,
+        SMS,
+        TaskCompleted,
+        WhatsAppMessage,
+    )
+}
+
+#: Resource name in the route table (``closeasync._routes.ROUTES``) -> model class.
+ACTIVITY_BY_RESOURCE: dict[str, type[ActivityBase]] = {
+    "call": Call,
+    "created": Created,
+    "custom": CustomActivity,
+    "email": Email,
+    "emailthread": EmailThread,
+    "form_submission": FormSubmission,
+    "lead_merge": LeadMerge,
+    "lead_status_change": LeadStatusChange,
+    "meeting": Meeting,
+    "note": Note,
+    "opportunity_status_change": OpportunityStatusChange,
+    "sms": SMS,
+    "task_completed": TaskCompleted,
+    "whatsapp_message": WhatsAppMessage,
+}
+
+
+def activity_class(type_name: str) -> type[ActivityBase] | None:
+    """Return the model class for a ``_type`` value, or None if it is not modelled."""
+    return ACTIVITY_TYPES.get(type_name)
+
+
+def register_activity_union(conv: Converter, *, strict: bool) -> None:
+    """Teach ``conv`` to structure :data:`Activity` by its ``_type`` tag."""
+    hooks = {name: conv.get_structure_hook(cls) for name, cls in ACTIVITY_TYPES.items()}
+    known = ACTIVITY_TYPES
+
+    def structure_activity(data: Any, _: Any = None) -> Model:
+        tag = data.get("_type") if type(data) is dict else None
+        hook = hooks.get(tag) if type(tag) is str else None
+        if hook is not None:
+            model: Model = hook(data, known[tag])  # type: ignore[index]
+            return model
+        if strict:
+            from .._serde import StructureError
+
+            raise StructureError(f"activity with unknown _type {tag!r}")
+        return _unknown(data)
+
+    conv.register_structure_hook_func(lambda tp: tp == Activity, structure_activity)
+    conv.register_structure_hook(UnknownActivity, lambda data, _: _unknown(data))
+    conv.register_unstructure_hook(UnknownActivity, lambda obj: dict(obj.raw))
+
+
+def _unknown(data: Any) -> UnknownActivity:
+    if type(data) is not dict:
+        from .._serde import StructureError
+
+        raise StructureError(f"activity: expected a JSON object, got {type(data).__name__}")
+    fields = {k: data.get(k) for k in ("id", "lead_id") if isinstance(data.get(k), str)}
+    return UnknownActivity(type=data.get("_type"), raw=data, **fields)

@@ -1,0 +1,79 @@
+"""Turning keyword arguments into query parameters and JSON bodies."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from .._serde import converter, format_datetime
+from .._wire import QueryValue
+from ..errors import InvalidRequestError
+from ..models._base import UNSET, Model
+from ..params import ActivityFilters
+
+__all__ = ["check_keys", "fields_param", "filters_query", "to_wire_body"]
+
+
+def check_keys(given: Mapping[str, Any], allowed: Mapping[str, Any], what: str) -> None:
+    """Refuse keyword arguments that are not parameters (a typo would be silently ignored).
+
+    Raises:
+        InvalidRequestError: an unknown name, with the closest known ones suggested.
+    """
+    unknown = [key for key in given if key not in allowed]
+    if unknown:
+        import difflib
+
+        problems = {}
+        for key in unknown:
+            close = difflib.get_close_matches(key, list(allowed), n=2)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            problems[key] = f"is not a {what}{hint}"
+        raise InvalidRequestError(problems)
+
+
+def filters_query(filters: Mapping[str, Any]) -> dict[str, QueryValue]:
+    """Validate list filters and return them as query parameters."""
+    check_keys(filters, ActivityFilters.__annotations__, "filter of this list")
+    return {key: value for key, value in filters.items() if value is not None}
+
+
+def fields_param(fields: Sequence[str] | None, *, always: Sequence[str] = ()) -> str | None:
+    """Build ``_fields``; ``always`` names fields the SDK needs (``_type`` for unions)."""
+    if fields is None:
+        return None
+    if isinstance(fields, str):
+        raise InvalidRequestError({"_fields": "pass a list of field names, not a string"})
+    names = list(dict.fromkeys([*fields, *always]))
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise InvalidRequestError({"_fields": "must be a non-empty list of field names"})
+    return ",".join(names)
+
+
+def _wire_value(field: str, value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            problem = "must be timezone-aware (e.g. datetime.now(timezone.utc)); a naive time is ambiguous"
+            raise InvalidRequestError({field: problem})
+        return format_datetime(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Model):
+        return converter.unstructure(value)
+    if isinstance(value, list | tuple):
+        return [_wire_value(field, v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _wire_value(field, v) for k, v in value.items()}
+    return value
+
+
+def to_wire_body(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a JSON body of the given fields, leaving out those not given (UNSET).
+
+    ``None`` is kept: in an update it clears the field (Close's PUT acts as PATCH).
+    """
+    return {key: _wire_value(key, value) for key, value in fields.items() if value is not UNSET}

@@ -1,0 +1,96 @@
+"""``close.emails``: Email activities."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Unpack
+
+from .._routes import ROUTES
+from .._rules import email_create_errors, email_update_errors
+from ..models._base import UNSET
+from ..models.email import Email
+from ..models.enums import MessageStatus
+from ..params import ActivityFilters, EmailCreateFields, EmailUpdateFields
+from ._messages import MessageResource
+from ._params import check_keys
+
+if TYPE_CHECKING:
+    from ..pagination import AsyncPaginator
+
+__all__ = ["EmailsResource"]
+
+_CREATE_NAMES = EmailCreateFields.__annotations__
+_UPDATE_NAMES = EmailUpdateFields.__annotations__
+
+
+class EmailsResource(MessageResource[Email]):
+    """Email activities: one object per email message.
+
+    >>> async def example(close):  # doctest: +SKIP
+    ...     draft = await close.emails.create(lead_id="lead_1", status="draft", subject="Hi")
+    ...     draft = await close.emails.update(draft, body_text="Hello!")
+    ...     return await close.emails.send(draft, sender="me@example.com")
+    """
+
+    _model = Email
+    _routes = ROUTES["email"]
+    _update_rule = staticmethod(email_update_errors)
+
+    def list(
+        self,
+        *,
+        fields: Sequence[str] | None = None,
+        page_size: int = 100,
+        **filters: Unpack[ActivityFilters],
+    ) -> AsyncPaginator[Email]:
+        """List emails newest first (by ``date_created``), lazily.
+
+        >>> async def example(close, since):  # doctest: +SKIP
+        ...     async for email in close.emails.list(lead_id="lead_1", date_created__gt=since):
+        ...         print(email.subject)
+
+        Raises:
+            InvalidRequestError: an unknown filter name or an empty id list.
+        """
+        return self._paginate(filters, fields, page_size)
+
+    async def create(
+        self, *, lead_id: str, status: MessageStatus | str, **fields: Unpack[EmailCreateFields]
+    ) -> Email:
+        """Create an email: log one (``inbox``/``sent``), save a ``draft``, or send one.
+
+        ``status="outbox"`` sends it (after ``send_in`` seconds if given, < 60);
+        ``status="scheduled"`` sends it at ``date_scheduled``. A ``sender`` is required
+        for inbox, scheduled, outbox and error.
+
+        Raises:
+            InvalidRequestError: the input breaks one of Close's rules (nothing was sent).
+            BadRequestError: Close refused it.
+        """
+        check_keys(fields, _CREATE_NAMES, "field of an email")
+        return await self._create({"lead_id": lead_id, "status": status, **fields}, email_create_errors)
+
+    async def update(self, email: str | Email, **fields: Unpack[EmailUpdateFields]) -> Email:
+        """Change a draft (Close's PUT acts as PATCH: only the given fields change).
+
+        Pass the :class:`Email` instead of its id and the status rules are checked
+        before sending (only drafts can be edited; a scheduled or outbox email can
+        only be cancelled).
+
+        Raises:
+            InvalidRequestError: the change breaks one of Close's rules (nothing was sent).
+        """
+        check_keys(fields, _UPDATE_NAMES, "field of an email")
+        return await self._update(email, fields)
+
+    async def send(self, email: str | Email, *, sender: str | None = UNSET, send_in: int = UNSET) -> Email:
+        """Send a draft now (status ``outbox``), or after ``send_in`` seconds (< 60, to allow undo).
+
+        ``sender`` (``"Name" <addr>`` or an address) is needed unless the draft has one.
+        """
+        return await self._update(email, self._send_fields(send_in, {"sender": sender}))
+
+    async def schedule(self, email: str | Email, *, at: datetime, sender: str | None = UNSET) -> Email:
+        """Schedule a draft to be sent at ``at`` (timezone-aware)."""
+        return await self._schedule(email, at, {"sender": sender})

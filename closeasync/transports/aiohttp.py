@@ -1,0 +1,108 @@
+"""The default transport: real HTTP with aiohttp (asyncio only)."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from yarl import URL
+
+from .. import errors
+from .._wire import Request, Response, Timeout
+
+__all__ = ["AiohttpTransport"]
+
+log = logging.getLogger("closeasync")
+
+
+class AiohttpTransport:
+    """Send requests with one :class:`aiohttp.ClientSession`.
+
+    The session is created on first use, inside the running event loop (never in
+    ``__init__``), unless one is passed in; a borrowed session is left open by
+    :meth:`aclose`, since its owner closes it.
+
+    Args:
+        session: an existing session to borrow instead of owning one.
+        timeout: default time limits, used when a request carries none.
+        max_connections: connection pool size of an owned session.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        timeout: Timeout | None = None,
+        max_connections: int = 100,
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._timeout = timeout or Timeout()
+        self._max_connections = max_connections
+        self._closed = False
+
+    def __repr__(self) -> str:
+        owner = "owned" if self._owns_session else "borrowed"
+        return f"<AiohttpTransport {owner} session, max_connections={self._max_connections}>"
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The session in use, or None before the first request of an owned one."""
+        return self._session
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise errors.ClientClosedError("this transport was closed")
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._max_connections)
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+        return self._session
+
+    async def send(self, request: Request) -> Response:
+        """Send ``request``; error statuses are returned, failures raised as TransportError."""
+        session = self._get_session()
+        limits = request.timeout or self._timeout
+        timeout = aiohttp.ClientTimeout(
+            total=limits.total, sock_connect=limits.connect, sock_read=limits.read
+        )
+        where = {"method": request.method, "url": request.url}
+        try:
+            async with session.request(
+                request.method,
+                URL(request.url, encoded=True),
+                headers=request.headers,
+                data=request.content,
+                timeout=timeout,
+                allow_redirects=False,
+            ) as response:
+                content = await response.read()
+                return Response(response.status, tuple(response.headers.items()), content, request)
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise errors.RequestTimeoutError(
+                f"timed out connecting ({exc.__class__.__name__})",
+                may_have_reached_server=False,
+                **where,
+            ) from None
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise errors.RequestTimeoutError(
+                f"timed out waiting for the response ({exc.__class__.__name__})",
+                may_have_reached_server=True,
+                **where,
+            ) from None
+        except aiohttp.ClientConnectorError as exc:
+            # Refused, unreachable, DNS or TLS failure: no byte of the request was sent.
+            raise errors.ConnectError(f"could not connect: {exc.os_error or exc}", **where) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            # Reset, disconnected, truncated: the server may have acted on the request.
+            raise errors.TransportError(
+                f"connection failed mid-request: {exc.__class__.__name__}: {exc}",
+                may_have_reached_server=True,
+                **where,
+            ) from None
+
+    async def aclose(self) -> None:
+        """Close the owned session (a borrowed one is left to its owner)."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session and not session.closed:
+            await session.close()

@@ -1,0 +1,61 @@
+"""Shared fixtures: a client on a scripted transport at our own seam (no network)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import orjson
+import pytest
+
+from closeasync import CloseAsync
+from closeasync.transports import Request, Response
+
+API_KEY = "api_TESTKEY0123456789abcdefghij"
+Handler = Callable[[Request], Response]
+
+
+def json_response(body: Any, status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    """A JSON response as Close would send it."""
+    return Response(status, (("content-type", "application/json"), *headers), orjson.dumps(body))
+
+
+class StubTransport:
+    """A Transport that records every request and answers from a handler.
+
+    The default handler answers ``{}``; tests set ``handler`` (or queue responses
+    with :meth:`queue`) to script Close.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self.queued: list[Response] = []
+        self.handler: Handler = lambda request: json_response({})
+        self.closed = False
+
+    def queue(self, *responses: Response) -> None:
+        self.queued.extend(responses)
+
+    async def send(self, request: Request) -> Response:
+        self.requests.append(request)
+        response = self.queued.pop(0) if self.queued else self.handler(request)
+        return Response(response.status, response.headers, response.content, request)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+    @property
+    def last(self) -> Request:
+        assert self.requests, "no request was sent"
+        return self.requests[-1]
+
+
+@pytest.fixture
+def stub() -> StubTransport:
+    return StubTransport()
+
+
+@pytest.fixture
+async def close(stub: StubTransport) -> AsyncIterator[CloseAsync]:
+    async with CloseAsync(api_key=API_KEY, transport=stub, base_url="https://close.test/api/v1") as client:
+        yield client

@@ -1,0 +1,150 @@
+"""The client's lifecycle, options and credentials, at the transport seam."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from closeasync import (
+    AuthenticationError,
+    ClientClosedError,
+    CloseAsync,
+    ConfigurationError,
+    NotFoundError,
+    Timeout,
+)
+from tests.conftest import API_KEY, StubTransport, json_response
+
+
+def test_no_credentials_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without api_key, oauth_token or CLOSE_API_KEY the client refuses to start."""
+    monkeypatch.delenv("CLOSE_API_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="CLOSE_API_KEY"):
+        CloseAsync()
+
+
+async def test_api_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLOSE_API_KEY is used when no credential is passed."""
+    monkeypatch.setenv("CLOSE_API_KEY", "api_fromenv")
+    stub = StubTransport()
+    stub.handler = lambda r: json_response({"_type": "Email", "id": "acti_1"})
+    async with CloseAsync(transport=stub) as close:
+        await close.emails.get("acti_1")
+    assert stub.last.header("Authorization") == "Basic YXBpX2Zyb21lbnY6"  # base64("api_fromenv:")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"api_key": "api_x", "oauth_token": "tok"},
+        {"api_key": ""},
+        {"api_key": "api_x\r\nX-Injected: 1"},
+        {"oauth_token": "  "},
+        {"api_key": "api_x", "timeout": -1},
+        {"api_key": "api_x", "transport": StubTransport(), "session": object()},
+    ],
+    ids=["both", "empty", "header-injection", "blank-token", "negative-timeout", "transport-and-session"],
+)
+def test_bad_arguments_are_refused(kwargs: dict[str, object]) -> None:
+    """Conflicting or malformed arguments raise ConfigurationError up front."""
+    with pytest.raises(ConfigurationError):
+        CloseAsync(**kwargs)  # type: ignore[arg-type]
+
+
+async def test_closed_client_refuses_requests_and_sends_nothing() -> None:
+    """After aclose() every call raises ClientClosedError and no request leaves."""
+    stub = StubTransport()
+    async with CloseAsync(api_key=API_KEY, transport=stub) as close:
+        pass
+    assert close.closed
+    with pytest.raises(ClientClosedError, match="closed"):
+        await close.emails.get("acti_1")
+    with pytest.raises(ClientClosedError):
+        await close.emails.list().collect()
+    with pytest.raises(ClientClosedError):
+        async with close:
+            pass
+    assert stub.requests == []
+
+
+async def test_given_transport_is_not_closed_by_the_client() -> None:
+    """A transport passed in belongs to the caller; aclose() leaves it open."""
+    stub = StubTransport()
+    async with CloseAsync(api_key=API_KEY, transport=stub):
+        pass
+    assert not stub.closed
+
+
+async def test_aclose_is_idempotent() -> None:
+    """Closing twice is harmless."""
+    close = CloseAsync(api_key=API_KEY, transport=StubTransport())
+    await close.aclose()
+    await close.aclose()
+    assert close.closed
+
+
+async def test_with_options_overrides_timeout_per_call(stub: StubTransport, close: CloseAsync) -> None:
+    """with_options(timeout=) changes the timeout of the view's requests only."""
+    stub.handler = lambda r: json_response({"_type": "Email", "id": "acti_1"})
+    fast = close.with_options(timeout=Timeout(total=2, connect=1, read=1))
+    await fast.emails.get("acti_1")
+    await close.emails.get("acti_1")
+    assert stub.requests[0].timeout == Timeout(total=2, connect=1, read=1)
+    assert stub.requests[1].timeout == close.timeout == Timeout()
+    assert fast.transport is close.transport
+
+
+async def test_with_options_view_shares_closed_state(stub: StubTransport, close: CloseAsync) -> None:
+    """Closing the client closes its views too (they share one connection pool)."""
+    view = close.with_options(timeout=5)
+    await close.aclose()
+    with pytest.raises(ClientClosedError):
+        await view.emails.get("acti_1")
+
+
+async def test_tz_offset_header(stub: StubTransport) -> None:
+    """tz_offset is sent as X-TZ-Offset (half hours allowed)."""
+    stub.handler = lambda r: json_response({"_type": "Email", "id": "acti_1"})
+    async with CloseAsync(api_key=API_KEY, transport=stub, tz_offset=-2.5) as close:
+        await close.emails.get("acti_1")
+    assert stub.last.header("x-tz-offset") == "-2.5"
+
+
+async def test_base_url_is_used(stub: StubTransport) -> None:
+    """base_url points every request elsewhere (a trailing slash is fine)."""
+    stub.handler = lambda r: json_response({})
+    async with CloseAsync(api_key=API_KEY, transport=stub, base_url="http://127.0.0.1:9/x/") as close:
+        await close.emails.delete("acti_1")
+    assert stub.last.url == "http://127.0.0.1:9/x/activity/email/acti_1/"
+
+
+async def test_secret_never_shown(stub: StubTransport, caplog: pytest.LogCaptureFixture) -> None:
+    """The key appears in no repr, str, exception or log line, even on errors."""
+    caplog.set_level(logging.DEBUG, logger="closeasync")
+    stub.queue(
+        json_response({"error": "Unauthorized"}, status=401),
+        json_response({"error": "Not found"}, status=404),
+    )
+    async with CloseAsync(api_key=API_KEY, transport=stub) as close:
+        with pytest.raises(AuthenticationError) as auth_error:
+            await close.emails.get("acti_1")
+        with pytest.raises(NotFoundError) as not_found:
+            await close.sms.get("acti_2")
+        shown = " ".join(
+            [
+                repr(close),
+                str(close),
+                repr(stub.requests),
+                str(auth_error.value),
+                repr(auth_error.value),
+                str(not_found.value),
+                repr(vars(auth_error.value)),
+                caplog.text,
+            ]
+        )
+    assert caplog.text  # requests were logged
+    token = stub.requests[0].header("authorization")
+    assert token is not None and token.startswith("Basic ")
+    assert API_KEY not in shown
+    assert token.split()[1] not in shown
