@@ -105,8 +105,14 @@ def _given(body: Body, key: str) -> bool:
 
 
 def _known_missing(body: Body, current: Body | None, key: str) -> bool:
-    """Whether ``key`` is neither in the body nor, as far as we know, on the message."""
-    return not _given(body, key) and current is not None and key in current and not _given(current, key)
+    """Whether ``key`` will be empty after this change, as far as we can know.
+
+    The body clearing it (``null``; PUT acts as PATCH) empties it whatever the
+    message held; otherwise only a loaded, empty value on the message tells.
+    """
+    if key in body:
+        return not _given(body, key)
+    return current is not None and key in current and not _given(current, key)
 
 
 def _unknown_keys(body: Body, allowed: frozenset[str], errors: Errors) -> None:
@@ -137,10 +143,12 @@ def _check_status_value(body: Body, errors: Errors, allowed: frozenset[str], *, 
 
 def _check_send_fields(body: Body, errors: Errors, status: Any, current: Body | None) -> None:
     """``date_scheduled`` for scheduled, ``send_in`` (0-59 s) only for outbox."""
+    # Close asks for the date with the status change; a date the message already holds will do,
+    # unless this same change clears it.
     if (
         status == "scheduled"
         and not _given(body, "date_scheduled")
-        and not _given(current or {}, "date_scheduled")
+        and ("date_scheduled" in body or not _given(current or {}, "date_scheduled"))
     ):
         errors["date_scheduled"] = "is required when status is scheduled"
     if "send_in" in body:

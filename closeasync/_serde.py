@@ -217,12 +217,8 @@ def _model_structure_fn(cls: type[Model], builder: _HookBuilder) -> Callable[[An
                 except (TypeError, ValueError, KeyError) as exc:
                     raise StructureError(f"{name}.{attr}: {exc}") from exc
             _set(obj, attr, value)
-        if collected:
-            for field, values in collected.items():
-                _set(obj, field, values)
-        elif prefixes:
-            for _, field in prefixes:
-                _set(obj, field, {})
+        for _, field in prefixes:  # present even when empty: no custom field is set
+            _set(obj, field, collected.get(field, {}) if collected else {})
         return obj
 
     return structure

@@ -233,6 +233,13 @@ def _error_body(content: bytes) -> Any:
         return content.decode("utf-8", "replace")
 
 
+def _as_list(value: Any) -> list[Any]:
+    """Close's ``errors`` is a list of messages; tolerate a lone string or nothing."""
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, str) and value else []
+
+
 def _error_message(body: Any, status: int) -> str:
     if isinstance(body, dict):
         error = body.get("error")
@@ -240,7 +247,7 @@ def _error_message(body: Any, status: int) -> str:
             return error
         if isinstance(error, dict) and isinstance(error.get("message"), str):
             return str(error["message"])
-        parts = [str(e) for e in body.get("errors") or [] if e]
+        parts = [str(e) for e in _as_list(body.get("errors")) if e]
         field_errors = body.get("field-errors")
         if isinstance(field_errors, dict):
             parts += [f"{field}: {msg}" for field, msg in field_errors.items()]
@@ -281,11 +288,10 @@ def decode_error(response: Response) -> errors.APIError:
     status = response.status
     if status == 400:
         as_dict = body if isinstance(body, dict) else {}
-        raw_errors = as_dict.get("errors")
         raw_fields = as_dict.get("field-errors")
         return errors.BadRequestError(
             message,
-            errors=[str(e) for e in raw_errors] if isinstance(raw_errors, list) else [],
+            errors=[str(e) for e in _as_list(as_dict.get("errors"))],
             field_errors=raw_fields if isinstance(raw_fields, dict) else {},
             **common,
         )
@@ -324,30 +330,45 @@ def _number(text: str) -> float | None:
 _SEPARATORS = re.compile(r"[,;]")
 
 
+def _combined_rate_limit(headers: Headers) -> dict[str, float]:
+    """The one-header form: ``RateLimit: limit=.., remaining=.., reset=..`` (, or ;)."""
+    found: dict[str, float] = {}
+    for item in _SEPARATORS.split(_header(headers, "ratelimit") or ""):
+        key, sep, value = item.partition("=")
+        number = _number(value) if sep else None
+        key = key.strip().lower()
+        if number is not None and key in _RATE_LIMIT_KEYS:
+            found.setdefault(key, number)
+    return found
+
+
+def _separate_rate_limit(headers: Headers) -> dict[str, float]:
+    """The older one-header-per-value forms: ``x-rate-limit-*``, then ``RateLimit-*``."""
+    for prefix in ("x-rate-limit-", "ratelimit-"):
+        found: dict[str, float] = {}
+        for key in _RATE_LIMIT_KEYS:
+            raw = _header(headers, prefix + key)
+            number = _number(raw) if raw is not None else None
+            if number is not None:
+                found[key] = number
+        if found:
+            return found
+    return {}
+
+
+_RATE_LIMIT_KEYS = ("limit", "remaining", "reset")
+
+
 def parse_rate_limit(headers: Headers) -> RateLimit | None:
     """Parse any of Close's rate-limit header forms (see the module docstring).
+
+    The current one-header form wins; the older per-value headers are read only
+    when it is absent or holds nothing valid.
 
     >>> parse_rate_limit((("ratelimit", "limit=160; remaining=159; reset=8"),))
     RateLimit(limit=160.0, remaining=159.0, reset=8.0)
     """
-    found: dict[str, float] = {}
-    combined = _header(headers, "ratelimit")
-    if combined:
-        for item in _SEPARATORS.split(combined):
-            key, sep, value = item.partition("=")
-            number = _number(value) if sep else None
-            key = key.strip().lower()
-            if number is not None and key in ("limit", "remaining", "reset"):
-                found.setdefault(key, number)
-    if not found:
-        for prefix in ("x-rate-limit-", "ratelimit-"):
-            for key in ("limit", "remaining", "reset"):
-                raw = _header(headers, prefix + key)
-                number = _number(raw) if raw is not None else None
-                if number is not None:
-                    found.setdefault(key, number)
-            if found:
-                break
+    found = _combined_rate_limit(headers) or _separate_rate_limit(headers)
     return RateLimit(**found) if found else None
 
 
@@ -372,18 +393,25 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 def retry_delay(response: Response, *, now: datetime | None = None) -> float | None:
-    """How long a 429 asks us to wait: ``RateLimit`` reset, ``Retry-After``, legacy body.
+    """How long a 429 asks us to wait, or None if it does not say.
 
-    ``RateLimit``'s ``reset`` comes first because ``Retry-After`` is rounded up to a
-    whole second.
+    In order: ``RateLimit``'s ``reset`` (exact; ``Retry-After`` is rounded up to a
+    whole second), ``Retry-After``, the older per-value ``reset`` headers, and the
+    legacy body's ``error.rate_reset``.
     """
-    limit = parse_rate_limit(response.headers)
-    if limit is not None and limit.reset is not None:
-        return limit.reset
-    retry_after = parse_retry_after(response.header("retry-after"), now=now)
-    if retry_after is not None:
-        return retry_after
-    body = _error_body(response.content)
+    for delay in (
+        _combined_rate_limit(response.headers).get("reset"),
+        parse_retry_after(response.header("retry-after"), now=now),
+        _separate_rate_limit(response.headers).get("reset"),
+        _legacy_body_reset(response.content),
+    ):
+        if delay is not None:
+            return delay
+    return None
+
+
+def _legacy_body_reset(content: bytes) -> float | None:
+    body = _error_body(content)
     error = body.get("error") if isinstance(body, dict) else None
     reset = error.get("rate_reset") if isinstance(error, dict) else None
     if isinstance(reset, int | float) and not isinstance(reset, bool) and reset >= 0:

@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -115,7 +116,7 @@ class CloseAsync:
             transport = AiohttpTransport(
                 session=session, timeout=self._timeout, max_connections=max_connections
             )
-        self._core = _Core(transport, owns, credentials, base_url)
+        self._core = _Core(transport, owns, credentials, _check_base_url(base_url))
         headers = [
             ("authorization", credentials.header),
             ("accept", "application/json"),
@@ -242,6 +243,15 @@ class CloseAsync:
             (time.perf_counter() - started) * 1000,
         )
         return response
+
+
+def _check_base_url(url: str) -> str:
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise errors.ConfigurationError(
+            f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {url!r}"
+        )
+    return url
 
 
 def _as_timeout(value: Timeout | float | None) -> Timeout:

@@ -135,9 +135,7 @@ _EXTRA_EXAMPLES: dict[str, tuple[str, str, str | None]] = {
     ),
 }
 _EXTRA_FILE_RE = re.compile(r"^[a-z0-9_]+_(?P<kind>request|response)\.json$")
-_DOCS_FILE_RE = re.compile(
-    r"^(?P<stem>\d{3}_[a-z0-9_]+?)_(?P<kind>request|response)_(?P<n>\d+)\.json$"
-)
+_DOCS_FILE_RE = re.compile(r"^(?P<stem>\d{3}_[a-z0-9_]+?)_(?P<kind>request|response)_(?P<n>\d+)\.json$")
 
 
 @dataclass(frozen=True)

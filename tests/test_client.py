@@ -43,8 +43,21 @@ async def test_api_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None
         {"oauth_token": "  "},
         {"api_key": "api_x", "timeout": -1},
         {"api_key": "api_x", "transport": StubTransport(), "session": object()},
+        {"api_key": "api_x", "base_url": "ftp://api.close.com/api/v1"},
+        {"api_key": "api_x", "base_url": "http:///api/v1"},
+        {"api_key": "api_x", "base_url": "api.close.com/api/v1"},
     ],
-    ids=["both", "empty", "header-injection", "blank-token", "negative-timeout", "transport-and-session"],
+    ids=[
+        "both",
+        "empty",
+        "header-injection",
+        "blank-token",
+        "negative-timeout",
+        "transport-and-session",
+        "base-url-scheme",
+        "base-url-no-host",
+        "base-url-relative",
+    ],
 )
 def test_bad_arguments_are_refused(kwargs: dict[str, object]) -> None:
     """Conflicting or malformed arguments raise ConfigurationError up front."""
@@ -145,6 +158,7 @@ async def test_secret_never_shown(stub: StubTransport, caplog: pytest.LogCapture
         )
     assert caplog.text  # requests were logged
     token = stub.requests[0].header("authorization")
-    assert token is not None and token.startswith("Basic ")
+    assert token is not None
+    assert token.startswith("Basic ")
     assert API_KEY not in shown
     assert token.split()[1] not in shown

@@ -36,7 +36,8 @@ def test_absent_field_is_not_none() -> None:
     assert not hasattr(email, "body_text")
     assert getattr(email, "body_text", "default") == "default"
     assert loaded_fields(email) == {"id", "subject"}
-    assert is_loaded(email, "subject") and not is_loaded(email, "sender")
+    assert is_loaded(email, "subject")
+    assert not is_loaded(email, "sender")
 
 
 def test_misspelt_attribute_is_a_plain_attribute_error() -> None:
@@ -79,8 +80,10 @@ def test_models_are_frozen() -> None:
 def test_enums_accept_plain_strings_and_unknown_values() -> None:
     """Known values become enum members equal to their strings; unknown ones stay strings."""
     sms = converter.structure({"status": "sent", "direction": "sideways"}, SMS)
-    assert sms.status is MessageStatus.SENT and sms.status == "sent"
-    assert sms.direction == "sideways" and not isinstance(sms.direction, PhoneDirection)
+    assert sms.status is MessageStatus.SENT
+    assert sms.status == "sent"
+    assert sms.direction == "sideways"
+    assert not isinstance(sms.direction, PhoneDirection)
     with pytest.raises(StructureError, match="sideways"):
         strict_converter.structure({"direction": "sideways"}, SMS)
 
@@ -88,7 +91,8 @@ def test_enums_accept_plain_strings_and_unknown_values() -> None:
 def test_timestamps_parse_with_utc_for_naive_ones() -> None:
     """Close's offset timestamps and the docs' naive ones both parse, as UTC-aware datetimes."""
     email = converter.structure(
-        {"date_created": "2015-06-26T02:01:43.059265", "date_updated": "2013-02-08T05:03:16.281000+00:00"}, Email
+        {"date_created": "2015-06-26T02:01:43.059265", "date_updated": "2013-02-08T05:03:16.281000+00:00"},
+        Email,
     )
     assert email.date_created == datetime(2015, 6, 26, 2, 1, 43, 59265, tzinfo=UTC)
     assert email.date_updated.tzinfo is not None
@@ -139,6 +143,8 @@ def test_activity_union_dispatches_on_type() -> None:
 
 def test_every_activity_route_has_a_model() -> None:
     """The route table and the model registry describe the same activity types."""
-    activity_resources = {name for name, routes in ROUTES.items() if routes["list"].template.startswith("/activity/")}
+    activity_resources = {
+        name for name, routes in ROUTES.items() if routes["list"].template.startswith("/activity/")
+    }
     assert activity_resources - {"activity"} == set(ACTIVITY_BY_RESOURCE)
     assert set(ACTIVITY_BY_RESOURCE.values()) == set(ACTIVITY_TYPES.values())

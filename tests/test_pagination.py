@@ -75,7 +75,8 @@ async def test_limit_zero_and_first(stub: StubTransport, close: CloseAsync) -> N
     assert await close.emails.list().limit(0).collect() == []
     assert stub.requests == []
     first = await close.emails.list().first()
-    assert first is not None and first.id == "acti_0"
+    assert first is not None
+    assert first.id == "acti_0"
     assert sent_offsets(stub) == [(0, 1)]
     serve_emails(stub, 0)
     assert await close.emails.list().first() is None
@@ -99,7 +100,9 @@ async def test_empty_page_with_has_more_stops(stub: StubTransport, close: CloseA
     [{"data": {}, "has_more": False}, {"has_more": False}, [], {"data": [], "has_more": "no"}],
     ids=["data-not-list", "no-data", "not-object", "has_more-not-bool"],
 )
-async def test_malformed_envelope_is_a_typed_error(stub: StubTransport, close: CloseAsync, body: object) -> None:
+async def test_malformed_envelope_is_a_typed_error(
+    stub: StubTransport, close: CloseAsync, body: object
+) -> None:
     """A list response without Close's envelope raises ResponseValidationError."""
     stub.handler = lambda r: json_response(body)
     with pytest.raises(ResponseValidationError):

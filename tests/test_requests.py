@@ -96,7 +96,7 @@ class AioresponsesHarness:
                     Sent(
                         method,
                         url.path,
-                        {k: v for k, v in url.query.items()},
+                        dict(url.query.items()),
                         orjson.loads(data) if data else None,
                         {k.lower(): v for k, v in call.kwargs.get("headers") or ()},
                     )
@@ -152,7 +152,13 @@ CASES: list[tuple[str, Call, Any, str, str, dict[str, str], Any]] = [
         "POST",
         "/api/v1/activity/email/",
         {},
-        {"lead_id": "lead_1", "status": "draft", "subject": "Hi", "body_text": "Hello", "to": ["a@example.com"]},
+        {
+            "lead_id": "lead_1",
+            "status": "draft",
+            "subject": "Hi",
+            "body_text": "Hello",
+            "to": ["a@example.com"],
+        },
     ),
     (
         "emails.create scheduled",
@@ -230,7 +236,12 @@ CASES: list[tuple[str, Call, Any, str, str, dict[str, str], Any]] = [
         PAGE,
         "GET",
         "/api/v1/activity/email/",
-        {"lead_id": "lead_1", "date_created__gt": "2030-01-02T03:04:05+00:00", "_fields": "id", "_limit": "100"},
+        {
+            "lead_id": "lead_1",
+            "date_created__gt": "2030-01-02T03:04:05+00:00",
+            "_fields": "id",
+            "_limit": "100",
+        },
         None,
     ),
     (
@@ -321,7 +332,9 @@ CASES: list[tuple[str, Call, Any, str, str, dict[str, str], Any]] = [
     (
         "activities.list",
         lambda c: _collect(
-            c.activities.list(lead_id="lead_1", types=["Email", SMS], order_by="-activity_at", thread_emails="only")
+            c.activities.list(
+                lead_id="lead_1", types=["Email", SMS], order_by="-activity_at", thread_emails="only"
+            )
         ),
         {"data": [EMAIL, SMS_JSON], "has_more": False},
         "GET",
@@ -347,7 +360,9 @@ CASES: list[tuple[str, Call, Any, str, str, dict[str, str], Any]] = [
 ]
 
 
-@pytest.mark.parametrize(("name", "call", "reply", "method", "path", "query", "body"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "call", "reply", "method", "path", "query", "body"), CASES, ids=[c[0] for c in CASES]
+)
 async def test_request_shape(
     harness: SeamHarness | AioresponsesHarness,
     name: str,

@@ -14,7 +14,7 @@ from ..models._base import UNSET
 from ..models.email import Email
 from ..models.sms import SMS
 from ..pagination import AsyncPaginator
-from ._params import fields_param, filters_query, to_wire_body
+from ._params import check_query, fields_param, filters_query, to_wire_body
 
 if TYPE_CHECKING:
     from ..client import CloseAsync
@@ -83,6 +83,7 @@ class MessageResource(Generic[M]):
         """Validate the filters now and return a lazy paginator over the list route."""
         query = filters_query(filters)
         query["_fields"] = fields_param(fields)
+        check_query(query)
         route = self._routes["list"]
 
         async def fetch(skip: int, limit: int) -> tuple[list[Any], bool]:

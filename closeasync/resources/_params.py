@@ -8,12 +8,12 @@ from datetime import date, datetime
 from typing import Any
 
 from .._serde import converter, format_datetime
-from .._wire import QueryValue
+from .._wire import QueryValue, format_query_value
 from ..errors import InvalidRequestError
 from ..models._base import UNSET, Model
 from ..params import ActivityFilters
 
-__all__ = ["check_keys", "fields_param", "filters_query", "to_wire_body"]
+__all__ = ["check_keys", "check_query", "fields_param", "filters_query", "to_wire_body"]
 
 
 def check_keys(given: Mapping[str, Any], allowed: Mapping[str, Any], what: str) -> None:
@@ -40,16 +40,25 @@ def filters_query(filters: Mapping[str, Any]) -> dict[str, QueryValue]:
     return {key: value for key, value in filters.items() if value is not None}
 
 
+def check_query(query: Mapping[str, QueryValue]) -> None:
+    """Format every value now, so a bad one (an empty id list) fails when the list is built.
+
+    Raises:
+        InvalidRequestError: a value that cannot be sent.
+    """
+    for key, value in query.items():
+        format_query_value(key, value)
+
+
 def fields_param(fields: Sequence[str] | None, *, always: Sequence[str] = ()) -> str | None:
     """Build ``_fields``; ``always`` names fields the SDK needs (``_type`` for unions)."""
     if fields is None:
         return None
     if isinstance(fields, str):
         raise InvalidRequestError({"_fields": "pass a list of field names, not a string"})
-    names = list(dict.fromkeys([*fields, *always]))
-    if not names or not all(isinstance(n, str) and n for n in names):
+    if not fields or not all(isinstance(n, str) and n for n in fields):
         raise InvalidRequestError({"_fields": "must be a non-empty list of field names"})
-    return ",".join(names)
+    return ",".join(dict.fromkeys([*fields, *always]))
 
 
 def _wire_value(field: str, value: Any) -> Any:

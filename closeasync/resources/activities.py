@@ -13,7 +13,7 @@ from ..models.registry import Activity
 from ..pagination import AsyncPaginator
 from ..params import ActivityFilters
 from ._messages import _page
-from ._params import fields_param, filters_query
+from ._params import check_query, fields_param, filters_query
 
 if TYPE_CHECKING:
     from ..client import CloseAsync
@@ -22,11 +22,8 @@ __all__ = ["ActivitiesResource"]
 
 #: Filters Close accepts on ``GET /activity/`` only together with a single ``lead_id``.
 _SINGLE_LEAD_ONLY = ("user_id", "contact_id", "types", "user_id__in", "contact_id__in")
-_ACTIVITY_AT_FILTERS = (
-    "activity_at__gt",
-    "activity_at__gte",
-    "activity_at__lt",
-    "activity_at__lte",
+_DATE_FILTERS = tuple(
+    f"{field}__{op}" for field in ("date_created", "activity_at") for op in ("gt", "gte", "lt", "lte")
 )
 
 
@@ -93,9 +90,15 @@ class ActivitiesResource:
                 problems[name] = "can only be used together with a single lead_id"
         if order_by == "-activity_at" and not single_lead:
             problems["_order_by"] = "-activity_at can only be used together with a single lead_id"
-        for name in _ACTIVITY_AT_FILTERS:
-            if name in filters and order_by != "-activity_at":
-                problems[name] = "activity_at filters need order_by='-activity_at'"
+        # Close allows only the date filters of the field being sorted on.
+        sorted_on = "activity_at" if order_by == "-activity_at" else "date_created"
+        for name in _DATE_FILTERS:
+            if name in filters and not name.startswith(sorted_on):
+                problems[name] = (
+                    "activity_at filters need order_by='-activity_at'"
+                    if sorted_on == "date_created"
+                    else "only activity_at filters can be used with order_by='-activity_at'"
+                )
         if thread_emails not in (None, True, False, "only"):
             problems["thread_emails"] = "must be True, False or 'only'"
         if problems:
@@ -112,6 +115,7 @@ class ActivitiesResource:
                 "_fields": fields_param(fields, always=("_type",)),
             }
         )
+        check_query(query)
         route = ROUTES["activity"]["list"]
 
         async def fetch(skip: int, limit: int) -> tuple[list[Any], bool]:

@@ -56,6 +56,9 @@ class AiohttpTransport:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._max_connections)
             self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+        elif self._session.closed:
+            # A borrowed session its owner closed; aiohttp would raise a bare RuntimeError.
+            raise errors.ClientClosedError("the aiohttp session given to this client was closed by its owner")
         return self._session
 
     async def send(self, request: Request) -> Response:
