@@ -37,6 +37,6 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """Type-check the package with mypy --strict."""
+    """Type-check the package and the test-suite with mypy --strict."""
     session.install("-e", ".[dev]")
-    session.run("mypy", "--strict", "closeasync")
+    session.run("mypy", "--strict", "closeasync", "tests")

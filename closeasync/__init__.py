@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
+from ._ratelimit_headers import RateLimit
 from ._version import __version__
-from ._wire import RateLimit, Timeout
+from ._wire import Timeout
 from .client import DEFAULT_BASE_URL, CloseAsync
 from .errors import (
     APIError,

@@ -14,7 +14,7 @@ of the message is unknown (an update by id), those rules are left to the server.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .models.enums import MessageStatus, PhoneDirection, PhoneSource
@@ -249,18 +249,32 @@ def email_create_errors(body: Body) -> Errors:
     return errors
 
 
-def email_update_errors(body: Body, current: Body | None = None) -> Errors:
-    """Check a ``PUT /activity/email/{id}/`` body against the email's current state if known."""
+def _update_errors(
+    body: Body,
+    current: Body | None,
+    *,
+    allowed: frozenset[str],
+    sends_from: str,
+    check_fields: Callable[[Body, Errors], None],
+) -> Errors:
+    """The update rules Email and SMS share; ``sends_from`` is what sending needs set."""
     errors: Errors = {}
-    _unknown_keys(body, EMAIL_UPDATE_FIELDS, errors)
+    _unknown_keys(body, allowed, errors)
     _check_status_value(body, errors, UPDATE_STATUSES, required=False)
     _check_transition(body, errors, current)
     status = body.get("status")
-    if status in ("scheduled", "outbox") and _known_missing(body, current, "sender"):
-        errors["sender"] = f"is required to set status {status} (the email has no sender yet)"
+    if status in ("scheduled", "outbox") and _known_missing(body, current, sends_from):
+        errors[sends_from] = f"is required to set status {status} (the message has no {sends_from})"
     _check_send_fields(body, errors, status, current)
-    _check_email_fields(body, errors)
+    check_fields(body, errors)
     return errors
+
+
+def email_update_errors(body: Body, current: Body | None = None) -> Errors:
+    """Check a ``PUT /activity/email/{id}/`` body against the email's current state if known."""
+    return _update_errors(
+        body, current, allowed=EMAIL_UPDATE_FIELDS, sends_from="sender", check_fields=_check_email_fields
+    )
 
 
 def _check_sms_fields(body: Body, errors: Errors) -> None:
@@ -293,13 +307,6 @@ def sms_create_errors(body: Body, *, send_to_inbox: bool = False) -> Errors:
 
 def sms_update_errors(body: Body, current: Body | None = None) -> Errors:
     """Check a ``PUT /activity/sms/{id}/`` body against the SMS's current state if known."""
-    errors: Errors = {}
-    _unknown_keys(body, SMS_UPDATE_FIELDS, errors)
-    _check_status_value(body, errors, UPDATE_STATUSES, required=False)
-    _check_transition(body, errors, current)
-    status = body.get("status")
-    if status in ("scheduled", "outbox") and _known_missing(body, current, "local_phone"):
-        errors["local_phone"] = f"is required to set status {status} (the SMS has no local_phone)"
-    _check_send_fields(body, errors, status, current)
-    _check_sms_fields(body, errors)
-    return errors
+    return _update_errors(
+        body, current, allowed=SMS_UPDATE_FIELDS, sends_from="local_phone", check_fields=_check_sms_fields
+    )

@@ -1,26 +1,16 @@
 """The sans-I/O core: request and response values, and the pure functions around them.
 
 Nothing here performs I/O, so everything is tested with bytes in and bytes out:
-query encoding, the long-URL fallback, error decoding, and rate-limit headers.
+query encoding, the long-URL fallback and error decoding (rate-limit headers are
+parsed in :mod:`closeasync._ratelimit_headers`).
 
-Close's rate-limit headers come in several forms, all of which are parsed:
-
-- ``RateLimit: limit=100, remaining=50, reset=5`` (documented, commas);
-- ``ratelimit: limit=160; remaining=159; reset=8`` (observed live, semicolons);
-- ``x-rate-limit-limit`` / ``-remaining`` / ``-reset`` (before July 2023), and the
-  draft-RFC ``RateLimit-Limit`` / ``-Remaining`` / ``-Reset`` fields.
-
-``reset`` is seconds from now (possibly fractional), not an epoch. Malformed
-fields are ignored, as the RFC asks, so a bad header never breaks a request.
 """
 
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
+from datetime import date, datetime
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
@@ -28,12 +18,12 @@ import attrs
 import orjson
 
 from . import errors
+from ._ratelimit_headers import Headers, get_header, parse_rate_limit, retry_delay
 from ._routes import Route
 
 __all__ = [
     "MAX_URL_LENGTH",
     "QueryValue",
-    "RateLimit",
     "Request",
     "Response",
     "Timeout",
@@ -41,9 +31,6 @@ __all__ = [
     "decode_error",
     "decode_json",
     "encode_query",
-    "parse_rate_limit",
-    "parse_retry_after",
-    "retry_delay",
 ]
 
 #: Close's documented limit; longer GETs move their parameters into the body.
@@ -51,7 +38,6 @@ MAX_URL_LENGTH = 2000
 
 Scalar: TypeAlias = str | int | float | bool | date | datetime | enum.Enum
 QueryValue: TypeAlias = Scalar | Sequence[Scalar] | frozenset[Scalar] | set[Scalar] | None
-Headers: TypeAlias = tuple[tuple[str, str], ...]
 
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
@@ -72,14 +58,6 @@ class Timeout:
     read: float | None = None
 
 
-def _header(headers: Headers, name: str) -> str | None:
-    lowered = name.lower()
-    for key, value in headers:
-        if key.lower() == lowered:
-            return value
-    return None
-
-
 @attrs.frozen(repr=False)
 class Request:
     """One HTTP request, ready to send. Its ``repr`` never shows header values."""
@@ -93,7 +71,7 @@ class Request:
 
     def header(self, name: str) -> str | None:
         """Return a header's value (case-insensitive name), or None."""
-        return _header(self.headers, name)
+        return get_header(self.headers, name)
 
     def json(self) -> Any:
         """Return the decoded JSON body, or None when there is none."""
@@ -118,7 +96,7 @@ class Response:
 
     def header(self, name: str) -> str | None:
         """Return a header's value (case-insensitive name), or None."""
-        return _header(self.headers, name)
+        return get_header(self.headers, name)
 
     def __repr__(self) -> str:
         where = f" for {self.request.method} {self.request.url}" if self.request else ""
@@ -305,115 +283,3 @@ def decode_error(response: Response) -> errors.APIError:
     if status >= 500:
         return errors.ServerError(message, **common)
     return _STATUS_ERRORS.get(status, errors.APIError)(message, **common)
-
-
-@attrs.frozen
-class RateLimit:
-    """What a response said about its endpoint group's rate limit.
-
-    ``reset`` is the number of seconds until the window resets.
-    """
-
-    limit: float | None = None
-    remaining: float | None = None
-    reset: float | None = None
-
-
-def _number(text: str) -> float | None:
-    try:
-        value = float(text.strip().strip('"'))
-    except ValueError:
-        return None
-    return value if value >= 0 and value == value and value != float("inf") else None
-
-
-_SEPARATORS = re.compile(r"[,;]")
-
-
-def _combined_rate_limit(headers: Headers) -> dict[str, float]:
-    """The one-header form: ``RateLimit: limit=.., remaining=.., reset=..`` (, or ;)."""
-    found: dict[str, float] = {}
-    for item in _SEPARATORS.split(_header(headers, "ratelimit") or ""):
-        key, sep, value = item.partition("=")
-        number = _number(value) if sep else None
-        key = key.strip().lower()
-        if number is not None and key in _RATE_LIMIT_KEYS:
-            found.setdefault(key, number)
-    return found
-
-
-def _separate_rate_limit(headers: Headers) -> dict[str, float]:
-    """The older one-header-per-value forms: ``x-rate-limit-*``, then ``RateLimit-*``."""
-    for prefix in ("x-rate-limit-", "ratelimit-"):
-        found: dict[str, float] = {}
-        for key in _RATE_LIMIT_KEYS:
-            raw = _header(headers, prefix + key)
-            number = _number(raw) if raw is not None else None
-            if number is not None:
-                found[key] = number
-        if found:
-            return found
-    return {}
-
-
-_RATE_LIMIT_KEYS = ("limit", "remaining", "reset")
-
-
-def parse_rate_limit(headers: Headers) -> RateLimit | None:
-    """Parse any of Close's rate-limit header forms (see the module docstring).
-
-    The current one-header form wins; the older per-value headers are read only
-    when it is absent or holds nothing valid.
-
-    >>> parse_rate_limit((("ratelimit", "limit=160; remaining=159; reset=8"),))
-    RateLimit(limit=160.0, remaining=159.0, reset=8.0)
-    """
-    found = _combined_rate_limit(headers) or _separate_rate_limit(headers)
-    return RateLimit(**found) if found else None
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Parse ``Retry-After``: delay seconds, or an HTTP date (then relative to ``now``).
-
-    >>> parse_retry_after("3")
-    3.0
-    """
-    if value is None:
-        return None
-    seconds = _number(value)
-    if seconds is not None:
-        return seconds
-    try:
-        when = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def retry_delay(response: Response, *, now: datetime | None = None) -> float | None:
-    """How long a 429 asks us to wait, or None if it does not say.
-
-    In order: ``RateLimit``'s ``reset`` (exact; ``Retry-After`` is rounded up to a
-    whole second), ``Retry-After``, the older per-value ``reset`` headers, and the
-    legacy body's ``error.rate_reset``.
-    """
-    for delay in (
-        _combined_rate_limit(response.headers).get("reset"),
-        parse_retry_after(response.header("retry-after"), now=now),
-        _separate_rate_limit(response.headers).get("reset"),
-        _legacy_body_reset(response.content),
-    ):
-        if delay is not None:
-            return delay
-    return None
-
-
-def _legacy_body_reset(content: bytes) -> float | None:
-    body = _error_body(content)
-    error = body.get("error") if isinstance(body, dict) else None
-    reset = error.get("rate_reset") if isinstance(error, dict) else None
-    if isinstance(reset, int | float) and not isinstance(reset, bool) and reset >= 0:
-        return float(reset)
-    return None

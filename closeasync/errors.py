@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._wire import RateLimit
+    from ._ratelimit_headers import RateLimit
 
 __all__ = [
     "APIError",

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
 
 from closeasync import CloseAsync
+from closeasync.models import Activity
 from closeasync.transports import Request, Response
 
 API_KEY = "api_TESTKEY0123456789abcdefghij"
 Handler = Callable[[Request], Response]
+
+#: :data:`closeasync.models.Activity` as a ``structure`` target (the same object at runtime).
+#: It is a union, and cattrs' ``structure(obj, cl: type[T])`` cannot take a union until
+#: typing has a TypeForm (PEP 747), so the cast states what it structures to.
+ACTIVITY_UNION = cast("type[Activity]", Activity)
 
 
 def json_response(body: Any, status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Response:

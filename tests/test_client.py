@@ -62,7 +62,7 @@ async def test_api_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None
 def test_bad_arguments_are_refused(kwargs: dict[str, object]) -> None:
     """Conflicting or malformed arguments raise ConfigurationError up front."""
     with pytest.raises(ConfigurationError):
-        CloseAsync(**kwargs)  # type: ignore[arg-type]
+        CloseAsync(**kwargs)  # type: ignore[arg-type]  # deliberately bad arguments
 
 
 async def test_closed_client_refuses_requests_and_sends_nothing() -> None:

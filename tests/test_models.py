@@ -11,7 +11,6 @@ from closeasync._serde import StructureError, converter, strict_converter
 from closeasync.models import (
     ACTIVITY_TYPES,
     SMS,
-    Activity,
     Attachment,
     Email,
     EmailEnvelope,
@@ -23,6 +22,7 @@ from closeasync.models import (
     loaded_fields,
 )
 from closeasync.models.registry import ACTIVITY_BY_RESOURCE
+from tests.conftest import ACTIVITY_UNION
 
 
 def test_absent_field_is_not_none() -> None:
@@ -43,7 +43,7 @@ def test_absent_field_is_not_none() -> None:
 def test_misspelt_attribute_is_a_plain_attribute_error() -> None:
     """Only real fields get the FieldNotLoaded message."""
     with pytest.raises(AttributeError) as info:
-        _ = Email(id="x").subjekt  # type: ignore[attr-defined]
+        _ = Email(id="x").subjekt  # type: ignore[attr-defined]  # misspelt on purpose
     assert not isinstance(info.value, FieldNotLoaded)
 
 
@@ -74,14 +74,14 @@ def test_models_are_frozen() -> None:
     """Models cannot be changed in place."""
     email = Email(id="a")
     with pytest.raises(AttributeError):
-        email.id = "b"  # type: ignore[misc]
+        email.id = "b"  # type: ignore[misc]  # writing a frozen field on purpose
 
 
 def test_enums_accept_plain_strings_and_unknown_values() -> None:
     """Known values become enum members equal to their strings; unknown ones stay strings."""
     sms = converter.structure({"status": "sent", "direction": "sideways"}, SMS)
-    assert sms.status is MessageStatus.SENT
     assert sms.status == "sent"
+    assert sms.status is MessageStatus.SENT
     assert sms.direction == "sideways"
     assert not isinstance(sms.direction, PhoneDirection)
     with pytest.raises(StructureError, match="sideways"):
@@ -136,7 +136,7 @@ def test_nested_models_and_wire_names() -> None:
 def test_activity_union_dispatches_on_type() -> None:
     """The union picks the class from _type, for every modelled type."""
     for name, cls in ACTIVITY_TYPES.items():
-        model = converter.structure({"_type": name, "id": "acti_1"}, Activity)
+        model = converter.structure({"_type": name, "id": "acti_1"}, ACTIVITY_UNION)
         assert type(model) is cls
         assert converter.unstructure(model) == {"_type": name, "id": "acti_1"}
 

@@ -13,7 +13,7 @@ import base64
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
@@ -35,6 +35,13 @@ SMS_JSON = {"_type": "SMS", "id": "acti_S1", "status": "draft", "lead_id": "lead
 PAGE = {"data": [EMAIL], "has_more": False}
 
 
+class Credentials(TypedDict, total=False):
+    """The credential keywords of :class:`CloseAsync` (tests pass one of them)."""
+
+    api_key: str
+    oauth_token: str
+
+
 @attrs.frozen
 class Sent:
     """What reached the wire, decoded for comparison."""
@@ -52,8 +59,9 @@ class SeamHarness:
     def __init__(self) -> None:
         self.stub = StubTransport()
 
-    def client(self, **credentials: str) -> CloseAsync:
-        return CloseAsync(**(credentials or {"api_key": API_KEY}), transport=self.stub)
+    def client(self, **credentials: Unpack[Credentials]) -> CloseAsync:
+        chosen: Credentials = credentials or {"api_key": API_KEY}
+        return CloseAsync(**chosen, transport=self.stub)
 
     def respond(self, body: Any) -> None:
         self.stub.handler = lambda request: json_response(body)
@@ -80,8 +88,9 @@ class AioresponsesHarness:
     def __init__(self, mocked: Any) -> None:
         self.mocked = mocked
 
-    def client(self, **credentials: str) -> CloseAsync:
-        return CloseAsync(**(credentials or {"api_key": API_KEY}))
+    def client(self, **credentials: Unpack[Credentials]) -> CloseAsync:
+        chosen: Credentials = credentials or {"api_key": API_KEY}
+        return CloseAsync(**chosen)
 
     def respond(self, body: Any) -> None:
         for method in ("GET", "POST", "PUT", "DELETE"):

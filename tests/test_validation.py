@@ -20,6 +20,7 @@ from closeasync import AsyncPaginator, CloseAsync, InvalidRequestError
 from closeasync.models import SMS, Call, Email
 from closeasync.models.common import Attachment
 from closeasync.models.enums import MessageStatus
+from closeasync.params import EmailCreateFields, SMSCreateFields
 from tests.conftest import StubTransport, json_response
 
 BASE = "https://close.test/api/v1"
@@ -176,7 +177,7 @@ async def test_email_create_without_lead_id_is_a_python_type_error(
     close: CloseAsync, stub: StubTransport
 ) -> None:
     with pytest.raises(TypeError, match="lead_id"):
-        await close.emails.create(status="draft")  # type: ignore[call-arg]
+        await close.emails.create(status="draft")  # type: ignore[call-arg]  # lead_id left out on purpose
     assert stub.requests == []
 
 
@@ -232,7 +233,7 @@ async def test_email_create_body_at_the_limit_is_accepted(
 
 async def test_email_create_documented_example(close: CloseAsync, stub: StubTransport) -> None:
     """Close's own create example (from its documentation page) passes every rule."""
-    fields = {
+    fields: EmailCreateFields = {
         "contact_id": "cont_8NNOJnVwmHQEYuVOgJ4B4zU7g9RUxYH4JnPjza5Vr6t",
         "user_id": "user_N6KhMpzHRCYQHdn4gRNIFNN5JExnsrprKA6ekxM63XA",
         "email_account_id": "emailacct_nuALjWGi09rlr36zXp0ygjja9De0mzPqyqPPVsriTzt",
@@ -580,7 +581,7 @@ async def test_sms_create_accepted(
 
 
 async def test_sms_send_to_inbox_with_inbox_is_sent_as_query(close: CloseAsync, stub: StubTransport) -> None:
-    fields = {
+    fields: SMSCreateFields = {
         "contact_id": "cont_1",
         "direction": "inbound",
         "lead_id": "lead_1",
@@ -784,7 +785,7 @@ async def test_list_refused_when_called(
 
 async def test_list_unknown_filter_suggests_the_right_one(close: CloseAsync) -> None:
     with pytest.raises(InvalidRequestError) as info:
-        close.emails.list(date_created_gt=WHEN)  # type: ignore[call-arg]
+        close.emails.list(date_created_gt=WHEN)  # type: ignore[call-arg]  # misspelt filter on purpose
     assert "did you mean date_created__gt" in str(info.value)
 
 

@@ -15,18 +15,16 @@ import orjson
 import pytest
 
 from closeasync import errors
+from closeasync._ratelimit_headers import RateLimit, parse_rate_limit, parse_retry_after, retry_delay
 from closeasync._routes import ROUTES, Route
 from closeasync._wire import (
     MAX_URL_LENGTH,
-    RateLimit,
+    QueryValue,
     Request,
     Response,
     build_request,
     decode_error,
     encode_query,
-    parse_rate_limit,
-    parse_retry_after,
-    retry_delay,
 )
 
 BASE = "https://close.test/api/v1"
@@ -280,7 +278,7 @@ def test_get_one_over_the_url_limit_becomes_post_with_override() -> None:
 def test_long_get_params_keep_wire_strings_and_drop_none() -> None:
     ids = [f"acti_{i:040d}" for i in range(60)]
     when = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
-    query = {
+    query: dict[str, QueryValue] = {
         "lead_id": "lead_1",
         "id__in": ids,
         "thread_emails": True,

@@ -1,0 +1,155 @@
+"""Rate-limit headers: what a response says about its endpoint group's limit.
+
+Close's rate-limit headers come in several forms, all of which are parsed:
+
+- ``RateLimit: limit=100, remaining=50, reset=5`` (documented, commas);
+- ``ratelimit: limit=160; remaining=159; reset=8`` (observed live, semicolons);
+- ``x-rate-limit-limit`` / ``-remaining`` / ``-reset`` (before July 2023), and the
+  draft-RFC ``RateLimit-Limit`` / ``-Remaining`` / ``-Reset`` fields.
+
+``reset`` is seconds from now (possibly fractional), not an epoch. Malformed
+fields are ignored, as the RFC asks, so a bad header never breaks a request. Every
+function here is pure: headers in, numbers out.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, TypeAlias
+
+import attrs
+import orjson
+
+if TYPE_CHECKING:
+    from ._wire import Response
+
+__all__ = ["Headers", "RateLimit", "get_header", "parse_rate_limit", "parse_retry_after", "retry_delay"]
+
+#: HTTP headers as (name, value) pairs, in the order received.
+Headers: TypeAlias = tuple[tuple[str, str], ...]
+
+
+def get_header(headers: Headers, name: str) -> str | None:
+    """Return the first value of a header (case-insensitive name), or None."""
+    lowered = name.lower()
+    for key, value in headers:
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+@attrs.frozen
+class RateLimit:
+    """What a response said about its endpoint group's rate limit.
+
+    ``reset`` is the number of seconds until the window resets.
+    """
+
+    limit: float | None = None
+    remaining: float | None = None
+    reset: float | None = None
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text.strip().strip('"'))
+    except ValueError:
+        return None
+    return value if value >= 0 and value == value and value != float("inf") else None
+
+
+_SEPARATORS = re.compile(r"[,;]")
+
+
+def _combined_rate_limit(headers: Headers) -> dict[str, float]:
+    """The one-header form: ``RateLimit: limit=.., remaining=.., reset=..`` (, or ;)."""
+    found: dict[str, float] = {}
+    for item in _SEPARATORS.split(get_header(headers, "ratelimit") or ""):
+        key, sep, value = item.partition("=")
+        number = _number(value) if sep else None
+        key = key.strip().lower()
+        if number is not None and key in _RATE_LIMIT_KEYS:
+            found.setdefault(key, number)
+    return found
+
+
+def _separate_rate_limit(headers: Headers) -> dict[str, float]:
+    """The older one-header-per-value forms: ``x-rate-limit-*``, then ``RateLimit-*``."""
+    for prefix in ("x-rate-limit-", "ratelimit-"):
+        found: dict[str, float] = {}
+        for key in _RATE_LIMIT_KEYS:
+            raw = get_header(headers, prefix + key)
+            number = _number(raw) if raw is not None else None
+            if number is not None:
+                found[key] = number
+        if found:
+            return found
+    return {}
+
+
+_RATE_LIMIT_KEYS = ("limit", "remaining", "reset")
+
+
+def parse_rate_limit(headers: Headers) -> RateLimit | None:
+    """Parse any of Close's rate-limit header forms (see the module docstring).
+
+    The current one-header form wins; the older per-value headers are read only
+    when it is absent or holds nothing valid.
+
+    >>> parse_rate_limit((("ratelimit", "limit=160; remaining=159; reset=8"),))
+    RateLimit(limit=160.0, remaining=159.0, reset=8.0)
+    """
+    found = _combined_rate_limit(headers) or _separate_rate_limit(headers)
+    return RateLimit(**found) if found else None
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Parse ``Retry-After``: delay seconds, or an HTTP date (then relative to ``now``).
+
+    >>> parse_retry_after("3")
+    3.0
+    """
+    if value is None:
+        return None
+    seconds = _number(value)
+    if seconds is not None:
+        return seconds
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def retry_delay(response: Response, *, now: datetime | None = None) -> float | None:
+    """How long a 429 asks us to wait, or None if it does not say.
+
+    In order: ``RateLimit``'s ``reset`` (exact; ``Retry-After`` is rounded up to a
+    whole second), ``Retry-After``, the older per-value ``reset`` headers, and the
+    legacy body's ``error.rate_reset``.
+    """
+    for delay in (
+        _combined_rate_limit(response.headers).get("reset"),
+        parse_retry_after(response.header("retry-after"), now=now),
+        _separate_rate_limit(response.headers).get("reset"),
+        _legacy_body_reset(response.content),
+    ):
+        if delay is not None:
+            return delay
+    return None
+
+
+def _legacy_body_reset(content: bytes) -> float | None:
+    try:
+        body = orjson.loads(content) if content.strip() else None
+    except orjson.JSONDecodeError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    reset = error.get("rate_reset") if isinstance(error, dict) else None
+    if isinstance(reset, int | float) and not isinstance(reset, bool) and reset >= 0:
+        return float(reset)
+    return None
