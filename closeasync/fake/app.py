@@ -1,0 +1,85 @@
+"""Serve a FakeClose over real HTTP with aiohttp.web (on 127.0.0.1 unless told otherwise).
+
+::
+
+    async with serve(FakeClose(seed=1)) as server:
+        async with CloseAsync(api_key=server.fake.api_key, base_url=server.base_url) as close:
+            ...
+
+Faults behave as on the wire: a delay holds the answer back, a drop closes the
+connection without one (after processing the request when the fault says so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import attrs
+from aiohttp import web
+
+from ._http import FakeRequest
+from .core import FakeClose
+
+__all__ = ["FakeServer", "make_app", "serve"]
+
+
+def make_app(fake: FakeClose) -> web.Application:
+    """An aiohttp application answering every path from ``fake``."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        content = await request.read()
+        try:
+            fake_request = FakeRequest.from_wire(
+                request.method, str(request.rel_url), dict(request.headers), content, root=fake.root
+            )
+        except ValueError:
+            return web.json_response({"error": "The request contains invalid JSON."}, status=400)
+        outcome = fake.handle(fake_request)
+        if outcome.delay:
+            await asyncio.sleep(outcome.delay)
+        if outcome.drop is not None:
+            # No answer at all: the client sees the connection close under it.
+            if request.transport is not None:
+                request.transport.close()
+            raise web.HTTPServiceUnavailable()  # never reaches the closed socket
+        reply = outcome.response
+        return web.Response(
+            status=reply.status,
+            body=reply.content(),
+            content_type="application/json",
+            headers=dict(reply.headers),
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    return app
+
+
+@attrs.frozen
+class FakeServer:
+    """A running served fake: where to point a client."""
+
+    fake: FakeClose
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        """The API root URL, e.g. ``http://127.0.0.1:8000/api/v1``."""
+        return f"http://{self.host}:{self.port}{self.fake.root}"
+
+
+@asynccontextmanager
+async def serve(fake: FakeClose, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[FakeServer]:
+    """Serve ``fake`` until the block ends; ``port=0`` picks a free port."""
+    runner = web.AppRunner(make_app(fake), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0][1]  # the real port when port=0 asked for any free one
+        yield FakeServer(fake, host, int(bound))
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,165 @@
+"""``FakeClose``: an in-memory Close organization that behaves like Close."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .._serde import format_datetime
+from ._clock import DEFAULT_START, FakeClock
+from ._http import FakeRequest
+from ._objects import base_fields
+from .handlers.listing import ListRules
+from .handlers.messages import deliver_due
+from .limits import Faults, RateLimits
+from .router import Outcome, route_request
+from .state import FakeState, SentMessage
+
+if TYPE_CHECKING:
+    from ..transports.fake import FakeTransport
+
+__all__ = ["DEFAULT_API_KEY", "FakeClose"]
+
+#: The key a FakeClose accepts unless given others (not a real Close key).
+DEFAULT_API_KEY = "api_fake_0000000000000000000000"
+
+
+class FakeClose:
+    """A stateful emulator of the Close API for tests and demos.
+
+    >>> import asyncio
+    >>> from closeasync import CloseAsync
+    >>> fake = FakeClose(seed=1)
+    >>> lead = fake.add_lead("Acme")
+    >>> async def main() -> str:
+    ...     async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
+    ...         draft = await close.emails.create(lead_id=lead["id"], status="draft", subject="Hi")
+    ...         await close.emails.send(draft, sender="me@example.com")
+    ...     fake.advance(1)
+    ...     return fake.sent_emails[0].message["status"]
+    >>> asyncio.run(main())
+    'sent'
+
+    Args:
+        api_keys: keys accepted as HTTP Basic usernames.
+        oauth_tokens: tokens accepted as Bearer credentials.
+        seed: seeds the ids (and the demo data), so runs are reproducible.
+        start: where the clock starts.
+        realtime: let the clock follow wall time (for a served demo) instead of
+            moving only with :meth:`advance`.
+        list_rules: ``_limit``/``_skip`` caps of list endpoints.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_keys: Iterable[str] = (DEFAULT_API_KEY,),
+        oauth_tokens: Iterable[str] = (),
+        seed: int = 0,
+        start: datetime = DEFAULT_START,
+        realtime: bool = False,
+        list_rules: ListRules | None = None,
+        root: str = "/api/v1",
+    ) -> None:
+        self._api_keys = tuple(api_keys)
+        self.credentials = frozenset((*self._api_keys, *oauth_tokens))
+        self.root = root.rstrip("/")
+        self.list_rules = list_rules or ListRules()
+        self.clock = FakeClock(start, realtime=realtime)
+        self.state = FakeState(
+            seed=seed, clock=self.clock, user_name="Fake User", user_email="me@fake.close.test"
+        )
+        self.rate_limits = RateLimits()
+        self.faults = Faults(seed)
+
+    def __repr__(self) -> str:
+        stored = len(self.state.activities)
+        return f"<FakeClose seed={self.state.seed} activities={stored} now={self.now.isoformat()}>"
+
+    @property
+    def api_key(self) -> str:
+        """A key this fake accepts."""
+        return self._api_keys[0] if self._api_keys else ""
+
+    @property
+    def now(self) -> datetime:
+        """The fake's current time."""
+        return self.clock.now()
+
+    def advance(self, seconds: float) -> int:
+        """Move the clock forward and send what became due; return how many were sent."""
+        self.clock.advance(seconds)
+        return deliver_due(self.state)
+
+    def reset(self) -> None:
+        """Empty the organization (back to its first user), the clock, limits and faults."""
+        self.state.reset()
+        self.rate_limits.clear()
+        self.faults.clear(seed=self.state.seed)
+
+    # -- the organization ---------------------------------------------------------------
+
+    @property
+    def me(self) -> dict[str, Any]:
+        """The user the API key belongs to."""
+        return self.state.me
+
+    def add_user(self, name: str, email: str) -> dict[str, Any]:
+        """Add a user to the organization."""
+        return self.state.add_user(name, email)
+
+    def add_lead(self, name: str) -> dict[str, Any]:
+        """Add a lead (company)."""
+        return self.state.add_lead(name)
+
+    def add_contact(
+        self, lead_id: str, name: str, *, emails: Iterable[str] = (), phones: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        """Add a contact to a lead."""
+        return self.state.add_contact(lead_id, name, emails=list(emails), phones=list(phones))
+
+    def add_activity(self, type_name: str, *, lead_id: str, **fields: Any) -> dict[str, Any]:
+        """Store an activity of any ``_type`` as given (the base fields are filled in).
+
+        Datetimes among ``fields`` are stored in Close's format.
+        """
+        user = self.state.user_for(fields.get("user_id"))
+        obj = base_fields(
+            kind=type_name,
+            ident=fields.pop("id", None) or self.state.ids.new("acti"),
+            org=self.state.organization_id,
+            user=user,
+            now=self.now,
+            lead_id=lead_id,
+        )
+        obj.update({k: format_datetime(v) if isinstance(v, datetime) else v for k, v in fields.items()})
+        self.state.activities[obj["id"]] = obj
+        return obj
+
+    @property
+    def activities(self) -> dict[str, dict[str, Any]]:
+        """Every stored activity by id (the live store: change it to set up a test)."""
+        return self.state.activities
+
+    @property
+    def sent_emails(self) -> list[SentMessage]:
+        """Emails that left, in order (one entry per send: a duplicate shows twice)."""
+        return [m for m in self.state.sent if m.kind == "Email"]
+
+    @property
+    def sent_sms(self) -> list[SentMessage]:
+        """SMS that left, in order."""
+        return [m for m in self.state.sent if m.kind == "SMS"]
+
+    # -- serving --------------------------------------------------------------------------
+
+    def handle(self, request: FakeRequest) -> Outcome:
+        """Answer one request (the seam every way of reaching the fake goes through)."""
+        return route_request(self, request)
+
+    def transport(self) -> FakeTransport:
+        """An in-process transport to this fake: ``CloseAsync(transport=fake.transport())``."""
+        from ..transports.fake import FakeTransport
+
+        return FakeTransport(self)

@@ -1,0 +1,1 @@
+"""Request handlers of the fake: Close's rules, one module per concern."""

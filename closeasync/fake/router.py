@@ -1,0 +1,139 @@
+"""Route a fake request to its handler, with authentication, rate limits and faults.
+
+The order mirrors a real service: unknown URL (404), credentials (401), rate limit
+(429, nothing processed), faults decided, pending sends delivered, the handler,
+then the faults that strike after processing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+import attrs
+
+from .._routes import Route
+from .._routes import match as match_route
+from ..models.registry import ACTIVITY_BY_RESOURCE
+from ._http import FakeRequest, FakeResponse, error
+from .handlers import activities, messages
+
+if TYPE_CHECKING:
+    from . import FakeClose
+
+__all__ = ["Outcome", "route_request"]
+
+
+@attrs.frozen
+class Outcome:
+    """The fake's answer, and how the transport must deliver it."""
+
+    response: FakeResponse
+    delay: float = 0.0
+    drop: Literal["before", "after"] | None = None
+
+
+def credential(header: str | None) -> str | None:
+    """The API key (Basic, key as username) or token (Bearer) in an Authorization header."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            user, _, _ = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return user or None
+    return None
+
+
+def _with_override(request: FakeRequest) -> FakeRequest | FakeResponse:
+    """Apply Close's long-URL fallback: POST + ``x-http-method-override: GET`` + ``_params``."""
+    override = request.headers.get("x-http-method-override", "").upper()
+    if not override:
+        return request
+    if override != "GET" or request.method != "POST":
+        return error(400, "x-http-method-override is only supported as GET on POST requests.")
+    params = request.body.get("_params") if isinstance(request.body, dict) else None
+    if not isinstance(params, dict):
+        return error(400, "A GET override needs a JSON body with a _params object.")
+    query = {**request.query, **{str(k): _param_text(v) for k, v in params.items()}}
+    return attrs.evolve(request, method="GET", query=query, body=None)
+
+
+def _param_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_param_text(v) for v in value)
+    return str(value)
+
+
+Handler = Callable[["FakeClose", FakeRequest, dict[str, str]], FakeResponse]
+
+
+def _dispatch(fake: FakeClose, route: Route, params: dict[str, str], request: FakeRequest) -> FakeResponse:
+    state = fake.state
+    resource = next(name for name, routes in ROUTE_NAMES.items() if route in routes)
+    action = ROUTE_NAMES[resource][route]
+    if resource == "activity":
+        return activities.list_all(state, request, fake.list_rules)
+    if resource in ("email", "sms"):
+        kind = resource
+        if action == "create":
+            return messages.create(state, kind, request)
+        if action == "get":
+            return messages.get(state, kind, params["id"], request)
+        if action == "update":
+            return messages.update(state, kind, params["id"], request)
+        if action == "delete":
+            return messages.delete(state, kind, params["id"])
+    model = ACTIVITY_BY_RESOURCE.get(resource)
+    if model is not None:
+        if action == "list":
+            return activities.list_type(state, model.TYPE, request, fake.list_rules)
+        if action == "get":
+            return activities.get(state, model.TYPE, params["id"], request)
+        if action == "delete":
+            return activities.delete(state, model.TYPE, params["id"])
+    return error(405, f"The fake does not implement {route.method} {route.template}.")
+
+
+def _route_names() -> dict[str, dict[Route, str]]:
+    from .._routes import ROUTES
+
+    return {name: {route: action for action, route in routes.items()} for name, routes in ROUTES.items()}
+
+
+ROUTE_NAMES = _route_names()
+
+
+def route_request(fake: FakeClose, request: FakeRequest) -> Outcome:
+    """Answer one request the way Close would."""
+    overridden = _with_override(request)
+    if isinstance(overridden, FakeResponse):
+        return Outcome(overridden)
+    request = overridden
+    found = match_route(request.method, request.path)
+    if found is None:
+        return Outcome(error(404, "The requested URL was not found."))
+    route, params = found
+    if credential(request.headers.get("authorization")) not in fake.credentials:
+        return Outcome(error(401, "Unauthorized"))
+    limited, headers = fake.rate_limits.check(route.group)
+    if limited is not None:
+        return Outcome(limited)
+    chosen = fake.faults.choose(route.group)
+    if chosen.status is not None and not chosen.status_after:
+        return Outcome(error(chosen.status, "Injected failure."), chosen.delay)
+    if chosen.drop == "before":
+        return Outcome(error(502, "dropped"), chosen.delay, "before")
+    messages.deliver_due(fake.state)
+    response = _dispatch(fake, route, params, request).with_headers(*headers)
+    if chosen.status is not None:
+        response = error(chosen.status, "Injected failure after processing.")
+    return Outcome(response, chosen.delay, chosen.drop)

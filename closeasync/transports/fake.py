@@ -1,0 +1,58 @@
+"""An in-process transport to a :class:`~closeasync.fake.FakeClose` (no sockets)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio
+
+from .. import errors
+from .._wire import Request, Response
+
+if TYPE_CHECKING:
+    from ..fake import FakeClose
+
+__all__ = ["FakeTransport"]
+
+
+class FakeTransport:
+    """Hand requests straight to a FakeClose; faults behave as they would over HTTP.
+
+    A dropped connection raises :class:`~closeasync.errors.TransportError` saying the
+    request may have reached the server (it may have: see ``Fault.after``).
+    """
+
+    def __init__(self, fake: FakeClose) -> None:
+        self.fake = fake
+
+    def __repr__(self) -> str:
+        return f"<FakeTransport to {self.fake!r}>"
+
+    async def send(self, request: Request) -> Response:
+        """Answer ``request`` from the fake."""
+        from ..fake import FakeRequest
+
+        try:
+            fake_request = FakeRequest.from_wire(
+                request.method, request.url, dict(request.headers), request.content, root=self.fake.root
+            )
+        except ValueError:
+            return Response(
+                400, (("content-type", "application/json"),), b'{"error": "Invalid JSON."}', request
+            )
+        outcome = self.fake.handle(fake_request)
+        if outcome.delay:
+            await anyio.sleep(outcome.delay)
+        if outcome.drop is not None:
+            raise errors.TransportError(
+                "connection dropped by the fake server",
+                may_have_reached_server=True,
+                method=request.method,
+                url=request.url,
+            )
+        reply = outcome.response
+        headers = (("content-type", "application/json"), *reply.headers)
+        return Response(reply.status, headers, reply.content(), request)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
