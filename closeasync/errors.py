@@ -19,7 +19,9 @@
     ├── ResponseValidationError       a 2xx whose body is not what Close documents
     ├── InvalidRequestError           refused before sending; ``field_errors``
     ├── ConfigurationError            bad client arguments
-    └── ClientClosedError             the client was used after ``aclose()``
+    ├── ClientClosedError             the client was used after ``aclose()``
+    └── CassetteError                 record/replay: UnmatchedRequestError,
+                                      UnusedInteractionsError, CassetteSecretError
 
 No exception's message, ``repr`` or attributes hold the API key or OAuth token:
 requests are described by method and URL only, never by their headers.
@@ -37,6 +39,8 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "CassetteError",
+    "CassetteSecretError",
     "ClientClosedError",
     "CloseError",
     "ConfigurationError",
@@ -51,7 +55,9 @@ __all__ = [
     "ResponseValidationError",
     "ServerError",
     "TransportError",
+    "UnmatchedRequestError",
     "UnsupportedMediaTypeError",
+    "UnusedInteractionsError",
 ]
 
 
@@ -227,3 +233,19 @@ class ConfigurationError(CloseError, ValueError):
 
 class ClientClosedError(CloseError, RuntimeError):
     """The client was used after it was closed."""
+
+
+class CassetteError(CloseError):
+    """Base of the record/replay errors (a test set-up problem, not Close's)."""
+
+
+class UnmatchedRequestError(CassetteError):
+    """A request has no unused recorded interaction to answer it."""
+
+
+class UnusedInteractionsError(CassetteError):
+    """Recorded interactions were never requested (when the cassette demands all be used)."""
+
+
+class CassetteSecretError(CassetteError):
+    """Refused to write a cassette that still contains a credential."""

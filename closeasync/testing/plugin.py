@@ -1,0 +1,146 @@
+"""The closeasync pytest plugin: a fake Close, and cassettes per test.
+
+Fixtures (all synchronous, so they work under pytest-asyncio in any mode and under
+anyio's plugin):
+
+``close_fake``
+    a fresh :class:`~closeasync.fake.FakeClose` for the test.
+``close_fake_client``
+    a :class:`~closeasync.CloseAsync` talking to ``close_fake`` in-process.
+``close_cassette``
+    a :class:`~closeasync.CloseAsync` on the test's own cassette,
+    ``cassettes/<module>/<test>.json`` beside the test file. Replays by default;
+    ``pytest --close-record-mode=once`` (or ``new_episodes``, ``all``) records
+    through the real API with ``CLOSE_API_KEY`` (and ``CLOSE_BASE_URL`` if set).
+``close_cassette_config``
+    override it to change the key, base URL, matching or scrubbing.
+
+Mark a test with ``@pytest.mark.close_cassette("other/name.json", allow_unused=False)``
+to choose its file or to fail when recorded interactions go unplayed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+
+from ..client import DEFAULT_BASE_URL, CloseAsync
+from ..fake import FakeClose
+from ..transports.aiohttp import AiohttpTransport
+from ..transports.cassette import MatchOptions, ScrubOptions
+from ..transports.replay import RECORD_MODES, CassetteTransport, RecordMode
+from ._threadloop import ThreadLoopTransport
+
+__all__ = ["CassetteConfig"]
+
+#: The key used on replay when CLOSE_API_KEY is not set: never sent anywhere.
+REPLAY_KEY = "api_replay_only_not_a_real_key"
+
+
+@attrs.frozen
+class CassetteConfig:
+    """How ``close_cassette`` records and replays; override the fixture to change it."""
+
+    api_key: str | None = None
+    base_url: str = DEFAULT_BASE_URL
+    match: MatchOptions = attrs.field(factory=MatchOptions)
+    scrub: ScrubOptions = attrs.field(factory=ScrubOptions)
+    allow_unused: bool = True
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("closeasync", "closeasync cassettes")
+    group.addoption(
+        "--close-record-mode",
+        choices=RECORD_MODES,
+        default=None,
+        help="how close_cassette records: none (replay only; default), once, new_episodes, all",
+    )
+    parser.addini("close_record_mode", "default record mode of close_cassette", default="none")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "close_cassette(path=None, *, allow_unused=True): the cassette file of this test "
+        "(relative to the test's cassettes/ folder) and whether unplayed interactions fail it",
+    )
+
+
+def _record_mode(config: pytest.Config) -> RecordMode:
+    mode = config.getoption("--close-record-mode") or config.getini("close_record_mode")
+    if mode not in RECORD_MODES:
+        raise pytest.UsageError(f"close_record_mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
+    return mode  # type: ignore[no-any-return]
+
+
+def cassette_path(node: pytest.Item, marked: str | None = None) -> Path:
+    """``cassettes/<module>/<test>.json`` beside the test file (or the marked name)."""
+    folder = Path(node.path).parent / "cassettes" / Path(node.path).stem
+    if marked:
+        return folder.parent / marked
+    return folder / (re.sub(r"[^A-Za-z0-9_.-]+", "_", node.name).strip("_") + ".json")
+
+
+@pytest.fixture
+def close_fake() -> FakeClose:
+    """A fresh fake Close organization."""
+    return FakeClose()
+
+
+@pytest.fixture
+def close_fake_client(close_fake: FakeClose) -> CloseAsync:
+    """A client on ``close_fake``, in-process (nothing to close)."""
+    return CloseAsync(api_key=close_fake.api_key, transport=close_fake.transport())
+
+
+@pytest.fixture
+def close_cassette_config() -> CassetteConfig:
+    """Key and base URL from ``CLOSE_API_KEY``/``CLOSE_BASE_URL``; override for more."""
+    return CassetteConfig(
+        api_key=os.environ.get("CLOSE_API_KEY"), base_url=os.environ.get("CLOSE_BASE_URL", DEFAULT_BASE_URL)
+    )
+
+
+@pytest.fixture
+def close_cassette(
+    request: pytest.FixtureRequest, close_cassette_config: CassetteConfig
+) -> Iterator[CloseAsync]:
+    """A client on this test's cassette (replayed, or recorded per ``--close-record-mode``)."""
+    config = close_cassette_config
+    marker = request.node.get_closest_marker("close_cassette")
+    marked_path = marker.args[0] if marker and marker.args else None
+    allow_unused = marker.kwargs.get("allow_unused", config.allow_unused) if marker else config.allow_unused
+    path = cassette_path(request.node, marked_path)
+    mode = _record_mode(request.config)
+    records = mode in ("all", "new_episodes") or (mode == "once" and not path.exists())
+    if records and not config.api_key:
+        pytest.fail(f"recording {path.name} needs CLOSE_API_KEY (or a close_cassette_config override)")
+    inner = ThreadLoopTransport(AiohttpTransport) if records else None
+    try:
+        transport = CassetteTransport(
+            path,
+            inner=inner,
+            mode=mode,
+            match=config.match,
+            scrub=config.scrub,
+            allow_unused=allow_unused,
+            base_url=config.base_url,
+        )
+    except Exception:
+        if inner is not None:
+            inner.close()
+        raise
+    client = CloseAsync(api_key=config.api_key or REPLAY_KEY, base_url=config.base_url, transport=transport)
+    yield client
+    try:
+        transport.save()
+    finally:
+        if inner is not None:
+            inner.close()
+    transport.check_unused()
