@@ -68,6 +68,8 @@ class Request:
     content: bytes | None = None
     route: Route | None = None
     timeout: Timeout | None = None
+    #: Whether this request sends an email or SMS: never repeated once it may have arrived.
+    sends: bool = False
 
     def header(self, name: str) -> str | None:
         """Return a header's value (case-insensitive name), or None."""
@@ -154,6 +156,7 @@ def build_request(
     json: Any = None,
     headers: Headers = (),
     timeout: Timeout | None = None,
+    sends: bool = False,
 ) -> Request:
     """Build the request for ``route``.
 
@@ -173,7 +176,7 @@ def build_request(
         headers = (*headers, ("x-http-method-override", "GET"))
     if body is not None:
         headers = (*headers, ("content-type", "application/json"))
-    return Request(method, url, headers, body, route, timeout)
+    return Request(method, url, headers, body, route, timeout, sends)
 
 
 def decode_json(response: Response) -> Any:

@@ -16,6 +16,7 @@
     ├── TransportError                no usable response; ``may_have_reached_server``
     │   ├── ConnectError              never connected: the request did not leave
     │   └── RequestTimeoutError       also a builtin ``TimeoutError``
+    ├── WriteOutcomeUnknownError      a write may have been processed: check, don't repeat
     ├── ResponseValidationError       a 2xx whose body is not what Close documents
     ├── InvalidRequestError           refused before sending; ``field_errors``
     ├── ConfigurationError            bad client arguments
@@ -58,6 +59,7 @@ __all__ = [
     "UnmatchedRequestError",
     "UnsupportedMediaTypeError",
     "UnusedInteractionsError",
+    "WriteOutcomeUnknownError",
 ]
 
 
@@ -196,6 +198,21 @@ class ConnectError(TransportError):
 
 class RequestTimeoutError(TransportError, TimeoutError):
     """The request took longer than its timeout allowed."""
+
+
+class WriteOutcomeUnknownError(CloseError):
+    """A write may or may not have been processed, and repeating it could duplicate it.
+
+    Raised instead of retrying a POST (or a PUT that sends an email or SMS) whose
+    request may have reached Close before the failure (a reset connection, a
+    timeout, a 5xx). Check (by listing, say) before trying again. The failure is
+    ``__cause__``; ``method`` and ``url`` name the request.
+    """
+
+    def __init__(self, message: str, *, method: str, url: str) -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
 
 
 class ResponseValidationError(CloseError):

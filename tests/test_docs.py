@@ -11,14 +11,15 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, flags=re.DOTALL)
 
 
-def test_readme_test_command_is_what_ci_runs() -> None:
-    """The README's first command is exactly the test command in .ci/run."""
+def test_readme_opens_with_the_demo_and_the_ci_test_command() -> None:
+    """Exactly two set-up commands: the demo against the fake, then what .ci/run runs."""
     language, first = BLOCKS[0]
     assert language == "bash"
-    command = first.strip().splitlines()[0]
-    assert "pytest" in command
+    demo, tests = first.strip().splitlines()
+    assert demo.endswith("closeasync demo")
+    assert "pytest" in tests
     ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-    assert command in ci_lines
+    assert tests in ci_lines
 
 
 def test_readme_python_examples_compile_and_use_public_names() -> None:

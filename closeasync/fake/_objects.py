@@ -79,6 +79,7 @@ def base_fields(
         "id": ident,
         "organization_id": org,
         "lead_id": lead_id,
+        "contact_id": None,  # required on every activity (ActivityBase), null when none
         "user_id": user["id"],
         "user_name": user["name"],
         "users": [],

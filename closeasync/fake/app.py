@@ -24,6 +24,9 @@ from .core import FakeClose
 
 __all__ = ["FakeServer", "make_app", "serve"]
 
+#: The largest request body the server reads (a maximal valid email is a few MiB).
+MAX_BODY_BYTES = 32 * 2**20
+
 
 def make_app(fake: FakeClose) -> web.Application:
     """An aiohttp application answering every path from ``fake``."""
@@ -52,7 +55,9 @@ def make_app(fake: FakeClose) -> web.Application:
             headers=dict(reply.headers),
         )
 
-    app = web.Application()
+    # aiohttp refuses bodies over 1 MiB by default (413), but Close accepts an email whose
+    # body_text and body_html are 1 MiB each: the fake must see them to answer as Close does.
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
     app.router.add_route("*", "/{tail:.*}", handle)
     return app
 
@@ -67,8 +72,9 @@ class FakeServer:
 
     @property
     def base_url(self) -> str:
-        """The API root URL, e.g. ``http://127.0.0.1:8000/api/v1``."""
-        return f"http://{self.host}:{self.port}{self.fake.root}"
+        """The API root URL, e.g. ``http://127.0.0.1:8000/api/v1`` (``http://[::1]:8000/...``)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal needs brackets
+        return f"http://{host}:{self.port}{self.fake.root}"
 
 
 @asynccontextmanager

@@ -17,7 +17,7 @@ import attrs
 from .._routes import Route
 from .._routes import match as match_route
 from ..models.registry import ACTIVITY_BY_RESOURCE
-from ._http import FakeRequest, FakeResponse, error
+from ._http import FakeRequest, FakeResponse, error, field_errors
 from .handlers import activities, messages
 
 if TYPE_CHECKING:
@@ -57,10 +57,10 @@ def _with_override(request: FakeRequest) -> FakeRequest | FakeResponse:
     if not override:
         return request
     if override != "GET" or request.method != "POST":
-        return error(400, "x-http-method-override is only supported as GET on POST requests.")
+        return field_errors({}, ["x-http-method-override is only supported as GET on POST requests."])
     params = request.body.get("_params") if isinstance(request.body, dict) else None
     if not isinstance(params, dict):
-        return error(400, "A GET override needs a JSON body with a _params object.")
+        return field_errors({}, ["A GET override needs a JSON body with a _params object."])
     query = {**request.query, **{str(k): _param_text(v) for k, v in params.items()}}
     return attrs.evolve(request, method="GET", query=query, body=None)
 

@@ -106,6 +106,7 @@ class FakeState:
         wanted = set(types)
         return (a for a in self.activities.values() if not wanted or a["_type"] in wanted)
 
-    def record_sent(self, message: dict[str, Any]) -> None:
-        """Log a message as having left, with a snapshot of what was sent."""
-        self.sent.append(SentMessage(message["id"], message["_type"], self.now(), dict(message)))
+    def record_sent(self, message: dict[str, Any], *, at: datetime | None = None) -> None:
+        """Log a message as having left (now, or ``at``), with a snapshot of what was sent."""
+        when = self.now() if at is None else at
+        self.sent.append(SentMessage(message["id"], message["_type"], when, dict(message)))

@@ -40,10 +40,14 @@ class ThreadLoopTransport:
         return await self._inner.send(request)
 
     async def send(self, request: Request) -> Response:
-        """Send on the private loop and wait for it from whatever backend is running."""
+        """Send on the private loop and wait for it from whatever backend is running.
+
+        Cancelling the wait cancels the request on the private loop (and frees the
+        worker thread that waited for it) instead of waiting for it to finish.
+        """
         future = asyncio.run_coroutine_threadsafe(self._send(request), self._loop)
         try:
-            return await anyio.to_thread.run_sync(future.result)
+            return await anyio.to_thread.run_sync(future.result, abandon_on_cancel=True)
         except BaseException:
             future.cancel()
             raise

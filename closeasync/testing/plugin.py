@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import attrs
@@ -40,6 +40,8 @@ __all__ = ["CassetteConfig"]
 
 #: The key used on replay when CLOSE_API_KEY is not set: never sent anywhere.
 REPLAY_KEY = "api_replay_only_not_a_real_key"
+#: Whether the test's own call failed (then unplayed interactions are no news).
+_CALL_FAILED = pytest.StashKey[bool]()
 
 
 @attrs.frozen
@@ -65,11 +67,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _record_mode(config)  # a bad ini value is a usage error up front, not an error in each test
     config.addinivalue_line(
         "markers",
         "close_cassette(path=None, *, allow_unused=True): the cassette file of this test "
         "(relative to the test's cassettes/ folder) and whether unplayed interactions fail it",
     )
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
 
 
 def _record_mode(config: pytest.Config) -> RecordMode:
@@ -80,11 +93,17 @@ def _record_mode(config: pytest.Config) -> RecordMode:
 
 
 def cassette_path(node: pytest.Item, marked: str | None = None) -> Path:
-    """``cassettes/<module>/<test>.json`` beside the test file (or the marked name)."""
+    """``cassettes/<module>/<test>.json`` beside the test file (or the marked name).
+
+    A test in a class is ``<Class>.<test>.json``, so methods of the same name in two
+    classes of one module do not share a cassette.
+    """
     folder = Path(node.path).parent / "cassettes" / Path(node.path).stem
     if marked:
         return folder.parent / marked
-    return folder / (re.sub(r"[^A-Za-z0-9_.-]+", "_", node.name).strip("_") + ".json")
+    cls = getattr(node, "cls", None)
+    name = f"{cls.__name__}.{node.name}" if cls is not None else node.name
+    return folder / (re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") + ".json")
 
 
 @pytest.fixture
@@ -119,8 +138,17 @@ def close_cassette(
     path = cassette_path(request.node, marked_path)
     mode = _record_mode(request.config)
     records = mode in ("all", "new_episodes") or (mode == "once" and not path.exists())
+    if mode == "none" and not path.exists():
+        pytest.fail(
+            f"no cassette at {path}: record it once with `pytest --close-record-mode=once` "
+            "(with CLOSE_API_KEY set, or a close_cassette_config override), then commit it",
+            pytrace=False,
+        )
     if records and not config.api_key:
-        pytest.fail(f"recording {path.name} needs CLOSE_API_KEY (or a close_cassette_config override)")
+        pytest.fail(
+            f"recording {path.name} needs CLOSE_API_KEY (or a close_cassette_config override)",
+            pytrace=False,
+        )
     inner = ThreadLoopTransport(AiohttpTransport) if records else None
     try:
         transport = CassetteTransport(
@@ -143,4 +171,6 @@ def close_cassette(
     finally:
         if inner is not None:
             inner.close()
-    transport.check_unused()
+    if not request.node.stash.get(_CALL_FAILED, False):
+        # A test that failed part way naturally left interactions unplayed: its failure says more.
+        transport.check_unused()

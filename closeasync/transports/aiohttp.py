@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
 import aiohttp
@@ -13,6 +14,14 @@ from .._wire import Request, Response, Timeout
 __all__ = ["AiohttpTransport"]
 
 log = logging.getLogger("closeasync")
+
+
+_LARGE_BODY = 1 << 20
+
+
+def _payload(content: bytes | None) -> bytes | io.BytesIO | None:
+    # aiohttp warns that large raw bytes may block the loop; a stream is written in chunks.
+    return io.BytesIO(content) if content is not None and len(content) > _LARGE_BODY else content
 
 
 class AiohttpTransport:
@@ -74,7 +83,7 @@ class AiohttpTransport:
                 request.method,
                 URL(request.url, encoded=True),
                 headers=request.headers,
-                data=request.content,
+                data=_payload(request.content),
                 timeout=timeout,
                 allow_redirects=False,
             ) as response:

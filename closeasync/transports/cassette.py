@@ -38,7 +38,9 @@ __all__ = [
     "RecordedRequest",
     "RecordedResponse",
     "ScrubOptions",
+    "base_url_of",
     "credentials_in",
+    "secrets_in",
 ]
 
 CASSETTE_VERSION = 1
@@ -124,8 +126,17 @@ def _without_dropped(value: Any) -> Any:
     return value
 
 
+def _paths(paths: Iterable[str]) -> tuple[str, ...]:
+    """The names or paths given; one bare string is one name, not its letters."""
+    return (paths,) if isinstance(paths, str) else tuple(paths)
+
+
+def _names(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(_paths(names))
+
+
 def _lowered(names: Iterable[str]) -> frozenset[str]:
-    return frozenset(name.lower() for name in names)
+    return frozenset(name.lower() for name in _paths(names))
 
 
 @attrs.frozen
@@ -137,8 +148,8 @@ class ScrubOptions:
     """
 
     headers: frozenset[str] = attrs.field(default=frozenset(), converter=_lowered)
-    query: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
-    body_paths: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    query: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    body_paths: tuple[str, ...] = attrs.field(default=(), converter=_paths)
 
     def body(self, stored: dict[str, Any] | None) -> dict[str, Any] | None:
         """Scrub a stored JSON body."""
@@ -154,8 +165,8 @@ class ScrubOptions:
 class MatchOptions:
     """What may differ between a recorded and a live request (timestamps, nonces)."""
 
-    ignore_query: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
-    ignore_body_paths: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    ignore_query: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    ignore_body_paths: tuple[str, ...] = attrs.field(default=(), converter=_paths)
 
 
 @attrs.frozen
@@ -332,6 +343,38 @@ def credentials_in(request: Request) -> set[str]:
         if user:
             found.add(user)
     return {s for s in found if len(s) >= 6}
+
+
+def secrets_in(cassette: Cassette, content: bytes, secrets: Iterable[str]) -> bool:
+    """Whether the file's bytes, or a body stored as base64 in it, contain one of ``secrets``."""
+    needles = [s.encode("utf-8") for s in secrets if s]
+    if not needles:
+        return False
+    hidden = [
+        decode_body(body)
+        for interaction in cassette.interactions
+        for body in (interaction.request.body, interaction.response.body)
+        if body and "base64" in body
+    ]
+    return any(needle in blob for blob in (content, *hidden) for needle in needles)
+
+
+def base_url_of(request: Request) -> str:
+    """The API root a request was sent to: its origin and the path before its route.
+
+    Never the URL's user information (it may hold a credential).
+    """
+    parts = urlsplit(request.url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    origin = f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+    route = request.route
+    if route is not None:
+        for start in (i for i, char in enumerate(parts.path) if char == "/"):
+            if route.match(route.method, parts.path[start:]) is not None:
+                return origin + parts.path[:start]
+    return origin
 
 
 def nearest(recorded: Sequence[Interaction], live: RecordedRequest, n: int = 3) -> list[str]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from .. import errors
-from .._wire import Request, Response
+from .._wire import Request, Response, Timeout
 
 if TYPE_CHECKING:
     from ..fake import FakeClose
@@ -42,6 +42,16 @@ class FakeTransport:
             )
         outcome = self.fake.handle(fake_request)
         if outcome.delay:
+            # As over HTTP: a delay beyond the request's time limit is a timeout (after processing).
+            limit = _wait_limit(request.timeout)
+            if limit is not None and outcome.delay > limit:
+                await anyio.sleep(limit)
+                raise errors.RequestTimeoutError(
+                    "timed out waiting for the response (the fake's injected delay)",
+                    may_have_reached_server=True,
+                    method=request.method,
+                    url=request.url,
+                )
             await anyio.sleep(outcome.delay)
         if outcome.drop is not None:
             raise errors.TransportError(
@@ -56,3 +66,11 @@ class FakeTransport:
 
     async def aclose(self) -> None:
         """Nothing to release."""
+
+
+def _wait_limit(timeout: Timeout | None) -> float | None:
+    """How long a response may take under ``timeout`` (the tighter of total and read)."""
+    if timeout is None:
+        return None
+    limits = [t for t in (timeout.total, timeout.read) if t is not None]
+    return min(limits) if limits else None

@@ -3,11 +3,17 @@
 ::
 
     # record once through any transport (the real API, or the served fake) ...
-    transport = RecordingTransport(AiohttpTransport(), "cassettes/sync.json")
+    async with RecordingTransport(AiohttpTransport(), "cassettes/sync.json") as transport:
+        async with CloseAsync(api_key="api_...", transport=transport) as close:
+            ...
     # ... then replay with no network at all
-    transport = ReplayTransport("cassettes/sync.json")
-    async with CloseAsync(api_key="api_...", transport=transport) as close:
-        ...
+    async with ReplayTransport("cassettes/sync.json") as transport:
+        async with CloseAsync(api_key="api_...", transport=transport) as close:
+            ...
+
+A client does not close a transport it was given, so close the cassette transport
+yourself (``async with`` as above, or ``await transport.aclose()``): that is when
+the recording is written and unused interactions are checked.
 
 Modes follow pytest-recording: ``none`` (replay only, the default), ``once``
 (record if the file does not exist, else replay), ``new_episodes`` (replay what
@@ -25,7 +31,7 @@ import os
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Self
 
 from .. import errors
 from .._wire import Request, Response
@@ -37,9 +43,14 @@ from .cassette import (
     RecordedRequest,
     RecordedResponse,
     ScrubOptions,
+    base_url_of,
     credentials_in,
     nearest,
+    secrets_in,
 )
+
+if TYPE_CHECKING:
+    from types import TracebackType
 
 __all__ = ["CassetteTransport", "RecordMode", "RecordingTransport", "ReplayTransport"]
 
@@ -57,7 +68,8 @@ class CassetteTransport:
         match: query parameters and body paths to ignore when matching.
         scrub: headers, query parameters and body paths to hide in the file.
         allow_unused: when False, closing with unplayed interactions raises.
-        base_url: stored in the file, for the reader's information.
+        base_url: stored in the file, for the reader's information (by default the
+            API root of the first request recorded).
         secrets: extra strings that must never be written (the credentials seen
             in requests are always checked).
 
@@ -114,6 +126,22 @@ class CassetteTransport:
     def __repr__(self) -> str:
         return f"<CassetteTransport {self.path} mode={self.mode}>"
 
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.aclose()
+        except errors.UnusedInteractionsError:
+            if exc is None:
+                raise
+            # The block failed part way, so of course some went unplayed: its error says more.
+
     @property
     def recording(self) -> bool:
         """Whether requests that do not match are sent on and recorded."""
@@ -140,6 +168,8 @@ class CassetteTransport:
                 f"(cassette {self.path}, mode {self.mode})"
             )
         self._secrets |= credentials_in(request)
+        if not self._recorded.base_url:
+            self._recorded.base_url = base_url_of(request)
         slot = len(self._new)
         self._new.append(None)  # keeps the order requests started in, not the order they finished
         response = await self._inner.send(request)
@@ -162,8 +192,7 @@ class CassetteTransport:
         kept = self._recorded.interactions if self.mode == "new_episodes" else []
         cassette = Cassette(base_url=self._recorded.base_url, interactions=[*kept, *new])
         content = cassette.dumps()
-        text = content.decode("utf-8")
-        if any(secret in text for secret in self._secrets):
+        if secrets_in(cassette, content, self._secrets):
             raise errors.CassetteSecretError(
                 f"refusing to write {self.path}: it would contain a credential (scrub it; see ScrubOptions)"
             )

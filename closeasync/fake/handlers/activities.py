@@ -141,9 +141,13 @@ def list_all(state: FakeState, request: FakeRequest, rules: ListRules) -> FakeRe
     if mode not in (None, "true", "only"):
         problems["thread_emails"] = "Must be true or only."
     objects: list[dict[str, Any]] = []
-    if mode != "only":
-        emails = (stripped(a) if mode == "true" and a["_type"] == "Email" else a for a in state.of_type())
-        objects.extend(emails)
+    for activity in state.of_type():
+        # thread_emails changes how emails are shown (whole, stripped, or only as threads);
+        # every other type is listed as usual.
+        if activity["_type"] != "Email" or mode is None:
+            objects.append(activity)
+        elif mode == "true":
+            objects.append(stripped(activity))
     if mode in ("true", "only"):
         objects.extend(threads(state).values())
     return list_objects(

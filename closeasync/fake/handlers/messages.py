@@ -53,7 +53,7 @@ def _reference_errors(state: FakeState, body: Mapping[str, Any]) -> dict[str, st
 
 def _bad_body(body: Any) -> FakeResponse | None:
     if not isinstance(body, dict):
-        return error(400, "The request body must be a JSON object.")
+        return field_errors({}, ["The request body must be a JSON object."])
     return None
 
 
@@ -153,11 +153,12 @@ def deliver_due(state: FakeState) -> int:
     """Send every message whose time has come; return how many left."""
     now = state.now()
     due = sorted((when, ident) for ident, when in state.pending.items() if when <= now)
-    for _, ident in due:
+    for when, ident in due:
         del state.pending[ident]
         message = state.activities.get(ident)
         if message is None or message["status"] not in ("outbox", "scheduled"):
             continue
-        stamp_sent(message, now, f"<{ident}@fake.close.test>")
-        state.record_sent(message)
+        # Stamped when it became due: Close would have sent it then, however far the clock jumped.
+        stamp_sent(message, when, f"<{ident}@fake.close.test>")
+        state.record_sent(message, at=when)
     return len(due)

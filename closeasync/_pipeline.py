@@ -1,0 +1,193 @@
+"""The request pipeline: pacing, the concurrency cap, retries, events.
+
+One call of :meth:`Pipeline.send` may make several attempts. Each waits its turn
+with the group's pacer (so tasks told to wait all wait for the same moment), holds
+a slot of the in-flight cap only while on the wire, and after a failure asks the
+:class:`~closeasync.retry.RetryPolicy` whether repeating is harmless. A write that
+may have been processed is never repeated: it ends in
+:class:`~closeasync.errors.WriteOutcomeUnknownError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Literal
+
+import anyio
+import attrs
+
+from . import errors
+from ._ratelimit import RateLimitState
+from ._ratelimit_headers import parse_rate_limit, retry_delay
+from ._wire import Request, Response, decode_error
+from .retry import RetryPolicy
+from .transports.base import Transport
+
+__all__ = ["EventHook", "Pipeline", "RequestEvent"]
+
+log = logging.getLogger("closeasync")
+
+
+@attrs.frozen
+class RequestEvent:
+    """Something that happened to a request, for metrics: pass ``on_event=`` to the client.
+
+    ``kind`` is ``"request"`` (an attempt starts), ``"response"`` (one arrived),
+    ``"retry"`` (a failed attempt will be repeated after ``delay``), ``"wait"``
+    (paced by the rate limit for ``delay``) or ``"give_up"`` (the failure is raised).
+    """
+
+    kind: Literal["request", "response", "retry", "wait", "give_up"]
+    method: str
+    url: str
+    group: str
+    attempt: int
+    status: int | None = None
+    delay: float = 0.0
+    error: str | None = None
+
+
+EventHook = Callable[[RequestEvent], None]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Pipeline:
+    """Sends one request through pacing and retries (shared by a client and its views)."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        policy: RetryPolicy,
+        limits: RateLimitState,
+        hooks: Sequence[EventHook] = (),
+        sleep: Sleep = anyio.sleep,
+        is_closed: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.transport = transport
+        self.policy = policy
+        self.limits = limits
+        self._hooks = tuple(hooks)
+        self._sleep = sleep
+        self._is_closed = is_closed
+
+    def _emit(self, request: Request, kind: str, attempt: int, **extra: object) -> None:
+        if not self._hooks:
+            return
+        group = request.route.group if request.route else request.method
+        event = RequestEvent(kind, request.method, request.url, group, attempt, **extra)  # type: ignore[arg-type]
+        for hook in self._hooks:
+            try:
+                hook(event)
+            except Exception:  # a metrics bug must not break requests
+                log.exception("closeasync on_event hook failed")
+
+    async def _attempt(self, request: Request) -> Response:
+        limiter = self.limits.limiter()
+        if limiter is None:
+            return await self.transport.send(request)
+        async with limiter:
+            return await self.transport.send(request)
+
+    async def _pause(self, delay: float, instant: bool) -> None:
+        if delay > 0 and not instant:
+            await self._sleep(delay)
+
+    def _closed_error(self, request: Request) -> errors.ClientClosedError:
+        return errors.ClientClosedError(f"the client was closed during {request.method} {request.url}")
+
+    async def send(self, request: Request, *, policy: RetryPolicy | None = None) -> Response:
+        """Send with pacing and retries; return the final response (maybe an error status).
+
+        Raises:
+            WriteOutcomeUnknownError: a write failed after it may have reached Close.
+            TransportError: no response, and repeating was not allowed or did not help.
+            RateLimitError: Close asked to wait longer than the policy allows.
+            ClientClosedError: the client was closed meanwhile.
+        """
+        policy = policy or self.policy
+        instant = bool(getattr(self.transport, "instant_waits", False))
+        group = request.route.group if request.route else request.method
+        method, sends = request.method, request.sends
+        reached_before = False
+        for attempt in range(1, policy.max_attempts + 1):
+            if self._is_closed():
+                raise self._closed_error(request)
+            waited = await self.limits.wait_turn(group, instant=instant)
+            if waited:
+                self._emit(request, "wait", attempt, delay=waited)
+            self._emit(request, "request", attempt)
+            try:
+                response = await self._attempt(request)
+            except errors.TransportError as exc:
+                if self._is_closed():
+                    raise self._closed_error(request) from exc
+                reached = exc.may_have_reached_server
+                decision = policy.decide_transport(method, sends=sends, reached=reached, attempt=attempt)
+                if decision.retry:
+                    reached_before |= reached
+                    self._emit(request, "retry", attempt, delay=decision.delay, error=repr(exc))
+                    log.info(
+                        "%s %s: %s; retry %d in %.2f s", method, request.url, exc, attempt, decision.delay
+                    )
+                    await self._pause(decision.delay, instant)
+                    continue
+                self._emit(request, "give_up", attempt, error=repr(exc))
+                if reached and not policy.repeatable(method, sends=sends):
+                    raise _unknown_outcome(request, str(exc)) from exc
+                raise
+            self.limits.observe(group, parse_rate_limit(response.headers))
+            self._emit(request, "response", attempt, status=response.status)
+            status = response.status
+            if status == 429:
+                asked = retry_delay(response)
+                decision = policy.decide_rate_limited(attempt=attempt, asked=asked)
+                self.limits.rejected(group, decision.delay)
+                if decision.retry:
+                    self._emit(request, "retry", attempt, status=429, delay=decision.delay)
+                    log.info("%s %s: rate limited; waiting %.2f s", method, request.url, decision.delay)
+                    continue
+                self._emit(request, "give_up", attempt, status=429)
+                raise _rate_limited(response, decision.delay, decision.reason, policy)
+            if status >= 500 or status in policy.retry_statuses:
+                decision = policy.decide_status(
+                    method, sends=sends, status=status, attempt=attempt, retry_after=retry_delay(response)
+                )
+                if decision.retry:
+                    reached_before = True
+                    self._emit(request, "retry", attempt, status=status, delay=decision.delay)
+                    log.info(
+                        "%s %s: %d; retry %d in %.2f s", method, request.url, status, attempt, decision.delay
+                    )
+                    await self._pause(decision.delay, instant)
+                    continue
+                self._emit(request, "give_up", attempt, status=status)
+                if decision.reason in ("sends", "not-idempotent"):
+                    raise _unknown_outcome(request, f"Close answered {status}") from decode_error(response)
+                return response
+            if reached_before and method == "DELETE" and status == 404:
+                # An earlier attempt that got no answer did delete it.
+                return Response(200, response.headers, b"{}", request)
+            return response
+        raise AssertionError("unreachable: the last attempt always returns or raises")  # pragma: no cover
+
+
+def _unknown_outcome(request: Request, what: str) -> errors.WriteOutcomeUnknownError:
+    return errors.WriteOutcomeUnknownError(
+        f"{request.method} {request.url} may have been processed by Close ({what}); it was not repeated "
+        "because that could duplicate it. Check (e.g. list recent activities) before trying again.",
+        method=request.method,
+        url=request.url,
+    )
+
+
+def _rate_limited(response: Response, wait: float, reason: str, policy: RetryPolicy) -> errors.APIError:
+    error = decode_error(response)
+    if reason == "wait-too-long":
+        error.message = (
+            f"{error.message} (Close asked to wait {wait:.1f} s, more than max_rate_limit_wait="
+            f"{policy.max_rate_limit_wait:g} s)"
+        )
+        error.args = (error.message,)
+    return error

@@ -1,0 +1,1 @@
+"""Contract tests of the fake Close: the same suite in-process and over HTTP."""
