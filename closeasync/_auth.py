@@ -43,6 +43,14 @@ class Credentials:
         """The ``Authorization`` header value (contains the secret: never log it)."""
         return self._header
 
+    def secrets(self) -> frozenset[str]:
+        """Every form of the secret that could leak: the header, the token, the key."""
+        token = self._header.partition(" ")[2]
+        forms = {self._header, token}
+        if self.kind == "api_key":
+            forms.add(base64.b64decode(token).decode().rstrip(":"))
+        return frozenset(f for f in forms if f)
+
     def __repr__(self) -> str:
         return f"<Credentials {self.kind} (hidden)>"
 

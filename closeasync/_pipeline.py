@@ -114,7 +114,7 @@ class Pipeline:
         for attempt in range(1, policy.max_attempts + 1):
             if self._is_closed():
                 raise self._closed_error(request)
-            waited = await self.limits.wait_turn(group, instant=instant)
+            waited = await self.limits.wait_turn(group, instant=instant, max_wait=policy.max_rate_limit_wait)
             if waited:
                 self._emit(request, "wait", attempt, delay=waited)
             self._emit(request, "request", attempt)

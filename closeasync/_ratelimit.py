@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
+from . import errors
 from ._ratelimit_headers import RateLimit
 
 __all__ = ["GroupPacer", "RateLimitState"]
@@ -43,10 +44,15 @@ class GroupPacer:
         self.window_end = -math.inf
         self.blocked_until = -math.inf
 
-    def reserve(self, now: float) -> float:
-        """Take one unit of budget, or return how long to wait before trying again."""
+    def reserve(self, now: float, *, pace: bool = True) -> float:
+        """Take one unit of budget, or return how long to wait before trying again.
+
+        With ``pace=False`` only an explicit stop (a 429) makes anyone wait.
+        """
         if now < self.blocked_until:
             return self.blocked_until - now
+        if not pace:
+            return 0.0
         if now >= self.window_end:
             # A new window: Close's announced budget again (unpaced if it never said),
             # until a response tells us where this window ends.
@@ -94,10 +100,12 @@ class RateLimitState:
         self,
         *,
         max_concurrency: int | None = None,
+        pace: bool = True,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = anyio.sleep,
     ) -> None:
         self._groups: dict[str, GroupPacer] = {}
+        self.pace = pace
         self._clock = clock
         self._sleep = sleep
         self.max_concurrency = max_concurrency
@@ -116,14 +124,26 @@ class RateLimitState:
             self._limiter = anyio.CapacityLimiter(self.max_concurrency)
         return self._limiter
 
-    async def wait_turn(self, group: str, *, instant: bool = False) -> float:
-        """Wait until ``group`` may send one more request; return the seconds waited."""
+    async def wait_turn(self, group: str, *, instant: bool = False, max_wait: float = math.inf) -> float:
+        """Wait until ``group`` may send one more request; return the seconds waited.
+
+        Raises:
+            RateLimitError: the group is stopped for longer than ``max_wait``.
+        """
         pacer = self.pacer(group)
         waited = 0.0
         for _ in range(10_000):  # bounded: each pass either goes or sleeps a positive time
-            wait = pacer.reserve(self._clock())
+            wait = pacer.reserve(self._clock(), pace=self.pace)
             if wait <= 0:
                 return waited
+            if wait > max_wait:
+                raise errors.RateLimitError(
+                    f"the rate limit of {group} is spent for {wait:.1f} s more, longer than "
+                    f"max_rate_limit_wait={max_wait:g} s; nothing was sent",
+                    retry_after=wait,
+                    status=429,
+                    method=group.partition(" ")[0],
+                )
             if waited == 0.0:
                 log.debug("waiting %.2f s for the rate limit of %s", wait, group)
             waited += wait

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -23,12 +23,15 @@ import aiohttp
 
 from . import errors
 from ._auth import Credentials
+from ._pipeline import EventHook, Pipeline
+from ._ratelimit import RateLimitState
 from ._routes import Route
 from ._version import __version__
-from ._wire import QueryValue, Request, Timeout, build_request, decode_error, decode_json
+from ._wire import QueryValue, Timeout, build_request, decode_error, decode_json
 from .resources.activities import ActivitiesResource
 from .resources.emails import EmailsResource
 from .resources.sms import SMSResource
+from .retry import RetryPolicy
 from .transports.aiohttp import AiohttpTransport
 
 if TYPE_CHECKING:
@@ -45,17 +48,16 @@ log = logging.getLogger("closeasync")
 class _Core:
     """State shared by a client and the views :meth:`CloseAsync.with_options` makes."""
 
-    __slots__ = ("base_url", "closed", "credentials", "headers", "owns_transport", "transport")
+    __slots__ = ("base_url", "closed", "credentials", "headers", "pipeline", "secrets")
 
-    def __init__(
-        self, transport: Transport, owns_transport: bool, credentials: Credentials, base_url: str
-    ) -> None:
-        self.transport = transport
-        self.owns_transport = owns_transport
+    def __init__(self, credentials: Credentials, base_url: str, headers: tuple[tuple[str, str], ...]) -> None:
         self.credentials = credentials
         self.base_url = base_url.rstrip("/")
+        self.headers = headers
         self.closed = False
-        self.headers: tuple[tuple[str, str], ...] = ()
+        self.pipeline: Pipeline
+        # What must never appear in an error message, even if a server echoes it.
+        self.secrets = credentials.secrets()
 
 
 class CloseAsync:
@@ -71,6 +73,17 @@ class CloseAsync:
         timeout: default time limits: a :class:`Timeout` or total seconds.
         max_connections: connection pool size of the client's own session.
         tz_offset: hours sent as ``X-TZ-Offset`` (how Close reads naive dates).
+        retry: when and how failed requests are repeated (see :class:`RetryPolicy`);
+            ``RetryPolicy(max_attempts=1)`` turns retries off.
+        max_concurrency: most requests in flight at once (default: ``max_connections``).
+        pace_rate_limits: hold requests back while Close's ``RateLimit`` header says the
+            endpoint group's budget is spent, so tasks wait instead of meeting 429s
+            (False sends regardless and only a 429 makes them wait).
+        on_event: called with a :class:`RequestEvent` for every attempt, response,
+            retry, rate-limit wait and give-up (for metrics).
+
+    The client closes its transport when closed, a transport passed in included
+    (as httpx does); a borrowed aiohttp ``session`` is left open.
 
     Raises:
         ConfigurationError: no credential, both kinds, or conflicting options.
@@ -94,6 +107,10 @@ class CloseAsync:
         timeout: Timeout | float | None = None,
         max_connections: int = 100,
         tz_offset: float | None = None,
+        retry: RetryPolicy | None = None,
+        max_concurrency: int | None = None,
+        pace_rate_limits: bool = True,
+        on_event: EventHook | Sequence[EventHook] | None = None,
     ) -> None:
         if api_key is not None and oauth_token is not None:
             raise errors.ConfigurationError("pass api_key or oauth_token, not both")
@@ -110,13 +127,14 @@ class CloseAsync:
         )
         if transport is not None and session is not None:
             raise errors.ConfigurationError("pass transport or session, not both")
+        if max_concurrency is not None and max_concurrency < 1:
+            raise errors.ConfigurationError("max_concurrency must be at least 1")
         self._timeout = _as_timeout(timeout)
-        owns = transport is None
+        self._retry = retry or RetryPolicy()
         if transport is None:
             transport = AiohttpTransport(
                 session=session, timeout=self._timeout, max_connections=max_connections
             )
-        self._core = _Core(transport, owns, credentials, _check_base_url(base_url))
         headers = [
             ("authorization", credentials.header),
             ("accept", "application/json"),
@@ -124,7 +142,15 @@ class CloseAsync:
         ]
         if tz_offset is not None:
             headers.append(("x-tz-offset", f"{tz_offset:g}"))
-        self._core.headers = tuple(headers)
+        core = self._core = _Core(credentials, _check_base_url(base_url), tuple(headers))
+        hooks = () if on_event is None else (on_event,) if callable(on_event) else tuple(on_event)
+        core.pipeline = Pipeline(
+            transport,
+            policy=self._retry,
+            limits=RateLimitState(max_concurrency=max_concurrency or max_connections, pace=pace_rate_limits),
+            hooks=hooks,
+            is_closed=lambda: core.closed,
+        )
         self._attach_resources()
 
     def _attach_resources(self) -> None:
@@ -138,7 +164,7 @@ class CloseAsync:
     @property
     def transport(self) -> Transport:
         """The transport requests go through."""
-        return self._core.transport
+        return self._core.pipeline.transport
 
     @property
     def base_url(self) -> str:
@@ -150,8 +176,11 @@ class CloseAsync:
         """Whether :meth:`aclose` was called."""
         return self._core.closed
 
-    def with_options(self, *, timeout: Timeout | float | None = None) -> CloseAsync:
-        """Return a view of this client with other defaults; it shares the connection pool.
+    def with_options(
+        self, *, timeout: Timeout | float | None = None, retry: RetryPolicy | None = None
+    ) -> CloseAsync:
+        """Return a view of this client with other defaults; it shares the connection pool
+        and the rate-limit state.
 
         >>> close = CloseAsync(api_key="api_example")
         >>> close.with_options(timeout=5).timeout
@@ -160,8 +189,14 @@ class CloseAsync:
         view = object.__new__(CloseAsync)
         view._core = self._core
         view._timeout = _as_timeout(timeout) if timeout is not None else self._timeout
+        view._retry = retry or self._retry
         view._attach_resources()
         return view
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy of this client (or view)."""
+        return self._retry
 
     @property
     def timeout(self) -> Timeout:
@@ -185,8 +220,7 @@ class CloseAsync:
         if self._core.closed:
             return
         self._core.closed = True
-        if self._core.owns_transport:
-            await self._core.transport.aclose()
+        await self._core.pipeline.transport.aclose()
 
     def _check_open(self) -> None:
         if self._core.closed:
@@ -204,12 +238,17 @@ class CloseAsync:
         path_params: Mapping[str, str] | None = None,
         query: Mapping[str, QueryValue] | None = None,
         json: Any = None,
+        sends: bool = False,
     ) -> Any:
-        """Send one request and return its decoded JSON body.
+        """Send one request (with pacing and retries) and return its decoded JSON body.
+
+        ``sends`` marks a request that sends an email or SMS: it is never repeated
+        once it may have reached Close.
 
         Raises:
             APIError: Close answered with an error status.
             TransportError: no response arrived.
+            WriteOutcomeUnknownError: a write failed after it may have been processed.
             ResponseValidationError: the body is not JSON.
             ClientClosedError: the client was closed.
         """
@@ -222,27 +261,51 @@ class CloseAsync:
             json=json,
             headers=self._core.headers,
             timeout=self._timeout,
+            sends=sends,
         )
-        response = await self._send(request)
-        if response.status >= 400:
-            raise decode_error(response)
-        return decode_json(response)
-
-    async def _send(self, request: Request) -> Any:
         started = time.perf_counter()
         try:
-            response = await self._core.transport.send(request)
-        except errors.TransportError as exc:
+            response = await self._core.pipeline.send(request, policy=self._retry)
+            log.debug(
+                "%s %s -> %d in %.1f ms",
+                request.method,
+                request.url,
+                response.status,
+                (time.perf_counter() - started) * 1000,
+            )
+            if response.status >= 400:
+                raise decode_error(response)
+            return decode_json(response)
+        except errors.CloseError as exc:
+            _redact(exc, self._core.secrets)
             log.info("%s %s failed: %s", request.method, request.url, exc)
             raise
-        log.debug(
-            "%s %s -> %d in %.1f ms",
-            request.method,
-            request.url,
-            response.status,
-            (time.perf_counter() - started) * 1000,
-        )
-        return response
+
+
+def _redact(exc: errors.CloseError, secrets: frozenset[str]) -> None:
+    """Remove credentials a server might echo back from an error (defence in depth)."""
+    text = str(exc)
+    if not any(secret in text for secret in secrets) and not isinstance(
+        getattr(exc, "body", None), str | bytes
+    ):
+        return
+    for name in ("message", "body"):
+        value = getattr(exc, name, None)
+        if isinstance(value, str):
+            for secret in secrets:
+                value = value.replace(secret, "<redacted>")
+            setattr(exc, name, value)
+        elif isinstance(value, bytes):
+            for secret in secrets:
+                value = value.replace(secret.encode(), b"<redacted>")
+            setattr(exc, name, value)
+    args = []
+    for arg in exc.args:
+        if isinstance(arg, str):
+            for secret in secrets:
+                arg = arg.replace(secret, "<redacted>")
+        args.append(arg)
+    exc.args = tuple(args)
 
 
 def _check_base_url(url: str) -> str:

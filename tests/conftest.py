@@ -10,9 +10,12 @@ import pytest
 
 from closeasync import CloseAsync
 from closeasync.models import Activity
+from closeasync.retry import RetryPolicy
 from closeasync.transports import Request, Response
 
 API_KEY = "api_TESTKEY0123456789abcdefghij"
+#: For tests of a single attempt's behaviour (what one 429, 5xx or reset looks like).
+NO_RETRY = RetryPolicy(max_attempts=1)
 Handler = Callable[[Request], Response]
 
 #: :data:`closeasync.models.Activity` as a ``structure`` target (the same object at runtime).

@@ -43,8 +43,10 @@ from closeasync import (
     Timeout,
     TransportError,
 )
+from closeasync.errors import WriteOutcomeUnknownError
 from closeasync.models import Email
 from closeasync.transports import AiohttpTransport, Request, Response
+from tests.conftest import NO_RETRY
 
 API_KEY = "api_AIOHTTPSECRET0123456789abcdefXYZ"
 BASIC_TOKEN = base64.b64encode(f"{API_KEY}:".encode()).decode("ascii")
@@ -216,7 +218,9 @@ async def server() -> AsyncIterator[FakeClose]:
 
 @pytest.fixture
 async def client(server: FakeClose) -> AsyncIterator[CloseAsync]:
-    async with CloseAsync(api_key=API_KEY, base_url=server.base_url, timeout=Timeout(total=BOUND)) as close:
+    async with CloseAsync(
+        retry=NO_RETRY, api_key=API_KEY, base_url=server.base_url, timeout=Timeout(total=BOUND)
+    ) as close:
         yield close
 
 
@@ -254,7 +258,10 @@ async def test_get_email_structures_the_full_response(server: FakeClose, client:
 async def test_oauth_token_is_sent_as_bearer(server: FakeClose) -> None:
     """An OAuth client sends ``Authorization: Bearer <token>`` and no Basic credentials."""
     server.reply = reply_json({"id": EMAIL_ID})
-    async with CloseAsync(oauth_token=OAUTH_TOKEN, base_url=server.base_url) as close, asyncio.timeout(BOUND):
+    async with (
+        CloseAsync(retry=NO_RETRY, oauth_token=OAUTH_TOKEN, base_url=server.base_url) as close,
+        asyncio.timeout(BOUND),
+    ):
         await close.emails.get(EMAIL_ID)
     assert server.last.headers.getall("Authorization") == [f"Bearer {OAUTH_TOKEN}"]
 
@@ -377,7 +384,7 @@ async def test_unanswered_request_times_out(
 ) -> None:
     """A server that stops answering gives RequestTimeoutError (may have reached it), no leaked connection."""
     server.reply = server.stall_body if stall_after_headers else server.block
-    async with CloseAsync(api_key=API_KEY, base_url=server.base_url, timeout=limit) as close:
+    async with CloseAsync(retry=NO_RETRY, api_key=API_KEY, base_url=server.base_url, timeout=limit) as close:
         async with asyncio.timeout(BOUND):
             with pytest.raises(RequestTimeoutError) as info:
                 await close.emails.get(EMAIL_ID)
@@ -426,7 +433,10 @@ async def test_transport_uses_request_timeout_else_its_default(
 async def test_connection_refused_is_connect_error() -> None:
     """A refused connection is ConnectError, which says the request never left."""
     base_url = f"http://127.0.0.1:{closed_port()}/api/v1"
-    async with CloseAsync(api_key=API_KEY, base_url=base_url) as close, asyncio.timeout(BOUND):
+    async with (
+        CloseAsync(retry=NO_RETRY, api_key=API_KEY, base_url=base_url) as close,
+        asyncio.timeout(BOUND),
+    ):
         with pytest.raises(ConnectError) as info:
             await close.emails.get(EMAIL_ID)
     assert info.value.may_have_reached_server is False
@@ -455,14 +465,18 @@ async def test_redirect_is_returned_not_followed(server: FakeClose) -> None:
 async def test_dropped_connection_is_transport_error(
     server: FakeClose, client: CloseAsync, reply: Reply
 ) -> None:
-    """A connection dropped mid-exchange is a TransportError that may have reached the server."""
+    """A connection dropped mid-exchange is a TransportError that may have reached the server.
+
+    For a POST that means the write's outcome is unknown: it is reported as such, not repeated.
+    """
     server.reply = reply
     async with asyncio.timeout(BOUND):
-        with pytest.raises(TransportError) as info:
+        with pytest.raises(WriteOutcomeUnknownError) as info:
             await client.emails.create(lead_id="lead_1", status="draft")
-    assert type(info.value) is TransportError  # neither ConnectError nor RequestTimeoutError
-    assert info.value.may_have_reached_server is True
-    assert info.value.method == "POST"
+    cause = info.value.__cause__
+    assert type(cause) is TransportError  # neither ConnectError nor RequestTimeoutError
+    assert cause.may_have_reached_server is True
+    assert cause.method == info.value.method == "POST"
     assert server.last.json() == {"lead_id": "lead_1", "status": "draft"}
     assert acquired_connections(transport_of(client)) == 0
 
@@ -488,14 +502,14 @@ async def test_cancelled_request_releases_its_connection(server: FakeClose, clie
 
 def test_client_can_be_built_outside_an_event_loop() -> None:
     """Constructing the client needs no running loop and creates no aiohttp session."""
-    close = CloseAsync(api_key=API_KEY, base_url="http://127.0.0.1:9/api/v1")
+    close = CloseAsync(retry=NO_RETRY, api_key=API_KEY, base_url="http://127.0.0.1:9/api/v1")
     assert transport_of(close).session is None
 
 
 async def test_owned_session_is_lazy_and_closed_on_exit(server: FakeClose) -> None:
     """The client's session appears on the first request, is reused, and is closed on exit."""
     server.reply = reply_json({"id": EMAIL_ID})
-    async with CloseAsync(api_key=API_KEY, base_url=server.base_url) as close:
+    async with CloseAsync(retry=NO_RETRY, api_key=API_KEY, base_url=server.base_url) as close:
         transport = transport_of(close)
         assert transport.session is None
         async with asyncio.timeout(BOUND):
@@ -512,7 +526,7 @@ async def test_owned_session_is_lazy_and_closed_on_exit(server: FakeClose) -> No
 
 async def test_aclose_closes_the_owned_session_once(server: FakeClose) -> None:
     """``aclose()`` closes the owned session and can be called again safely."""
-    close = CloseAsync(api_key=API_KEY, base_url=server.base_url)
+    close = CloseAsync(retry=NO_RETRY, api_key=API_KEY, base_url=server.base_url)
     async with asyncio.timeout(BOUND):
         await close.emails.get(EMAIL_ID)
     session = transport_of(close).session
@@ -527,7 +541,9 @@ async def test_borrowed_session_is_used_and_left_open(server: FakeClose) -> None
     """A session passed in carries the requests and is still open after the client closes."""
     server.reply = reply_json({"id": EMAIL_ID})
     async with aiohttp.ClientSession() as session:
-        async with CloseAsync(api_key=API_KEY, base_url=server.base_url, session=session) as close:
+        async with CloseAsync(
+            retry=NO_RETRY, api_key=API_KEY, base_url=server.base_url, session=session
+        ) as close:
             assert transport_of(close).session is session
             async with asyncio.timeout(BOUND):
                 await close.emails.get(EMAIL_ID)
@@ -539,7 +555,7 @@ async def test_borrowed_session_is_used_and_left_open(server: FakeClose) -> None
 
 async def test_closed_client_refuses_without_sending(server: FakeClose) -> None:
     """After close, calls (also through a ``with_options`` view) raise ClientClosedError, sending nothing."""
-    close = CloseAsync(api_key=API_KEY, base_url=server.base_url)
+    close = CloseAsync(retry=NO_RETRY, api_key=API_KEY, base_url=server.base_url)
     view = close.with_options(timeout=1)
     await close.aclose()
     async with asyncio.timeout(BOUND):
@@ -570,7 +586,9 @@ async def test_borrowed_session_closed_by_its_owner_is_client_closed(server: Fak
     """A borrowed session its owner already closed gives ClientClosedError, not aiohttp's RuntimeError."""
     session = aiohttp.ClientSession()
     await session.close()
-    async with CloseAsync(api_key=API_KEY, base_url=server.base_url, session=session) as close:
+    async with CloseAsync(
+        retry=NO_RETRY, api_key=API_KEY, base_url=server.base_url, session=session
+    ) as close:
         async with asyncio.timeout(BOUND):
             with pytest.raises(ClientClosedError, match="closed by its owner"):
                 await close.emails.get(EMAIL_ID)
@@ -588,7 +606,7 @@ async def test_secrets_never_reach_logs_errors_or_reprs(
     recording = Recording(AiohttpTransport())
     raised: list[CloseError] = []
     try:
-        close = CloseAsync(api_key=API_KEY, base_url=server.base_url, transport=recording)
+        close = CloseAsync(retry=NO_RETRY, api_key=API_KEY, base_url=server.base_url, transport=recording)
         async with close, asyncio.timeout(BOUND):
             server.reply = reply_json({"id": EMAIL_ID})
             await close.emails.get(EMAIL_ID)
@@ -600,7 +618,9 @@ async def test_secrets_never_reach_logs_errors_or_reprs(
             with pytest.raises(TransportError) as dropped:
                 await close.emails.get(EMAIL_ID)
             raised.append(dropped.value)
-        refused = CloseAsync(api_key=API_KEY, base_url=f"http://127.0.0.1:{closed_port()}/api/v1")
+        refused = CloseAsync(
+            retry=NO_RETRY, api_key=API_KEY, base_url=f"http://127.0.0.1:{closed_port()}/api/v1"
+        )
         async with refused, asyncio.timeout(BOUND):
             with pytest.raises(ConnectError) as connect:
                 await refused.emails.get(EMAIL_ID)

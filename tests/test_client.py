@@ -81,12 +81,12 @@ async def test_closed_client_refuses_requests_and_sends_nothing() -> None:
     assert stub.requests == []
 
 
-async def test_given_transport_is_not_closed_by_the_client() -> None:
-    """A transport passed in belongs to the caller; aclose() leaves it open."""
+async def test_given_transport_is_closed_with_the_client() -> None:
+    """Like httpx, the client closes the transport it was given (so cassettes get saved)."""
     stub = StubTransport()
     async with CloseAsync(api_key=API_KEY, transport=stub):
-        pass
-    assert not stub.closed
+        assert not stub.closed
+    assert stub.closed
 
 
 async def test_aclose_is_idempotent() -> None:

@@ -102,7 +102,7 @@ class MessageResource(Generic[M]):
         problems = rule(body)
         if problems:
             raise errors.InvalidRequestError(problems)
-        data = await self._client._call(self._routes["create"], query=query, json=body)
+        data = await self._client._call(self._routes["create"], query=query, json=body, sends=_sends(body))
         return self._structure(data)
 
     async def _update(self, target: str | M, fields: Mapping[str, Any]) -> M:
@@ -115,7 +115,7 @@ class MessageResource(Generic[M]):
         if problems:
             raise errors.InvalidRequestError(problems)
         data = await self._client._call(
-            self._routes["update"], path_params={"id": self._id_of(target)}, json=body
+            self._routes["update"], path_params={"id": self._id_of(target)}, json=body, sends=_sends(body)
         )
         return self._structure(data)
 
@@ -133,6 +133,11 @@ class MessageResource(Generic[M]):
         if send_in is not UNSET:
             fields["send_in"] = send_in
         return fields
+
+
+def _sends(body: Mapping[str, Any]) -> bool:
+    """Whether this body makes Close send the message (so it must never be repeated)."""
+    return body.get("status") in ("outbox", "scheduled")
 
 
 def _page(data: Any) -> tuple[list[Any], bool]:

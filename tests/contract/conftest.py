@@ -23,6 +23,7 @@ import pytest
 from closeasync import CloseAsync, Timeout
 from closeasync.fake import FakeClose, FakeRequest, Outcome
 from closeasync.fake.app import serve
+from tests.conftest import NO_RETRY
 
 from .checker import SKIPPED, Checker
 
@@ -101,6 +102,8 @@ class Backend:
         limits = Timeout(total=timeout or BOUND, connect=BOUND, read=timeout or BOUND)
         if self._base_url is None:
             return CloseAsync(
+                retry=NO_RETRY,
+                pace_rate_limits=False,
                 api_key=api_key,
                 oauth_token=oauth_token,
                 transport=self.fake.transport(),
@@ -108,6 +111,8 @@ class Backend:
                 timeout=limits,
             )
         return CloseAsync(
+            retry=NO_RETRY,
+            pace_rate_limits=False,
             api_key=api_key,
             oauth_token=oauth_token,
             base_url=self._base_url,
