@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from ._pipeline import RequestEvent
 from ._ratelimit_headers import RateLimit
 from ._version import __version__
 from ._wire import Timeout
@@ -33,8 +34,10 @@ from .errors import (
     ServerError,
     TransportError,
     UnsupportedMediaTypeError,
+    WriteOutcomeUnknownError,
 )
 from .pagination import AsyncPaginator, Page
+from .retry import RetryPolicy
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -55,11 +58,14 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitError",
+    "RequestEvent",
     "RequestTimeoutError",
     "ResponseValidationError",
+    "RetryPolicy",
     "ServerError",
     "Timeout",
     "TransportError",
     "UnsupportedMediaTypeError",
+    "WriteOutcomeUnknownError",
     "__version__",
 ]

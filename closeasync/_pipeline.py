@@ -18,7 +18,7 @@ import anyio
 import attrs
 
 from . import errors
-from ._ratelimit import RateLimitState
+from ._ratelimit import RateLimitState, nap
 from ._ratelimit_headers import parse_rate_limit, retry_delay
 from ._wire import Request, Response, decode_error
 from .retry import RetryPolicy
@@ -88,11 +88,13 @@ class Pipeline:
         if limiter is None:
             return await self.transport.send(request)
         async with limiter:
+            if self._is_closed():  # closed while waiting for a slot
+                raise self._closed_error(request)
             return await self.transport.send(request)
 
     async def _pause(self, delay: float, instant: bool) -> None:
         if delay > 0 and not instant:
-            await self._sleep(delay)
+            await nap(self._sleep, delay, self._is_closed)  # cut short when the client closes
 
     def _closed_error(self, request: Request) -> errors.ClientClosedError:
         return errors.ClientClosedError(f"the client was closed during {request.method} {request.url}")
@@ -114,7 +116,11 @@ class Pipeline:
         for attempt in range(1, policy.max_attempts + 1):
             if self._is_closed():
                 raise self._closed_error(request)
-            waited = await self.limits.wait_turn(group, instant=instant, max_wait=policy.max_rate_limit_wait)
+            waited = await self.limits.wait_turn(
+                group, instant=instant, max_wait=policy.max_rate_limit_wait, stop=self._is_closed
+            )
+            if self._is_closed():  # closed while waiting: send nothing more
+                raise self._closed_error(request)
             if waited:
                 self._emit(request, "wait", attempt, delay=waited)
             self._emit(request, "request", attempt)

@@ -8,7 +8,12 @@ requests started since, so concurrent tasks do not overrun the window:
 - while the budget lasts, a request takes one unit and goes;
 - when it is spent (or a 429 said to stop), every task of the group waits for the
   same moment, the window's end, instead of each one hitting 429 on its own;
-- a new window refills the budget to the ``limit`` Close announced.
+- a new window refills the budget to the ``limit`` Close announced;
+- when a refilled budget is spent before any response has said when its window
+  ends, tasks look again every second (the answers in flight will say), and if a
+  whole window's length passes with no news (answers without the header: a
+  proxy's 502, a reset connection) the window is taken to have ended, so a group
+  never stalls.
 
 Groups Close has said nothing about are not paced at all. Time comes from a
 monotonic clock and waits from an injected ``sleep``, so tests drive both.
@@ -26,16 +31,36 @@ import anyio
 from . import errors
 from ._ratelimit_headers import RateLimit
 
-__all__ = ["GroupPacer", "RateLimitState"]
+__all__ = ["POLL", "GroupPacer", "RateLimitState", "nap"]
 
 log = logging.getLogger("closeasync")
 Sleep = Callable[[float], Awaitable[None]]
 
 
+#: While a wait can be cut short (``stop``), it looks at ``stop`` at least this often (s).
+POLL = 0.1
+
+
+async def nap(sleep: Sleep, seconds: float, stop: Callable[[], bool] | None = None) -> float:
+    """Sleep ``seconds``; with ``stop``, in slices of :data:`POLL`, ending once it is true.
+
+    Returns the seconds slept.
+    """
+    if stop is None:
+        await sleep(seconds)
+        return seconds
+    slept = 0.0
+    while slept < seconds and not stop():
+        step = min(POLL, seconds - slept)
+        await sleep(step)
+        slept += step
+    return slept
+
+
 class GroupPacer:
     """The budget of one endpoint group, as far as this client knows it."""
 
-    __slots__ = ("blocked_until", "group", "limit", "remaining", "window_end")
+    __slots__ = ("blocked_until", "group", "guessed_end", "limit", "period", "remaining", "window_end")
 
     def __init__(self, group: str) -> None:
         self.group = group
@@ -43,6 +68,8 @@ class GroupPacer:
         self.remaining: float | None = None  # None: unknown, so unpaced
         self.window_end = -math.inf
         self.blocked_until = -math.inf
+        self.period = 1.0  # the longest reset seen: how long a window may last
+        self.guessed_end = False  # window_end is a guess no response confirmed
 
     def reserve(self, now: float, *, pace: bool = True) -> float:
         """Take one unit of budget, or return how long to wait before trying again.
@@ -58,13 +85,20 @@ class GroupPacer:
             # until a response tells us where this window ends.
             self.remaining = self.limit
             self.window_end = math.inf
+            self.guessed_end = False
         if self.remaining is None:
             return 0.0
         if self.remaining >= 1:
             self.remaining -= 1
             return 0.0
-        wait_until = self.window_end if self.window_end != math.inf else now + 1.0
-        self.blocked_until = max(self.blocked_until, wait_until)
+        if self.window_end == math.inf:
+            # Spent, and no answer has said when this window ends: assume it lasts as long
+            # as the longest we have seen, but look again each second for the real end.
+            self.window_end = now + self.period
+            self.guessed_end = True
+        if self.guessed_end:
+            return min(1.0, self.window_end - now)
+        self.blocked_until = max(self.blocked_until, self.window_end)
         return self.blocked_until - now
 
     def observe(self, info: RateLimit, now: float) -> None:
@@ -74,11 +108,13 @@ class GroupPacer:
         if info.reset is None or info.remaining is None:
             return
         end = now + info.reset
-        if self.window_end == math.inf:
+        self.period = max(self.period, info.reset)
+        if self.window_end == math.inf or self.guessed_end:
             # First news of this window: requests started since took units locally already.
             local = self.remaining
             self.remaining = info.remaining if local is None else min(local, info.remaining)
             self.window_end = end
+            self.guessed_end = False
         elif end > self.window_end + 0.5:
             # Close moved to a window we had not noticed: its count is the truth.
             self.remaining, self.window_end = info.remaining, end
@@ -90,6 +126,7 @@ class GroupPacer:
         """A 429: nobody in this group sends before ``wait`` seconds have passed."""
         self.remaining = 0
         self.window_end = now + wait
+        self.guessed_end = False
         self.blocked_until = max(self.blocked_until, now + wait)
 
 
@@ -124,8 +161,18 @@ class RateLimitState:
             self._limiter = anyio.CapacityLimiter(self.max_concurrency)
         return self._limiter
 
-    async def wait_turn(self, group: str, *, instant: bool = False, max_wait: float = math.inf) -> float:
+    async def wait_turn(
+        self,
+        group: str,
+        *,
+        instant: bool = False,
+        max_wait: float = math.inf,
+        stop: Callable[[], bool] | None = None,
+    ) -> float:
         """Wait until ``group`` may send one more request; return the seconds waited.
+
+        With ``stop`` (the pipeline passes "is the client closed?") the wait is cut
+        short, without taking a turn, within :data:`POLL` seconds of it turning true.
 
         Raises:
             RateLimitError: the group is stopped for longer than ``max_wait``.
@@ -133,6 +180,8 @@ class RateLimitState:
         pacer = self.pacer(group)
         waited = 0.0
         for _ in range(10_000):  # bounded: each pass either goes or sleeps a positive time
+            if stop is not None and stop():
+                return waited
             wait = pacer.reserve(self._clock(), pace=self.pace)
             if wait <= 0:
                 return waited
@@ -146,12 +195,11 @@ class RateLimitState:
                 )
             if waited == 0.0:
                 log.debug("waiting %.2f s for the rate limit of %s", wait, group)
-            waited += wait
             if instant:
                 pacer.blocked_until = -math.inf
                 pacer.remaining = None
-                return waited
-            await self._sleep(wait)
+                return waited + wait
+            waited += await nap(self._sleep, wait, stop)
         return waited
 
     def observe(self, group: str, info: RateLimit | None) -> None:

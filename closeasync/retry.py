@@ -60,7 +60,8 @@ class RetryPolicy:
         backoff_max: the ceiling's cap.
         rate_limit_default: wait after a 429 that says nothing about when to retry.
         max_rate_limit_wait: longest wait a 429 may ask for; longer fails at once.
-        rate_limit_jitter: extra random wait after a 429, as a fraction of it.
+        rate_limit_jitter: extra random wait after a 429, as a fraction of it (never past
+            ``max_rate_limit_wait``).
         retry_statuses: statuses (besides 429) worth retrying for idempotent requests.
         random: the random source (seed it for reproducible waits in tests).
     """
@@ -77,8 +78,15 @@ class RetryPolicy:
     def __attrs_post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        if min(self.backoff_base, self.backoff_max, self.rate_limit_default, self.max_rate_limit_wait) < 0:
-            raise ValueError("waits cannot be negative")
+        waits = (
+            self.backoff_base,
+            self.backoff_max,
+            self.rate_limit_default,
+            self.max_rate_limit_wait,
+            self.rate_limit_jitter,
+        )
+        if not all(w >= 0 for w in waits):  # NaN fails this too
+            raise ValueError("waits and the jitter cannot be negative (or NaN)")
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff after failed attempt number ``attempt`` (1-based)."""
@@ -97,7 +105,9 @@ class RetryPolicy:
             return Decision(False, wait, "wait-too-long")
         if attempt >= self.max_attempts:
             return Decision(False, wait, "exhausted")
-        return Decision(True, wait * (1 + self.rate_limit_jitter * self.random()))
+        # The jitter never takes the wait past the cap: the pacer refuses longer waits.
+        jittered = wait * (1 + self.rate_limit_jitter * self.random())
+        return Decision(True, min(jittered, self.max_rate_limit_wait))
 
     def decide_status(
         self, method: str, *, sends: bool, status: int, attempt: int, retry_after: float | None
