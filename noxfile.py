@@ -1,6 +1,11 @@
-"""Automation: ``nox -s tests lint typecheck tests_aiohttp313`` (``nox -l`` lists them)."""
+"""Automation: ``nox -s tests lint typecheck tests_aiohttp313`` (``nox -l`` lists them).
+
+``nox -s bench`` runs the benchmarks; it is not among the default sessions.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import nox
 
@@ -33,6 +38,25 @@ def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks in benchmarks/ one by one (never part of the test-suite).
+
+    Each appends its results to benchmarks/RESULTS.md. ``nox -s bench -- bench_x.py --flag``
+    runs one script with its own arguments.
+    """
+    session.install("-e", ".[test]")
+    scripts = sorted(Path("benchmarks").glob("bench_*.py"))
+    if session.posargs:
+        chosen = Path("benchmarks", Path(session.posargs[0]).name)
+        if chosen not in scripts:
+            session.error(f"no benchmark {chosen}; there are: {', '.join(s.name for s in scripts)}")
+        session.run("python", str(chosen), *session.posargs[1:])
+        return
+    for script in scripts:
+        session.run("python", str(script))
 
 
 @nox.session(python=PYTHON)

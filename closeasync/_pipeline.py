@@ -125,7 +125,10 @@ class Pipeline:
                 self._emit(request, "wait", attempt, delay=waited)
             self._emit(request, "request", attempt)
             try:
-                response = await self._attempt(request)
+                try:
+                    response = await self._attempt(request)
+                finally:
+                    self.limits.done(group)  # answered, failed or cancelled: no longer in flight
             except errors.TransportError as exc:
                 if self._is_closed():
                     raise self._closed_error(request) from exc

@@ -60,7 +60,16 @@ async def nap(sleep: Sleep, seconds: float, stop: Callable[[], bool] | None = No
 class GroupPacer:
     """The budget of one endpoint group, as far as this client knows it."""
 
-    __slots__ = ("blocked_until", "group", "guessed_end", "limit", "period", "remaining", "window_end")
+    __slots__ = (
+        "blocked_until",
+        "group",
+        "guessed_end",
+        "inflight",
+        "limit",
+        "period",
+        "remaining",
+        "window_end",
+    )
 
     def __init__(self, group: str) -> None:
         self.group = group
@@ -68,8 +77,9 @@ class GroupPacer:
         self.remaining: float | None = None  # None: unknown, so unpaced
         self.window_end = -math.inf
         self.blocked_until = -math.inf
-        self.period = 1.0  # the longest reset seen: how long a window may last
+        self.period: float | None = None  # the longest reset seen: how long a window may last
         self.guessed_end = False  # window_end is a guess no response confirmed
+        self.inflight = 0  # requests sent and not yet answered
 
     def reserve(self, now: float, *, pace: bool = True) -> float:
         """Take one unit of budget, or return how long to wait before trying again.
@@ -91,13 +101,14 @@ class GroupPacer:
         if self.remaining >= 1:
             self.remaining -= 1
             return 0.0
+        step = min(1.0, self.period or 1.0)
         if self.window_end == math.inf:
             # Spent, and no answer has said when this window ends: assume it lasts as long
-            # as the longest we have seen, but look again each second for the real end.
-            self.window_end = now + self.period
+            # as the longest we have seen, but look again soon for the real end.
+            self.window_end = now + (self.period or 1.0)
             self.guessed_end = True
         if self.guessed_end:
-            return min(1.0, self.window_end - now)
+            return min(step, self.window_end - now)
         self.blocked_until = max(self.blocked_until, self.window_end)
         return self.blocked_until - now
 
@@ -108,19 +119,21 @@ class GroupPacer:
         if info.reset is None or info.remaining is None:
             return
         end = now + info.reset
-        self.period = max(self.period, info.reset)
+        self.period = info.reset if self.period is None else max(self.period, info.reset)
+        # Close counted this request, not the ones still on their way to it.
+        left = max(0.0, info.remaining - self.inflight)
         if self.window_end == math.inf or self.guessed_end:
             # First news of this window: requests started since took units locally already.
             local = self.remaining
-            self.remaining = info.remaining if local is None else min(local, info.remaining)
+            self.remaining = left if local is None else min(local, left)
             self.window_end = end
             self.guessed_end = False
         elif end > self.window_end + 0.5:
             # Close moved to a window we had not noticed: its count is the truth.
-            self.remaining, self.window_end = info.remaining, end
+            self.remaining, self.window_end = left, end
         else:
             local = self.remaining
-            self.remaining = info.remaining if local is None else min(local, info.remaining)
+            self.remaining = left if local is None else min(local, left)
 
     def rejected(self, wait: float, now: float) -> None:
         """A 429: nobody in this group sends before ``wait`` seconds have passed."""
@@ -184,6 +197,7 @@ class RateLimitState:
                 return waited
             wait = pacer.reserve(self._clock(), pace=self.pace)
             if wait <= 0:
+                pacer.inflight += 1
                 return waited
             if wait > max_wait:
                 raise errors.RateLimitError(
@@ -198,12 +212,18 @@ class RateLimitState:
             if instant:
                 pacer.blocked_until = -math.inf
                 pacer.remaining = None
+                pacer.inflight += 1
                 return waited + wait
             waited += await nap(self._sleep, wait, stop)
         return waited
 
+    def done(self, group: str) -> None:
+        """A request of ``group`` let through by :meth:`wait_turn` is no longer in flight."""
+        pacer = self.pacer(group)
+        pacer.inflight = max(0, pacer.inflight - 1)
+
     def observe(self, group: str, info: RateLimit | None) -> None:
-        """Record a response's rate-limit header."""
+        """Record a response's rate-limit header (call :meth:`done` first)."""
         if info is not None:
             self.pacer(group).observe(info, self._clock())
 

@@ -214,6 +214,7 @@ async def test_concurrent_tasks_wait_together_and_never_overrun(latency: float) 
         info = server.arrive()
         if latency:
             await vt.sleep(latency)
+        limits.done(GROUP)  # the answer is in: no longer in flight
         limits.observe(GROUP, info)
 
     await vt.run(*[request] * 20)
@@ -277,6 +278,7 @@ async def test_new_window_refills_through_the_state() -> None:
     async def request() -> None:
         await limits.wait_turn(GROUP)
         went.append(vt.now)
+        limits.done(GROUP)
         limits.observe(GROUP, RateLimit(limit=4, remaining=4 - went.count(vt.now), reset=3.0))
 
     await vt.run(*[request] * 6)
@@ -431,3 +433,17 @@ async def test_limiter_caps_work_in_flight() -> None:
                 tg.start_soon(hold)
     assert done == 10
     assert peak == 3
+
+
+async def test_requests_in_flight_are_taken_off_what_an_answer_says_is_left() -> None:
+    """Close's ``remaining`` counts only what reached it: requests still on their way are
+    taken off too, so a cold start does not overrun the window."""
+    vt = VirtualTime()
+    limits = state(vt)
+    for _ in range(5):  # five go out before any answer: nothing is known yet
+        assert await limits.wait_turn(GROUP) == 0.0
+    limits.done(GROUP)  # the first answer: Close has seen 1 of a budget of 5
+    limits.observe(GROUP, RateLimit(limit=5, remaining=4, reset=10))
+    pacer = limits.pacer(GROUP)
+    assert pacer.inflight == 4
+    assert pacer.remaining == 0  # the 4 in flight will use what is left

@@ -24,6 +24,19 @@ def _payload(content: bytes | None) -> bytes | io.BytesIO | None:
     return io.BytesIO(content) if content is not None and len(content) > _LARGE_BODY else content
 
 
+def _no_silent_resend(session: aiohttp.ClientSession) -> None:
+    """Stop aiohttp from quietly sending a GET/PUT/DELETE again when a pooled connection drops.
+
+    aiohttp does this once, unseen by the retry policy, so a PUT that sends an email
+    could go out twice and a DELETE could report a 404 for what it deleted. Whether to
+    repeat is the policy's decision alone (a borrowed session is changed too, for the
+    same reason). There is no public switch; an aiohttp without the attribute is left
+    as it is.
+    """
+    if getattr(session, "_retry_connection", False):
+        session._retry_connection = False
+
+
 class AiohttpTransport:
     """Send requests with one :class:`aiohttp.ClientSession`.
 
@@ -68,6 +81,7 @@ class AiohttpTransport:
         elif self._session.closed:
             # A borrowed session its owner closed; aiohttp would raise a bare RuntimeError.
             raise errors.ClientClosedError("the aiohttp session given to this client was closed by its owner")
+        _no_silent_resend(self._session)
         return self._session
 
     async def send(self, request: Request) -> Response:

@@ -1,0 +1,283 @@
+"""Goodput under a rate limit: closeasync against the official ``closeio`` client.
+
+The fake Close is served on 127.0.0.1 with a limit of R requests per second on the
+``GET /activity/email/{id}/`` group (``budget = R * window`` per ``window`` seconds, with
+the documented ``RateLimit: limit=.., remaining=.., reset=..`` header). Then, one after
+the other against the same limit:
+
+- closeasync: one client, N concurrent tasks issuing GETs for T seconds (default policy
+  and pacing);
+- closeio: sequential GETs for T seconds in a worker thread. It sleeps on a 429 itself,
+  reading ``reset`` with ``reset=(\\d+)``, so a fractional reset below 1 s is slept as 0
+  and it asks again at once (up to ``max_retries=5`` times, then raises).
+
+For each: calls that returned, calls that failed, requests the server saw, how many were
+429s, and the achieved rate as a fraction of R. Results are printed and appended to
+``benchmarks/RESULTS.md`` with the machine, the versions and the command to rerun::
+
+    python benchmarks/bench_ratelimit.py --rate 200 --window 0.1 --seconds 5 --concurrency 20
+
+Every loop is bounded in time and in count; nothing leaves the loopback interface.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shlex
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import attrs
+from closeio_api import API, APIError
+
+from closeasync import CloseAsync, CloseError
+from closeasync.fake import FakeClose, FakeRequest, Outcome
+from closeasync.fake.app import serve
+
+GROUP = "GET /activity/email/{id}/"
+RESULTS = Path(__file__).with_name("RESULTS.md")
+#: Extra time a run may take past its T seconds (the last requests finishing) before it fails.
+GRACE = 30.0
+
+
+class CountingFake(FakeClose):
+    """A FakeClose that counts every request it answers (thread-safe: closeio is in a thread)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lock = threading.Lock()
+        self.received = 0
+
+    def handle(self, request: FakeRequest) -> Outcome:
+        with self._lock:
+            self.received += 1
+        return super().handle(request)
+
+
+@attrs.frozen
+class Run:
+    """What one client achieved against the limit."""
+
+    client: str
+    concurrency: int
+    ok: int
+    failed: int
+    requests: int
+    rejected: int
+    seconds: float
+
+    def row(self, rate: float) -> list[str]:
+        achieved = self.ok / self.seconds if self.seconds else 0.0
+        share = self.rejected / self.requests if self.requests else 0.0
+        return [
+            self.client,
+            str(self.concurrency),
+            str(self.ok),
+            str(self.failed),
+            str(self.requests),
+            str(self.rejected),
+            f"{share:.1%}",
+            f"{achieved:.1f}",
+            f"{achieved / rate:.2f}",
+        ]
+
+
+HEADER = ["client", "tasks", "calls ok", "failed", "requests", "429s", "429 share", "ok/s", "of R"]
+
+
+async def run_closeasync(
+    fake: CountingFake, base_url: str, email: str, *, concurrency: int, seconds: float, max_calls: int
+) -> Run:
+    """N tasks of one client issue GETs until the time or the call budget runs out."""
+    counts = {"ok": 0, "failed": 0, "started": 0}
+    received, rejected = fake.received, fake.rate_limits.rejected
+    async with CloseAsync(api_key=fake.api_key, base_url=base_url) as close:
+        started = time.perf_counter()
+        deadline = started + seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline and counts["started"] < max_calls:
+                counts["started"] += 1
+                try:
+                    await close.emails.get(email)
+                    counts["ok"] += 1
+                except CloseError:
+                    counts["failed"] += 1
+
+        async with asyncio.timeout(seconds + GRACE), asyncio.TaskGroup() as group:
+            for _ in range(concurrency):
+                group.create_task(worker())
+        elapsed = time.perf_counter() - started
+    return Run(
+        "closeasync",
+        concurrency,
+        counts["ok"],
+        counts["failed"],
+        fake.received - received,
+        fake.rate_limits.rejected - rejected,
+        elapsed,
+    )
+
+
+def closeio_loop(
+    base_url: str, api_key: str, email: str, *, seconds: float, max_calls: int
+) -> tuple[int, int, float]:
+    """Sequential closeio GETs until the time or the call budget runs out: (ok, failed, seconds)."""
+    api = API(base_url + "/", api_key=api_key, max_retries=5)
+    api.session.trust_env = False  # loopback: never through a proxy from the environment
+    ok = failed = 0
+    try:
+        started = time.perf_counter()
+        deadline = started + seconds
+        for _ in range(max_calls):
+            if time.perf_counter() >= deadline:
+                break
+            try:
+                api.get(f"activity/email/{email}", timeout=5)
+                ok += 1
+            except APIError:  # closeio gave up (after max_retries 429s in a row)
+                failed += 1
+        return ok, failed, time.perf_counter() - started
+    finally:
+        api.session.close()
+
+
+async def run_closeio(
+    fake: CountingFake, base_url: str, email: str, *, seconds: float, max_calls: int
+) -> Run:
+    received, rejected = fake.received, fake.rate_limits.rejected
+    async with asyncio.timeout(seconds + GRACE):
+        ok, failed, elapsed = await asyncio.to_thread(
+            closeio_loop, base_url, fake.api_key, email, seconds=seconds, max_calls=max_calls
+        )
+    return Run(
+        "closeio (sequential)",
+        1,
+        ok,
+        failed,
+        fake.received - received,
+        fake.rate_limits.rejected - rejected,
+        elapsed,
+    )
+
+
+def table(rows: Sequence[Sequence[str]], *, markdown: bool) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    if markdown:
+        lines = [
+            "| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |"
+            for row in rows
+        ]
+        lines.insert(1, "| " + " | ".join("-" * w for w in widths) + " |")
+        return "\n".join(lines)
+    return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def rerun_command(args: argparse.Namespace) -> str:
+    """The command that repeats this run, every setting spelled out."""
+    settings = {
+        "--rate": f"{args.rate:g}",
+        "--window": f"{args.window:g}",
+        "--seconds": f"{args.seconds:g}",
+        "--concurrency": str(args.concurrency),
+        "--max-calls": str(args.max_calls),
+        "--separator": args.separator,
+    }
+    return shlex.join(
+        ["python", "benchmarks/bench_ratelimit.py", *(x for kv in settings.items() for x in kv)]
+    )
+
+
+def write_results(args: argparse.Namespace, limit: str, runs: Sequence[Run], rate: float) -> None:
+    command = rerun_command(args)
+    section = [
+        f"## Goodput under a rate limit ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
+        "",
+        f"- Machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs",
+        f"- Versions: Python {platform.python_version()}, aiohttp {aiohttp.__version__}, "
+        f"closeasync {version('closeasync')}, closeio {version('closeio')}",
+        f"- Limit: {limit}",
+        f"- Command: `{command}`",
+        "",
+        table([HEADER, *(run.row(rate) for run in runs)], markdown=True),
+        "",
+        "`of R` is the calls that returned per second over the limit's R; `429 share` is among "
+        "all requests the server saw (closeio's own retries included).",
+        "",
+    ]
+    existing = (
+        RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nNewest last; see README.md.\n"
+    )
+    RESULTS.write_text(existing.rstrip("\n") + "\n\n" + "\n".join(section))
+
+
+async def main(args: argparse.Namespace) -> None:
+    budget = max(1, round(args.rate * args.window))
+    rate = budget / args.window  # what the fake enforces, after rounding the budget
+    fake = CountingFake(seed=1)
+    lead = fake.add_lead("Bench")["id"]
+    email = fake.add_activity("Email", lead_id=lead, status="draft", subject="Benchmark")["id"]
+    fake.rate_limits.set(GROUP, budget=budget, window=args.window, separator=args.separator)
+    limit = (
+        f"{budget} requests per {args.window:g} s on {GROUP} (R = {rate:g}/s), "
+        f"RateLimit header with {args.separator!r}"
+    )
+    runs = []
+    async with serve(fake, host="127.0.0.1") as server:
+        runs.append(
+            await run_closeasync(
+                fake,
+                server.base_url,
+                email,
+                concurrency=args.concurrency,
+                seconds=args.seconds,
+                max_calls=args.max_calls,
+            )
+        )
+        await asyncio.sleep(2 * args.window)  # let the limit's window run out between clients
+        runs.append(
+            await run_closeio(fake, server.base_url, email, seconds=args.seconds, max_calls=args.max_calls)
+        )
+    print(f"Limit: {limit}; {args.seconds:g} s per client")
+    print(table([HEADER, *(run.row(rate) for run in runs)], markdown=False))
+    if not args.no_write:
+        write_results(args, limit, runs, rate)
+        print(f"Appended to {RESULTS}")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--rate", type=float, default=200.0, help="R: requests per second allowed (200)")
+    parser.add_argument("--window", type=float, default=0.1, help="the limit's window in seconds (0.1)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="how long each client runs (5)")
+    parser.add_argument("--concurrency", type=int, default=20, help="closeasync's concurrent tasks (20)")
+    parser.add_argument("--max-calls", type=int, default=100_000, help="a cap on each client's calls")
+    parser.add_argument("--separator", choices=[",", ";"], default=",", help="RateLimit header form")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    args = parser.parse_args(argv)
+    if args.rate <= 0 or args.window <= 0 or args.seconds <= 0 or args.concurrency < 1 or args.max_calls < 1:
+        parser.error("--rate, --window, --seconds, --concurrency and --max-calls must be positive")
+    return args
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))
