@@ -19,6 +19,8 @@ from .errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    CassetteError,
+    CassetteSecretError,
     ClientClosedError,
     CloseError,
     ConfigurationError,
@@ -33,9 +35,12 @@ from .errors import (
     ResponseValidationError,
     ServerError,
     TransportError,
+    UnmatchedRequestError,
     UnsupportedMediaTypeError,
+    UnusedInteractionsError,
     WriteOutcomeUnknownError,
 )
+from .models import FieldNotLoaded
 from .pagination import AsyncPaginator, Page
 from .retry import RetryPolicy
 
@@ -45,11 +50,14 @@ __all__ = [
     "AsyncPaginator",
     "AuthenticationError",
     "BadRequestError",
+    "CassetteError",
+    "CassetteSecretError",
     "ClientClosedError",
     "CloseAsync",
     "CloseError",
     "ConfigurationError",
     "ConnectError",
+    "FieldNotLoaded",
     "InvalidRequestError",
     "MethodNotAllowedError",
     "NotFoundError",
@@ -65,7 +73,9 @@ __all__ = [
     "ServerError",
     "Timeout",
     "TransportError",
+    "UnmatchedRequestError",
     "UnsupportedMediaTypeError",
+    "UnusedInteractionsError",
     "WriteOutcomeUnknownError",
     "__version__",
 ]

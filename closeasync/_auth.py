@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
-from .errors import ConfigurationError
+from .errors import CloseError, ConfigurationError
 
 __all__ = ["Credentials"]
 
@@ -63,3 +64,35 @@ def _check(name: str, secret: object) -> None:
     if any(c.isspace() or ord(c) < 32 for c in secret):
         # A newline here would let a header be injected; whitespace is never part of a key.
         raise ConfigurationError(f"{name} contains whitespace or control characters")
+
+
+def _scrub(value: Any, secrets: frozenset[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "<redacted>")
+        return value
+    if isinstance(value, bytes):
+        for secret in secrets:
+            value = value.replace(secret.encode(), b"<redacted>")
+        return value
+    if type(value) in (list, tuple):  # exactly: a named tuple is someone else's structure
+        return type(value)(_scrub(v, secrets) for v in value)
+    if type(value) is dict:
+        return {_scrub(k, secrets): _scrub(v, secrets) for k, v in value.items()}
+    return value
+
+
+def redact_exception(exc: BaseException, secrets: frozenset[str]) -> None:
+    """Remove credentials from an error and its closeasync causes: message, args, attributes.
+
+    Defence in depth: Close never echoes a key, but a proxy or a fake might, and an
+    error's body, field errors or cause would then carry it into logs.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while isinstance(current, CloseError) and id(current) not in seen:
+        seen.add(id(current))
+        current.args = _scrub(current.args, secrets)
+        for name, value in list(vars(current).items()):
+            setattr(current, name, _scrub(value, secrets))
+        current = current.__cause__

@@ -19,7 +19,7 @@ import attrs
 
 from . import errors
 from ._ratelimit import RateLimitState, nap
-from ._ratelimit_headers import parse_rate_limit, retry_delay
+from ._ratelimit_headers import parse_rate_limit, parse_retry_after, retry_delay
 from ._wire import Request, Response, decode_error
 from .retry import RetryPolicy
 from .transports.base import Transport
@@ -111,14 +111,21 @@ class Pipeline:
         policy = policy or self.policy
         instant = bool(getattr(self.transport, "instant_waits", False))
         group = request.route.group if request.route else request.method
-        method, sends = request.method, request.sends
+        # A long GET travels as a POST with x-http-method-override; it is still a read.
+        method = request.route.method if request.route else request.method
+        sends = request.sends
         reached_before = False
         for attempt in range(1, policy.max_attempts + 1):
             if self._is_closed():
                 raise self._closed_error(request)
-            waited = await self.limits.wait_turn(
-                group, instant=instant, max_wait=policy.max_rate_limit_wait, stop=self._is_closed
-            )
+            try:
+                waited = await self.limits.wait_turn(
+                    group, instant=instant, max_wait=policy.max_rate_limit_wait, stop=self._is_closed
+                )
+            except errors.RateLimitError as exc:  # the pacer refused a wait this long
+                exc.method, exc.url = request.method, request.url
+                self._emit(request, "give_up", attempt, status=429, error=repr(exc))
+                raise
             if self._is_closed():  # closed while waiting: send nothing more
                 raise self._closed_error(request)
             if waited:
@@ -130,9 +137,12 @@ class Pipeline:
                 finally:
                     self.limits.done(group)  # answered, failed or cancelled: no longer in flight
             except errors.TransportError as exc:
-                if self._is_closed():
-                    raise self._closed_error(request) from exc
                 reached = exc.may_have_reached_server
+                if self._is_closed():
+                    # Closing does not make a write that may have happened any less ambiguous.
+                    if reached and not policy.repeatable(method, sends=sends):
+                        raise _unknown_outcome(request, "the client was closed mid-request") from exc
+                    raise self._closed_error(request) from exc
                 decision = policy.decide_transport(method, sends=sends, reached=reached, attempt=attempt)
                 if decision.retry:
                     reached_before |= reached
@@ -160,8 +170,10 @@ class Pipeline:
                 self._emit(request, "give_up", attempt, status=429)
                 raise _rate_limited(response, decision.delay, decision.reason, policy)
             if status >= 500 or status in policy.retry_statuses:
+                # Only Retry-After matters here: RateLimit's reset is about the window, not the fault.
+                retry_after = parse_retry_after(response.header("retry-after"))
                 decision = policy.decide_status(
-                    method, sends=sends, status=status, attempt=attempt, retry_after=retry_delay(response)
+                    method, sends=sends, status=status, attempt=attempt, retry_after=retry_after
                 )
                 if decision.retry:
                     reached_before = True
@@ -172,7 +184,8 @@ class Pipeline:
                     await self._pause(decision.delay, instant)
                     continue
                 self._emit(request, "give_up", attempt, status=status)
-                if decision.reason in ("sends", "not-idempotent"):
+                if status >= 500 and not policy.repeatable(method, sends=sends):
+                    # Whatever the policy retries, a 5xx on a write leaves its outcome unknown.
                     raise _unknown_outcome(request, f"Close answered {status}") from decode_error(response)
                 return response
             if reached_before and method == "DELETE" and status == 404:

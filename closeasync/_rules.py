@@ -15,6 +15,7 @@ of the message is unknown (an update by id), those rules are left to the server.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from .models.enums import MessageStatus, PhoneDirection, PhoneSource
@@ -131,6 +132,20 @@ def _check_str(body: Body, key: str, errors: Errors, max_length: int | None = No
         errors[key] = f"must be at most {max_length} characters (got {len(value)})"
 
 
+def _check_datetimes(body: Body, errors: Errors, keys: tuple[str, ...]) -> None:
+    """Times must be ISO 8601 with an offset: a naive one is ambiguous (and Close's own are not)."""
+    for key in keys:
+        value = body.get(key)
+        if value is None:
+            continue
+        try:
+            parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None or "T" not in value:
+            errors[key] = "must be an ISO 8601 date-time with a UTC offset, e.g. 2026-01-05T09:00:00+00:00"
+
+
 def _check_status_value(body: Body, errors: Errors, allowed: frozenset[str], *, required: bool) -> None:
     if "status" not in body:
         if required:
@@ -221,6 +236,7 @@ def _check_attachments(body: Body, errors: Errors, *, sms: bool) -> None:
 
 
 def _check_email_fields(body: Body, errors: Errors) -> None:
+    _check_datetimes(body, errors, ("date_scheduled", "followup_date", "activity_at", "date_created"))
     _check_str(body, "subject", errors, MAX_SUBJECT)
     _check_str(body, "body_text", errors, MAX_BODY)
     _check_str(body, "body_html", errors, MAX_BODY)
@@ -278,6 +294,7 @@ def email_update_errors(body: Body, current: Body | None = None) -> Errors:
 
 
 def _check_sms_fields(body: Body, errors: Errors) -> None:
+    _check_datetimes(body, errors, ("date_scheduled", "activity_at", "date_created"))
     for key in ("text", "local_phone", "remote_phone"):
         _check_str(body, key, errors)
     _check_attachments(body, errors, sms=True)

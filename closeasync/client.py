@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from . import errors
-from ._auth import Credentials
+from ._auth import Credentials, redact_exception
 from ._pipeline import EventHook, Pipeline
 from ._ratelimit import RateLimitState
 from ._routes import Route
@@ -213,10 +213,19 @@ class CloseAsync:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        try:
+            await self.aclose()
+        except Exception:
+            if exc is None:
+                raise
+            # A failure while closing must not hide the one that ended the block.
+            log.exception("closing the client after an error failed too")
 
     async def aclose(self) -> None:
-        """Close the client and, if it created it, its transport. Safe to call twice."""
+        """Close the client and its transport. Safe to call twice.
+
+        Views made by :meth:`with_options` share the client: closing one closes all.
+        """
         if self._core.closed:
             return
         self._core.closed = True
@@ -273,39 +282,14 @@ class CloseAsync:
                 response.status,
                 (time.perf_counter() - started) * 1000,
             )
-            if response.status >= 400:
+            if not 200 <= response.status < 300:
+                # Redirects are not followed (an API client should not be sent elsewhere quietly).
                 raise decode_error(response)
             return decode_json(response)
         except errors.CloseError as exc:
-            _redact(exc, self._core.secrets)
+            redact_exception(exc, self._core.secrets)
             log.info("%s %s failed: %s", request.method, request.url, exc)
             raise
-
-
-def _redact(exc: errors.CloseError, secrets: frozenset[str]) -> None:
-    """Remove credentials a server might echo back from an error (defence in depth)."""
-    text = str(exc)
-    if not any(secret in text for secret in secrets) and not isinstance(
-        getattr(exc, "body", None), str | bytes
-    ):
-        return
-    for name in ("message", "body"):
-        value = getattr(exc, name, None)
-        if isinstance(value, str):
-            for secret in secrets:
-                value = value.replace(secret, "<redacted>")
-            setattr(exc, name, value)
-        elif isinstance(value, bytes):
-            for secret in secrets:
-                value = value.replace(secret.encode(), b"<redacted>")
-            setattr(exc, name, value)
-    args = []
-    for arg in exc.args:
-        if isinstance(arg, str):
-            for secret in secrets:
-                arg = arg.replace(secret, "<redacted>")
-        args.append(arg)
-    exc.args = tuple(args)
 
 
 def _check_base_url(url: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import UNSET, FieldNotLoaded, Model, is_loaded, loaded_fields
+from ._base import UNSET, FieldNotLoaded, Model, evolve, is_loaded, loaded_fields
 from .activity import ActivityBase, UnknownActivity
 from .call import Call
 from .common import (
@@ -142,6 +142,7 @@ __all__ = [
     "UnknownActivity",
     "WhatsAppMessage",
     "activity_class",
+    "evolve",
     "is_loaded",
     "loaded_fields",
 ]

@@ -15,11 +15,13 @@ when it returns, it returns exactly that. Nothing pretends an absent field is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
-__all__ = ["UNSET", "FieldNotLoaded", "Model", "is_loaded", "loaded_fields", "wire_name"]
+__all__ = ["UNSET", "FieldNotLoaded", "Model", "evolve", "is_loaded", "loaded_fields", "wire_name"]
+
+M = TypeVar("M", bound="Model")
 
 
 class _Unset:
@@ -103,6 +105,11 @@ class Model:
 
     __hash__ = None  # type: ignore[assignment]  # models hold lists: unhashable, like dicts
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # attrs' slot-state helpers read every field; absent ones must stay absent instead.
+        # pickle, copy and deepcopy all come through here.
+        return (_rebuild, (type(self), _loaded_state(self)))
+
     def __repr__(self) -> str:
         shown = ", ".join(
             f"{a.name}={getattr(self, a.name)!r}"
@@ -110,6 +117,41 @@ class Model:
             if a.repr and hasattr(self, a.name)
         )
         return f"{type(self).__name__}({shown})"
+
+
+def _loaded_state(model: Model) -> dict[str, Any]:
+    return {a.name: getattr(model, a.name) for a in attrs.fields(type(model)) if hasattr(model, a.name)}
+
+
+def _rebuild(cls: type[Model], state: dict[str, Any]) -> Model:
+    obj = object.__new__(cls)
+    for name, value in state.items():
+        object.__setattr__(obj, name, value)
+    return obj
+
+
+def evolve(model: M, **changes: Any) -> M:
+    """Return a copy of ``model`` with ``changes``; absent fields stay absent.
+
+    (``attrs.evolve`` would read every field, and absent ones cannot be read.)
+
+    >>> from closeasync.models import Email
+    >>> evolve(Email(id="acti_1"), subject="Hi")
+    Email(id='acti_1', subject='Hi')
+
+    Raises:
+        TypeError: a name that is not a field of the model.
+    """
+    names = attrs.fields_dict(type(model))
+    unknown = sorted(set(changes) - set(names))
+    if unknown:
+        raise TypeError(f"{type(model).__name__} has no field {', '.join(unknown)}")
+    state = _loaded_state(model)
+    state.update({k: v for k, v in changes.items() if v is not UNSET})
+    for name, value in changes.items():
+        if value is UNSET:
+            state.pop(name, None)
+    return _rebuild(type(model), state)  # type: ignore[return-value]
 
 
 def loaded_fields(model: Model) -> frozenset[str]:

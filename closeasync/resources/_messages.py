@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import attrs
+
 from .. import errors
 from .._routes import Route
 from .._serde import StructureError, converter
@@ -110,7 +112,7 @@ class MessageResource(Generic[M]):
         if not body:
             raise errors.InvalidRequestError({}, ["nothing to update: pass at least one field"])
         # With a model in hand, Close's status rules can be checked before sending.
-        current = None if isinstance(target, str) else converter.unstructure(target)
+        current = None if isinstance(target, str) else _state_of(target)
         problems = type(self)._update_rule(body, current)
         if problems:
             raise errors.InvalidRequestError(problems)
@@ -133,6 +135,16 @@ class MessageResource(Generic[M]):
         if send_in is not UNSET:
             fields["send_in"] = send_in
         return fields
+
+
+#: What the status rules need to know of a message in hand.
+_STATE_FIELDS = ("status", "sender", "local_phone", "date_scheduled")
+
+
+def _state_of(message: Email | SMS) -> dict[str, Any]:
+    """The loaded state fields of a message, as JSON (not the whole, maybe large, model)."""
+    names = attrs.fields_dict(type(message))
+    return to_wire_body({name: getattr(message, name, UNSET) for name in _STATE_FIELDS if name in names})
 
 
 def _sends(body: Mapping[str, Any]) -> bool:

@@ -5,5 +5,21 @@ from __future__ import annotations
 from .._wire import Request, Response, Timeout
 from .aiohttp import AiohttpTransport
 from .base import Transport
+from .cassette import MatchOptions, ScrubOptions
+from .fake import FakeTransport
+from .replay import CassetteTransport, RecordingTransport, RecordMode, ReplayTransport
 
-__all__ = ["AiohttpTransport", "Request", "Response", "Timeout", "Transport"]
+__all__ = [
+    "AiohttpTransport",
+    "CassetteTransport",
+    "FakeTransport",
+    "MatchOptions",
+    "RecordMode",
+    "RecordingTransport",
+    "ReplayTransport",
+    "Request",
+    "Response",
+    "ScrubOptions",
+    "Timeout",
+    "Transport",
+]

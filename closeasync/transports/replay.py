@@ -3,17 +3,16 @@
 ::
 
     # record once through any transport (the real API, or the served fake) ...
-    async with RecordingTransport(AiohttpTransport(), "cassettes/sync.json") as transport:
-        async with CloseAsync(api_key="api_...", transport=transport) as close:
-            ...
+    recorder = RecordingTransport(AiohttpTransport(), "cassettes/sync.json")
+    async with CloseAsync(api_key="api_...", transport=recorder) as close:
+        ...
     # ... then replay with no network at all
-    async with ReplayTransport("cassettes/sync.json") as transport:
-        async with CloseAsync(api_key="api_...", transport=transport) as close:
-            ...
+    async with CloseAsync(api_key="api_...", transport=ReplayTransport("cassettes/sync.json")) as close:
+        ...
 
-A client does not close a transport it was given, so close the cassette transport
-yourself (``async with`` as above, or ``await transport.aclose()``): that is when
-the recording is written and unused interactions are checked.
+Closing the transport writes the recording and checks for unused interactions;
+the client closes the transport it was given, so leaving its ``async with`` block
+does both (closing twice is harmless, and ``async with transport:`` works too).
 
 Modes follow pytest-recording: ``none`` (replay only, the default), ``once``
 (record if the file does not exist, else replay), ``new_episodes`` (replay what

@@ -134,7 +134,7 @@ def update(state: FakeState, kind: str, ident: str, request: FakeRequest) -> Fak
     message.update(
         date_updated=format_datetime(state.now()), updated_by=user["id"], updated_by_name=user["name"]
     )
-    if message["status"] == "draft":
+    if body.get("status") == "draft":  # cancelled (or kept) as a draft: nothing is scheduled
         message["date_scheduled"] = body.get("date_scheduled")
     _schedule_send(state, message, body.get("send_in"))
     return ok(message)
