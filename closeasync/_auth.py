@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 from typing import Any
 
 from .errors import CloseError, ConfigurationError
@@ -46,16 +47,40 @@ class Credentials:
 
     def secrets(self) -> frozenset[str]:
         """Every form of the secret that could leak: the header, the token, the key."""
-        token = self._header.partition(" ")[2]
-        forms = {self._header, token}
-        if self.kind == "api_key":
-            forms.add(base64.b64decode(token).decode().rstrip(":"))
-        return frozenset(f for f in forms if f)
+        return header_secrets(self._header)
 
     def __repr__(self) -> str:
         return f"<Credentials {self.kind} (hidden)>"
 
     __str__ = __repr__
+
+
+def credential_in(header: str | None) -> str | None:
+    """The API key (Basic, key as username) or token (Bearer) an Authorization header carries.
+
+    >>> credential_in("Basic YXBpX2FiYzo=")
+    'api_abc'
+    """
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            user = base64.b64decode(value.strip(), validate=True).decode().partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return user or None
+    return None
+
+
+def header_secrets(header: str | None) -> frozenset[str]:
+    """Every form of the secret in an Authorization header: the value, its token, the key."""
+    if not header:
+        return frozenset()
+    forms = {header, header.partition(" ")[2].strip(), credential_in(header) or ""}
+    return frozenset(f for f in forms if f)
 
 
 def _check(name: str, secret: object) -> None:

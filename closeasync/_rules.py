@@ -14,7 +14,7 @@ of the message is unknown (an update by id), those rules are left to the server.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from .params import (
 )
 
 __all__ = [
+    "activity_list_errors",
     "email_create_errors",
     "email_update_errors",
     "sms_create_errors",
@@ -327,3 +328,39 @@ def sms_update_errors(body: Body, current: Body | None = None) -> Errors:
     return _update_errors(
         body, current, allowed=SMS_UPDATE_FIELDS, sends_from="local_phone", check_fields=_check_sms_fields
     )
+
+
+#: Filters ``GET /activity/`` accepts only together with a single ``lead_id``.
+SINGLE_LEAD_ONLY = ("user_id", "user_id__in", "contact_id", "contact_id__in", "_type", "_type__in")
+DATE_FILTERS = tuple(
+    f"{field}__{op}" for field in ("date_created", "activity_at") for op in ("gt", "gte", "lt", "lte")
+)
+
+
+def activity_list_errors(
+    params: Collection[str], *, single_lead: bool, order_by: str | None, thread_emails: object
+) -> Errors:
+    """Check the query of ``GET /activity/`` against Close's documented combinations.
+
+    ``params`` are the query parameter names given (Close's names); ``single_lead``
+    whether ``lead_id`` names exactly one lead. Close allows the user, contact and
+    type filters, and sorting by ``activity_at``, only for a single lead, and only the
+    date filters of the field being sorted on.
+    """
+    errors: Errors = {}
+    for name in SINGLE_LEAD_ONLY:
+        if name in params and not single_lead:
+            errors[name] = "can only be used together with a single lead_id"
+    sorted_on = "activity_at" if (order_by or "").lstrip("-") == "activity_at" else "date_created"
+    if sorted_on == "activity_at" and not single_lead:
+        errors["_order_by"] = f"{order_by} can only be used together with a single lead_id"
+    for name in DATE_FILTERS:
+        if name in params and not name.startswith(sorted_on):
+            errors[name] = (
+                "activity_at filters need _order_by=-activity_at"
+                if sorted_on == "date_created"
+                else f"only activity_at filters can be used with _order_by={order_by}"
+            )
+    if thread_emails not in (None, True, False, "true", "only"):
+        errors["thread_emails"] = "must be true or only"
+    return errors

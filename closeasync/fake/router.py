@@ -7,13 +7,12 @@ then the faults that strike after processing.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 import attrs
 
+from .._auth import credential_in
 from .._routes import Route
 from .._routes import match as match_route
 from ..models.registry import ACTIVITY_BY_RESOURCE
@@ -33,22 +32,6 @@ class Outcome:
     response: FakeResponse
     delay: float = 0.0
     drop: Literal["before", "after"] | None = None
-
-
-def credential(header: str | None) -> str | None:
-    """The API key (Basic, key as username) or token (Bearer) in an Authorization header."""
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer":
-        return value.strip() or None
-    if scheme.lower() == "basic":
-        try:
-            user, _, _ = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        return user or None
-    return None
 
 
 def _with_override(request: FakeRequest) -> FakeRequest | FakeResponse:
@@ -122,7 +105,7 @@ def route_request(fake: FakeClose, request: FakeRequest) -> Outcome:
     if found is None:
         return Outcome(error(404, "The requested URL was not found."))
     route, params = found
-    if credential(request.headers.get("authorization")) not in fake.credentials:
+    if credential_in(request.headers.get("authorization")) not in fake.credentials:
         return Outcome(error(401, "Unauthorized"))
     limited, headers = fake.rate_limits.check(route.group)
     if limited is not None:

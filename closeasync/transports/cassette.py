@@ -16,7 +16,6 @@ and responses are stored, scrubbed and matched.
 from __future__ import annotations
 
 import base64
-import binascii
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 import attrs
 import orjson
 
+from .._auth import header_secrets
 from .._version import __version__
 from .._wire import Request, Response
 
@@ -326,23 +326,7 @@ class Cassette:
 
 def credentials_in(request: Request) -> set[str]:
     """The secrets a request carries: the Authorization value, its token, a Basic key."""
-    found: set[str] = set()
-    header = request.header("authorization")
-    if not header:
-        return found
-    found.add(header)
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if token:
-        found.add(token)
-    if scheme.lower() == "basic":
-        try:
-            user = base64.b64decode(token, validate=True).decode().partition(":")[0]
-        except (binascii.Error, UnicodeDecodeError):
-            user = ""
-        if user:
-            found.add(user)
-    return {s for s in found if len(s) >= 6}
+    return {s for s in header_secrets(request.header("authorization")) if len(s) >= 6}
 
 
 def secrets_in(cassette: Cassette, content: bytes, secrets: Iterable[str]) -> bool:

@@ -10,14 +10,13 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ..._rules import activity_list_errors
 from .._http import FakeRequest, FakeResponse, error, ok
 from ..state import FakeState
 from .listing import COMMON_PARAMS, ListRules, list_objects, project
 
 __all__ = ["delete", "get", "list_all", "list_type", "stripped", "threads"]
 
-#: Filters Close allows on ``GET /activity/`` only together with a single ``lead_id``.
-SINGLE_LEAD_ONLY = ("user_id", "user_id__in", "contact_id", "contact_id__in", "_type", "_type__in")
 ALL_ACTIVITY_PARAMS = COMMON_PARAMS | {
     "lead_id__in",
     "user_id__in",
@@ -125,21 +124,13 @@ def _tz(request: FakeRequest) -> float:
 def list_all(state: FakeState, request: FakeRequest, rules: ListRules) -> FakeResponse:
     """``GET /activity/``: every type, with Close's single-lead and ordering rules."""
     query = request.query
-    problems: dict[str, str] = {}
-    single_lead = "lead_id" in query and "," not in query["lead_id"]
-    for name in SINGLE_LEAD_ONLY:
-        if name in query and not single_lead:
-            problems[name] = "This filter can only be used with a single lead_id."
-    order = query.get("_order_by", "-date_created")
-    sorted_on = order.lstrip("-")
-    if sorted_on == "activity_at" and not single_lead:
-        problems["_order_by"] = "Sorting by activity_at requires a single lead_id."
-    for name in query:
-        if name.startswith(("date_created__", "activity_at__")) and not name.startswith(sorted_on):
-            problems[name] = f"Only {sorted_on} filters can be used when sorting by {order}."
     mode = query.get("thread_emails")
-    if mode not in (None, "true", "only"):
-        problems["thread_emails"] = "Must be true or only."
+    problems = activity_list_errors(
+        set(query),
+        single_lead="lead_id" in query and "," not in query["lead_id"],
+        order_by=query.get("_order_by"),
+        thread_emails=mode,
+    )
     objects: list[dict[str, Any]] = []
     for activity in state.of_type():
         # thread_emails changes how emails are shown (whole, stripped, or only as threads);

@@ -13,13 +13,13 @@ from typing import Any
 
 import attrs
 
+from ... import _rules
 from ..._serde import parse_datetime
 from .._http import FakeResponse, field_errors, ok
 
 __all__ = ["ListRules", "list_objects", "parse_filter_time", "project"]
 
-_OPS = ("gt", "gte", "lt", "lte")
-DATE_FILTERS = frozenset(f"{field}__{op}" for field in ("date_created", "activity_at") for op in _OPS)
+DATE_FILTERS = frozenset(_rules.DATE_FILTERS)
 #: Filters every activity list takes (Close's ``ActivityFilters``), plus paging and projection.
 COMMON_PARAMS = (
     frozenset(
