@@ -14,6 +14,7 @@ from ._pipeline import RequestEvent
 from ._ratelimit_headers import RateLimit
 from ._version import __version__
 from ._wire import Timeout
+from .bulk import BulkResult
 from .client import DEFAULT_BASE_URL, CloseAsync
 from .errors import (
     APIError,
@@ -43,6 +44,7 @@ from .errors import (
 from .models import FieldNotLoaded
 from .pagination import AsyncPaginator, Page
 from .retry import RetryPolicy
+from .sync import SyncCursor, SyncIterator
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -50,6 +52,7 @@ __all__ = [
     "AsyncPaginator",
     "AuthenticationError",
     "BadRequestError",
+    "BulkResult",
     "CassetteError",
     "CassetteSecretError",
     "ClientClosedError",
@@ -71,6 +74,8 @@ __all__ = [
     "ResponseValidationError",
     "RetryPolicy",
     "ServerError",
+    "SyncCursor",
+    "SyncIterator",
     "Timeout",
     "TransportError",
     "UnmatchedRequestError",

@@ -27,7 +27,7 @@ from ._pipeline import EventHook, Pipeline
 from ._ratelimit import RateLimitState
 from ._routes import Route
 from ._version import __version__
-from ._wire import QueryValue, Timeout, build_request, decode_error, decode_json
+from ._wire import QueryValue, Response, Timeout, build_request, decode_error, decode_json
 from .resources.activities import ActivitiesResource
 from .resources.emails import EmailsResource
 from .resources.sms import SMSResource
@@ -251,8 +251,25 @@ class CloseAsync:
     ) -> Any:
         """Send one request (with pacing and retries) and return its decoded JSON body.
 
-        ``sends`` marks a request that sends an email or SMS: it is never repeated
-        once it may have reached Close.
+        Raises what :meth:`_exchange` raises.
+        """
+        data, _ = await self._exchange(route, path_params=path_params, query=query, json=json, sends=sends)
+        return data
+
+    async def _exchange(
+        self,
+        route: Route,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        query: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        sends: bool = False,
+    ) -> tuple[Any, Response]:
+        """Send one request (with pacing and retries); return its decoded JSON body and the response.
+
+        The response is there so that a body that does not fit its model can be
+        reported with its status, bytes, method and URL. ``sends`` marks a request
+        that sends an email or SMS: it is never repeated once it may have reached Close.
 
         Raises:
             APIError: Close answered with an error status.
@@ -285,7 +302,7 @@ class CloseAsync:
             if not 200 <= response.status < 300:
                 # Redirects are not followed (an API client should not be sent elsewhere quietly).
                 raise decode_error(response)
-            return decode_json(response)
+            return decode_json(response), response
         except errors.CloseError as exc:
             redact_exception(exc, self._core.secrets)
             log.info("%s %s failed: %s", request.method, request.url, exc)

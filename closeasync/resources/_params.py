@@ -7,13 +7,27 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from .._routes import Route
 from .._serde import converter, format_datetime
-from .._wire import QueryValue, format_query_value
+from .._wire import QueryValue, encode_query, format_query_value
 from ..errors import InvalidRequestError
 from ..models._base import UNSET, Model
 from ..params import ActivityFilters
 
-__all__ = ["check_keys", "check_query", "fields_param", "filters_query", "to_wire_body"]
+__all__ = [
+    "check_keys",
+    "check_query",
+    "fields_param",
+    "filters_query",
+    "sync_filters",
+    "sync_scope",
+    "to_wire_body",
+]
+
+#: Date filters a sync sets itself (it walks ``date_created``; ``since``/``until`` bound it).
+_SYNC_OWNED = tuple(
+    f"{f}__{op}" for f in ("date_created", "activity_at") for op in ("gt", "gte", "lt", "lte")
+)
 
 
 def check_keys(given: Mapping[str, Any], allowed: Mapping[str, Any], what: str) -> None:
@@ -38,6 +52,27 @@ def filters_query(filters: Mapping[str, Any]) -> dict[str, QueryValue]:
     """Validate list filters and return them as query parameters."""
     check_keys(filters, ActivityFilters.__annotations__, "filter of this list")
     return {key: value for key, value in filters.items() if value is not None}
+
+
+def sync_filters(filters: Mapping[str, Any]) -> dict[str, QueryValue]:
+    """Validate the filters of a sync: those of a list, less the date filters it owns.
+
+    Raises:
+        InvalidRequestError: an unknown name, or a date filter (use ``since``/``until``).
+    """
+    query = filters_query(filters)
+    owned = dict.fromkeys(_SYNC_OWNED, "a sync walks date_created itself: use since= and until=")
+    problems = {name: owned[name] for name in query if name in owned}
+    if problems:
+        raise InvalidRequestError(problems)
+    return query
+
+
+def sync_scope(route: Route, query: Mapping[str, QueryValue]) -> str:
+    """What a sync cursor belongs to: the route and its filters (not fields or page size)."""
+    filters = {k: v for k, v in sorted(query.items()) if k not in ("_fields", "_skip", "_limit")}
+    encoded = encode_query(filters)
+    return f"{route.template}?{encoded}" if encoded else route.template
 
 
 def check_query(query: Mapping[str, QueryValue]) -> None:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 from .. import errors
 from .._routes import ROUTES
-from .._serde import StructureError, converter
+from .._wire import QueryValue
 from ..models.activity import ActivityBase
 from ..models.registry import Activity
-from ..pagination import AsyncPaginator
+from ..pagination import AsyncPaginator, Structurer
 from ..params import ActivityFilters
-from ._messages import _page
-from ._params import check_query, fields_param, filters_query
+from ..sync import SyncCursor, SyncIterator, start_cursor
+from ._base import ListFetcher, Resource
+from ._params import check_query, fields_param, filters_query, sync_filters, sync_scope
 
 if TYPE_CHECKING:
     from ..client import CloseAsync
@@ -27,21 +29,12 @@ _DATE_FILTERS = tuple(
 )
 
 
-class ActivitiesResource:
+class ActivitiesResource(Resource):
     """The all-activities list (``GET /activity/``)."""
 
     def __init__(self, client: CloseAsync) -> None:
-        self._client = client
-        self._hook = converter.get_structure_hook(Activity)
-
-    def _structure(self, data: Any) -> Activity:
-        try:
-            activity: Activity = self._hook(data, Activity)
-        except StructureError as exc:
-            raise errors.ResponseValidationError(
-                f"activity does not fit its model: {exc}", status=200, body=b""
-            ) from exc
-        return activity
+        super().__init__(client)
+        self._structurer: Structurer[Activity] = self._structurer_for(Activity, "activity")
 
     def list(
         self,
@@ -54,6 +47,7 @@ class ActivitiesResource:
         order_by: Literal["date_created", "-date_created", "-activity_at"] | None = None,
         fields: Sequence[str] | None = None,
         page_size: int = 100,
+        prefetch: int = 0,
         **filters: Unpack[ActivityFilters],
     ) -> AsyncPaginator[Activity]:
         """List activities of every type, newest first, each as its own model.
@@ -65,6 +59,8 @@ class ActivitiesResource:
         is ``True`` (threads and stripped emails) or ``"only"`` (threads only).
         Types this version does not model arrive as
         :class:`~closeasync.models.UnknownActivity` rather than failing.
+        ``prefetch=N`` (N >= 2) fetches up to N pages at once; to walk a long or live
+        history exactly once, use :meth:`sync`.
 
         >>> async def example(close):  # doctest: +SKIP
         ...     async for activity in close.activities.list(lead_id="lead_1", types=["Email", "SMS"]):
@@ -73,6 +69,64 @@ class ActivitiesResource:
         Raises:
             InvalidRequestError: a filter combination Close does not allow.
         """
+        query = self._query(filters, types, user_id__in, contact_id__in, lead_id__in, thread_emails, order_by)
+        query["_fields"] = fields_param(fields, always=("_type",))
+        check_query(query)
+        route = ROUTES["activity"]["list"]
+        return self._listing(self._structurer, route, query, page_size=page_size, prefetch=prefetch)
+
+    def sync(
+        self,
+        since: datetime | SyncCursor | None = None,
+        *,
+        until: datetime | None = None,
+        types: Sequence[str | type[ActivityBase]] | None = None,
+        user_id__in: Sequence[str] | None = None,
+        contact_id__in: Sequence[str] | None = None,
+        lead_id__in: Sequence[str] | None = None,
+        thread_emails: bool | Literal["only"] | None = None,
+        fields: Sequence[str] | None = None,
+        page_size: int = 100,
+        **filters: Unpack[ActivityFilters],
+    ) -> SyncIterator[Activity]:
+        """Walk activities of every type by ``date_created``, each exactly once, resumably.
+
+        The filters are those of :meth:`list` (with the same single-lead rules), less
+        the date filters and ``order_by``: the walk is newest first by
+        ``date_created``, bounded by ``since`` (``None``, a timezone-aware datetime, or
+        the :class:`SyncCursor` of an earlier sync) and ``until``. Read ``.cursor`` of
+        the returned iterator to save where it stands; see :mod:`closeasync.sync`.
+
+        >>> async def example(close, cursor):  # doctest: +SKIP
+        ...     sync = close.activities.sync(since=cursor, lead_id="lead_1")
+        ...     async for activity in sync:
+        ...         print(type(activity).__name__, activity.id)
+        ...     return sync.cursor
+
+        Raises:
+            InvalidRequestError: a filter combination Close does not allow, a date
+                filter, a naive datetime, or a cursor of another sync.
+        """
+        sync_filters(filters)  # refuses the date filters the walk owns
+        query = self._query(filters, types, user_id__in, contact_id__in, lead_id__in, thread_emails, None)
+        route = ROUTES["activity"]["list"]
+        cursor = start_cursor(sync_scope(route, query), since)
+        query["_fields"] = fields_param(fields, always=("_type", "id", "date_created"))
+        check_query(query)
+        fetch = ListFetcher(self._client, route, query)
+        return SyncIterator(fetch, self._structurer, cursor=cursor, until=until, page_size=page_size)
+
+    @staticmethod
+    def _query(
+        filters: Mapping[str, Any],
+        types: Sequence[str | type[ActivityBase]] | None,
+        user_id__in: Sequence[str] | None,
+        contact_id__in: Sequence[str] | None,
+        lead_id__in: Sequence[str] | None,
+        thread_emails: bool | Literal["only"] | None,
+        order_by: str | None,
+    ) -> dict[str, QueryValue]:
+        """Check Close's rules for ``GET /activity/`` and build its query (no ``_fields``)."""
         query = filters_query(filters)
         type_names = None if types is None else [t if isinstance(t, str) else t.TYPE for t in types]
         given = {
@@ -111,15 +165,6 @@ class ActivitiesResource:
                 "lead_id__in": lead_id__in,
                 "thread_emails": thread_emails or None,
                 "_order_by": order_by,
-                # The union needs _type to tell the models apart, so always ask for it.
-                "_fields": fields_param(fields, always=("_type",)),
             }
         )
-        check_query(query)
-        route = ROUTES["activity"]["list"]
-
-        async def fetch(skip: int, limit: int) -> tuple[list[Any], bool]:
-            data = await self._client._call(route, query={**query, "_skip": skip or None, "_limit": limit})
-            return _page(data)
-
-        return AsyncPaginator(fetch, self._structure, page_size=page_size)
+        return {k: v for k, v in query.items() if v is not None}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from .._routes import ROUTES
 from .._rules import email_create_errors, email_update_errors
@@ -12,7 +12,8 @@ from ..models._base import UNSET
 from ..models.email import Email
 from ..models.enums import MessageStatus
 from ..params import ActivityFilters, EmailCreateFields, EmailUpdateFields
-from ._messages import MessageResource
+from ..sync import SyncCursor, SyncIterator
+from ._messages import MessageResource, Prepared
 from ._params import check_keys
 
 if TYPE_CHECKING:
@@ -42,18 +43,54 @@ class EmailsResource(MessageResource[Email]):
         *,
         fields: Sequence[str] | None = None,
         page_size: int = 100,
+        prefetch: int = 0,
         **filters: Unpack[ActivityFilters],
     ) -> AsyncPaginator[Email]:
         """List emails newest first (by ``date_created``), lazily.
+
+        ``prefetch=N`` (N >= 2) fetches up to N pages at once (see
+        :mod:`closeasync.pagination`). Offset paging shifts if emails are created or
+        deleted meanwhile, and Close caps ``_skip``: to walk a long or live history
+        exactly once, use :meth:`sync`.
 
         >>> async def example(close, since):  # doctest: +SKIP
         ...     async for email in close.emails.list(lead_id="lead_1", date_created__gt=since):
         ...         print(email.subject)
 
         Raises:
-            InvalidRequestError: an unknown filter name or an empty id list.
+            InvalidRequestError: an unknown filter name, an empty id list, or a bad
+                ``page_size``/``prefetch``.
         """
-        return self._paginate(filters, fields, page_size)
+        return self._paginate(filters, fields, page_size, prefetch)
+
+    def sync(
+        self,
+        since: datetime | SyncCursor | None = None,
+        *,
+        until: datetime | None = None,
+        fields: Sequence[str] | None = None,
+        page_size: int = 100,
+        **filters: Unpack[ActivityFilters],
+    ) -> SyncIterator[Email]:
+        """Walk emails by ``date_created`` (newest first), each exactly once, resumably.
+
+        ``since`` is where to start: ``None`` (the whole history), a timezone-aware
+        datetime (emails created at or after it), or the :class:`SyncCursor` of an
+        earlier sync to go on from. ``until`` (exclusive) bounds a new walk from above.
+        Read ``.cursor`` of the returned iterator to save where it stands. See
+        :mod:`closeasync.sync` for the guarantee.
+
+        >>> async def example(close, saved):  # doctest: +SKIP
+        ...     sync = close.emails.sync(since=SyncCursor.from_json(saved) if saved else None)
+        ...     async for email in sync:
+        ...         print(email.subject)
+        ...     return sync.cursor.to_json()
+
+        Raises:
+            InvalidRequestError: an unknown filter, a date filter (``since``/``until``
+                replace them), a naive datetime, or a cursor of another sync.
+        """
+        return self._sync(since, until, filters, fields, page_size)
 
     async def create(
         self, *, lead_id: str, status: MessageStatus | str, **fields: Unpack[EmailCreateFields]
@@ -68,8 +105,14 @@ class EmailsResource(MessageResource[Email]):
             InvalidRequestError: the input breaks one of Close's rules (nothing was sent).
             BadRequestError: Close refused it.
         """
+        return await self._send_create(self._prepare(lead_id=lead_id, status=status, **fields))
+
+    def _prepare(self, *, lead_id: str, status: MessageStatus | str, **fields: Any) -> Prepared:
         check_keys(fields, _CREATE_NAMES, "field of an email")
-        return await self._create({"lead_id": lead_id, "status": status, **fields}, email_create_errors)
+        return self._prepared({"lead_id": lead_id, "status": status, **fields}, email_create_errors)
+
+    def _prepare_item(self, item: Mapping[str, Any]) -> Prepared:
+        return self._prepare(**item)
 
     async def update(self, email: str | Email, **fields: Unpack[EmailUpdateFields]) -> Email:
         """Change a draft (Close's PUT acts as PATCH: only the given fields change).

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from .._routes import ROUTES
 from .._rules import sms_create_errors, sms_update_errors
+from .._wire import QueryValue
 from ..models._base import UNSET
 from ..models.enums import MessageStatus
 from ..models.sms import SMS
 from ..params import ActivityFilters, SMSCreateFields, SMSUpdateFields
-from ._messages import MessageResource
+from ..sync import SyncCursor, SyncIterator
+from ._messages import MessageResource, Prepared
 from ._params import check_keys
 
 if TYPE_CHECKING:
@@ -44,14 +46,38 @@ class SMSResource(MessageResource[SMS]):
         *,
         fields: Sequence[str] | None = None,
         page_size: int = 100,
+        prefetch: int = 0,
         **filters: Unpack[ActivityFilters],
     ) -> AsyncPaginator[SMS]:
         """List SMS newest first (by ``date_created``), lazily.
 
+        ``prefetch=N`` (N >= 2) fetches up to N pages at once; to walk a long or live
+        history exactly once, use :meth:`sync`.
+
         Raises:
-            InvalidRequestError: an unknown filter name or an empty id list.
+            InvalidRequestError: an unknown filter name, an empty id list, or a bad
+                ``page_size``/``prefetch``.
         """
-        return self._paginate(filters, fields, page_size)
+        return self._paginate(filters, fields, page_size, prefetch)
+
+    def sync(
+        self,
+        since: datetime | SyncCursor | None = None,
+        *,
+        until: datetime | None = None,
+        fields: Sequence[str] | None = None,
+        page_size: int = 100,
+        **filters: Unpack[ActivityFilters],
+    ) -> SyncIterator[SMS]:
+        """Walk SMS by ``date_created`` (newest first), each exactly once, resumably.
+
+        The same as :meth:`EmailsResource.sync <closeasync.resources.EmailsResource.sync>`.
+
+        Raises:
+            InvalidRequestError: an unknown filter, a date filter (``since``/``until``
+                replace them), a naive datetime, or a cursor of another sync.
+        """
+        return self._sync(since, until, filters, fields, page_size)
 
     async def create(
         self,
@@ -70,10 +96,18 @@ class SMSResource(MessageResource[SMS]):
             InvalidRequestError: the input breaks one of Close's rules (nothing was sent).
             BadRequestError: Close refused it.
         """
+        return await self._send_create(self._prepare(status=status, send_to_inbox=send_to_inbox, **fields))
+
+    def _prepare(
+        self, *, status: MessageStatus | str, send_to_inbox: bool = False, **fields: Any
+    ) -> Prepared:
         check_keys(fields, _CREATE_NAMES, "field of an SMS")
         rule = partial(sms_create_errors, send_to_inbox=send_to_inbox)
-        query = {"send_to_inbox": True} if send_to_inbox else None
-        return await self._create({"status": status, **fields}, rule, query)
+        query: dict[str, QueryValue] | None = {"send_to_inbox": True} if send_to_inbox else None
+        return self._prepared({"status": status, **fields}, rule, query)
+
+    def _prepare_item(self, item: Mapping[str, Any]) -> Prepared:
+        return self._prepare(**item)
 
     async def update(self, sms: str | SMS, **fields: Unpack[SMSUpdateFields]) -> SMS:
         """Change a draft SMS (only the given fields change).
