@@ -1,0 +1,352 @@
+"""What the benchmarks share: realistic emails, a server of precomputed pages, reporting.
+
+Not a benchmark itself (``nox -s bench`` runs only ``bench_*.py``).
+
+The emails start from the fake's demo organization (``closeasync.fake.demo``: threads
+with quoted replies, opens, attachments, sequences) and are grown to Close's typical
+size, ~6 KiB of JSON each, with the HTML wrapper, signature and disclaimer real mail
+clients add. Every one of the N emails gets its own id and its own timestamps, so no
+cache can profit from repeated values that a real listing would not repeat either.
+
+The server runs in a child process (``python benchmarks/_common.py serve ...``) so that
+it never competes with the client for the event loop or the GIL: on a 2-core machine
+the client has one core to itself, as it would against Close. Each page of the listing
+is serialized with orjson once, before the server starts; a request only looks up
+bytes. Routes (``{root}`` is ``/api/v1``, or ``/slow/api/v1`` for the same answers
+after ``--latency`` seconds):
+
+- ``GET {root}/activity/email/?_skip=..&_limit=..``: a page of the N emails;
+- ``GET {root}/activity/email/{id}/``: one email (the same one for any id).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import copy
+import os
+import platform
+import random
+import string
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+API_KEY = "api_bench_0000000000000000000000"
+#: The mean JSON size of one email Close returns, roughly (headers, HTML, quoted text).
+TARGET_BYTES = 6 * 1024
+#: Close sends ``RateLimit`` on every answer and the SDK paces by it; the server keeps an
+#: honest one-second window with a budget no benchmark reaches, so pacing never binds.
+RATE_LIMIT = 1_000_000
+
+_ALNUM = string.ascii_letters + string.digits
+_DISCLAIMER = (
+    "CONFIDENTIALITY NOTICE: This message and any attachments are intended only for the named "
+    "recipient(s) and may contain information that is confidential or privileged. If you received "
+    "it in error, please tell the sender at once and delete it; do not copy, forward or rely on it. "
+)
+_HISTORY = (
+    "Following up on our call: the team liked the reporting view and asked whether the sequence "
+    "step delays can be set per contact. I said I would check with product and come back by Friday. ",
+    "Attached is the updated proposal with the annual pricing we discussed, plus the security "
+    "overview your IT lead asked for. Happy to walk through either on a quick call this week. ",
+    "Quick recap of next steps: we set up the pilot workspace, import the first 500 leads from the "
+    "spreadsheet, and connect the two shared inboxes. Kickoff on Tuesday works on our side. ",
+)
+
+
+def _new_id(rng: random.Random, prefix: str) -> str:
+    return prefix + "_" + "".join(rng.choices(_ALNUM, k=43))
+
+
+def _stamp(when: datetime) -> str:
+    return when.isoformat(timespec="microseconds")
+
+
+def _demo_emails(seed: int) -> list[dict[str, Any]]:
+    """The Email activities of the demo organization, in wire form."""
+    from closeasync.fake import FakeClose
+    from closeasync.fake.demo import load_demo
+
+    fake = FakeClose(seed=seed)
+    load_demo(fake, leads=300)
+    return [copy.deepcopy(e) for e in fake.state.of_type("Email")]
+
+
+def _grow(email: dict[str, Any], rng: random.Random, target: int) -> None:
+    """Add what real mail clients add until the email is about ``target`` bytes of JSON."""
+    sender = email.get("sender") or "Sales <sales@fake.close.test>"
+    name = sender.split("<")[0].strip() or "Sales"
+    signature = f"\n\n--\n{name}\nAccount Executive | Fake Close Test\n+1 555-0100 | fake.close.test\n"
+    email["body_text"] = (email.get("body_text") or "") + signature
+    html = email.get("body_html") or ""
+    email["body_html"] = (
+        '<div dir="ltr"><div style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222222">'
+        + html
+        + '</div><div class="gmail_signature" data-smartmail="gmail_signature"><table cellpadding="0" '
+        'cellspacing="0" style="font-size:12px;color:#555555"><tr><td style="padding-right:8px">'
+        f"<b>{name}</b><br>Account Executive | Fake Close Test<br>"
+        '<a href="https://fake.close.test">fake.close.test</a> | +1 555-0100</td></tr></table></div></div>'
+    )
+    size = len(orjson.dumps(email))
+    missing = target - size
+    while missing > 0:  # older quoted history and a disclaimer, split between text and HTML
+        chunk = rng.choice((*_HISTORY, _DISCLAIMER))
+        chunk = chunk[: max(40, missing // 2)]
+        email["body_text"] += "\n> " + chunk
+        email["body_html"] += f"<blockquote><p>{chunk}</p></blockquote>"
+        missing -= 2 * len(chunk) + 40
+
+
+def build_emails(n: int, *, seed: int = 1) -> list[dict[str, Any]]:
+    """``n`` realistic Email activities (~6 KiB of JSON each), newest first, all distinct.
+
+    Deterministic for a given ``seed``.
+    """
+    rng = random.Random(seed)
+    demo = _demo_emails(seed)
+    when = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
+    out = []
+    for index in range(n):
+        email = copy.deepcopy(demo[index % len(demo)])
+        email["id"] = _new_id(rng, "acti")
+        when -= timedelta(seconds=rng.uniform(5, 600), microseconds=rng.randrange(1_000_000))
+        stamp = _stamp(when)
+        email["date_created"] = stamp
+        # Like Close: updated a little later when replied to, else the same instant.
+        later = when + timedelta(seconds=rng.uniform(60, 86_400)) if email.get("has_reply") else when
+        email["date_updated"] = _stamp(later)
+        email["activity_at"] = stamp
+        if email.get("date_sent") is not None:
+            email["date_sent"] = stamp
+        for opened in email.get("opens") or []:
+            opened["opened_at"] = _stamp(when + timedelta(seconds=rng.uniform(60, 90_000)))
+        _grow(email, rng, max(2_000, round(rng.gauss(TARGET_BYTES, 900))))
+        out.append(email)
+    return out
+
+
+def page_bodies(emails: Sequence[dict[str, Any]], page_size: int) -> dict[int, bytes]:
+    """The JSON bodies of a listing, by ``_skip``: ``{"data": [...], "has_more": ...}``."""
+    bodies = {}
+    for skip in range(0, len(emails) + 1, page_size):
+        data = emails[skip : skip + page_size]
+        bodies[skip] = orjson.dumps({"data": data, "has_more": skip + page_size < len(emails)})
+    return bodies
+
+
+# --- the server (child process) ---------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from aiohttp import web
+
+    emails = build_emails(args.emails, seed=args.seed)
+    pages = page_bodies(emails, args.page_size)
+    # GET answers with the email nearest the typical size, whatever the id.
+    one = min((orjson.dumps(e) for e in emails[:1000]), key=lambda b: abs(len(b) - TARGET_BYTES))
+    latency = args.latency
+    window = {"end": 0.0, "used": 0}
+
+    def headers() -> dict[str, str]:
+        now = time.monotonic()
+        if now >= window["end"]:
+            window["end"], window["used"] = now + 1.0, 0
+        window["used"] += 1
+        left = RATE_LIMIT - window["used"]
+        limit = f"limit={RATE_LIMIT}, remaining={left}, reset={window['end'] - now:.3f}"
+        return {"Content-Type": "application/json", "RateLimit": limit}
+
+    def page(request: web.Request) -> bytes:
+        query = request.rel_url.query
+        skip = int(query.get("_skip", 0))
+        limit = int(query.get("_limit", args.page_size))
+        body = pages.get(skip) if limit == args.page_size else None
+        if body is None:  # not a page boundary: slice (never on the measured path)
+            data = emails[skip : skip + limit]
+            body = orjson.dumps({"data": data, "has_more": skip + limit < len(emails)})
+        return body
+
+    async def listing(request: web.Request) -> web.Response:
+        return web.Response(body=page(request), headers=headers())
+
+    async def slow_listing(request: web.Request) -> web.Response:
+        await asyncio.sleep(latency)
+        return web.Response(body=page(request), headers=headers())
+
+    async def get_one(request: web.Request) -> web.Response:
+        return web.Response(body=one, headers=headers())
+
+    async def slow_get_one(request: web.Request) -> web.Response:
+        await asyncio.sleep(latency)
+        return web.Response(body=one, headers=headers())
+
+    app = web.Application()
+    app.router.add_get("/api/v1/activity/email/", listing)
+    app.router.add_get("/api/v1/activity/email/{id}/", get_one)
+    app.router.add_get("/slow/api/v1/activity/email/", slow_listing)
+    app.router.add_get("/slow/api/v1/activity/email/{id}/", slow_get_one)
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        port = runner.addresses[0][1]
+        sizes = [len(orjson.dumps(e)) for e in emails]
+        print(f"READY {port} {sum(sizes) / len(sizes):.0f} {len(one)}", flush=True)
+        # Serve until the parent closes our stdin (or dies).
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, sys.stdin.read)
+        await runner.cleanup()
+
+    asyncio.run(main())
+
+
+class Server:
+    """A running page server: ``base_url`` answers at once, ``slow_url`` after the latency."""
+
+    def __init__(self, process: subprocess.Popen[str], port: int, mean_bytes: float, one_bytes: int) -> None:
+        self.process = process
+        self.base_url = f"http://127.0.0.1:{port}/api/v1"
+        self.slow_url = f"http://127.0.0.1:{port}/slow/api/v1"
+        self.mean_bytes = mean_bytes
+        self.one_bytes = one_bytes
+
+
+@contextlib.contextmanager
+def page_server(
+    emails: int, *, page_size: int = 100, latency: float = 0.05, seed: int = 1, timeout: float = 120
+) -> Iterator[Server]:
+    """Start the page server in a child process; stop it when the block ends."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "serve",
+        f"--emails={emails}",
+        f"--page-size={page_size}",
+        f"--latency={latency}",
+        f"--seed={seed}",
+    ]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = _read_line(process, timeout)
+        if not line.startswith("READY "):
+            raise RuntimeError(f"the page server did not start: {line!r}")
+        _, port, mean, one = line.split()
+        yield Server(process, int(port), float(mean), int(one))
+    finally:
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _read_line(process: subprocess.Popen[str], timeout: float) -> str:
+    import threading
+
+    result: list[str] = []
+    reader = threading.Thread(target=lambda: result.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout)
+    if not result:
+        process.kill()
+        raise RuntimeError(f"the page server did not start within {timeout:g} s")
+    return result[0].strip()
+
+
+@contextlib.asynccontextmanager
+async def async_page_server(emails: int, **kwargs: Any) -> AsyncIterator[Server]:
+    """:func:`page_server` for async code (starting it is blocking, so in a thread)."""
+    manager = page_server(emails, **kwargs)
+    server = await asyncio.to_thread(manager.__enter__)
+    try:
+        yield server
+    finally:
+        await asyncio.to_thread(manager.__exit__, None, None, None)
+
+
+# --- reporting ---------------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    return f"{platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs"
+
+
+def versions() -> str:
+    import aiohttp
+
+    names = ("closeasync", "attrs", "cattrs", "orjson", "closeio", "requests")
+    return f"Python {platform.python_version()}, aiohttp {aiohttp.__version__}, " + ", ".join(
+        f"{name} {version(name)}" for name in names
+    )
+
+
+def table(rows: Sequence[Sequence[str]], *, markdown: bool) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    if markdown:
+        lines = [
+            "| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |"
+            for row in rows
+        ]
+        lines.insert(1, "| " + " | ".join("-" * w for w in widths) + " |")
+        return "\n".join(lines)
+    return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows)
+
+
+def append_results(title: str, command: str, details: Sequence[str], body: Sequence[str]) -> None:
+    """Append a section to RESULTS.md: title, machine, versions, command, then ``body`` lines."""
+    section = [
+        f"## {title} ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
+        "",
+        f"- Machine: {machine()}",
+        f"- Versions: {versions()}",
+        *(f"- {line}" for line in details),
+        f"- Command: `{command}`",
+        "",
+        *body,
+        "",
+    ]
+    existing = (
+        RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nNewest last; see README.md.\n"
+    )
+    RESULTS.write_text(existing.rstrip("\n") + "\n\n" + "\n".join(section))
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="the benchmarks' page server (child process)")
+    parser.add_argument("mode", choices=["serve"])
+    parser.add_argument("--emails", type=int, default=20_000)
+    parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=1)
+    _serve(parser.parse_args())

@@ -1,0 +1,258 @@
+"""Listing 20,000 emails: closeasync typed vs raw aiohttp + orjson vs the official ``closeio`` client.
+
+A child process serves precomputed pages of ~6 KiB realistic emails on 127.0.0.1 (see
+``_common.py``). Each paired run lists all N emails once with each client, in a rotating
+order, in this one process:
+
+- closeasync: ``async for email in close.emails.list(page_size=100)`` (typed, streamed);
+- raw: one aiohttp session (the same settings as closeasync's), ``GET`` each page in turn,
+  ``orjson.loads`` the body, walk the dicts;
+- closeio: ``closeio_api.API(base_url + "/", api_key=...).get("activity/email", params=...)``
+  with ``_skip``/``_limit`` until ``has_more`` is false, in a worker thread.
+
+Reported: median throughput of each, and the medians of the per-run ratios closeasync/raw
+(throughput) and closeasync/closeio (time). Then the same listing with ``--latency``
+seconds of server delay per page: closeasync with ``prefetch=`` (when its ``list`` has that
+parameter; otherwise sequentially, and the output says so) against sequential closeio.
+For information only, closeasync and raw are also timed with the garbage collector off
+(``--no-gc-info`` skips that).
+
+    python benchmarks/bench_list.py --emails 20000 --runs 5 --latency 0.05 --latency-runs 3
+
+Every loop is bounded (pages and runs are counted, and each run has a time limit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import inspect
+import shlex
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import aiohttp
+import orjson
+from _common import API_KEY, Server, append_results, async_page_server, median, table
+from closeio_api import API
+
+from closeasync import CloseAsync
+
+#: A single run that takes longer than this has gone wrong.
+RUN_TIMEOUT = 120.0
+
+
+async def list_closeasync(base_url: str, page_size: int, prefetch: int | None = None) -> int:
+    extra = {} if prefetch is None else {"prefetch": prefetch}
+    async with CloseAsync(api_key=API_KEY, base_url=base_url) as close:
+        count = 0
+        async for _email in close.emails.list(page_size=page_size, **extra):  # type: ignore[arg-type]
+            count += 1
+        return count
+
+
+async def list_raw(base_url: str, page_size: int) -> int:
+    """What closeasync does minus the SDK: same session settings, dicts instead of models."""
+    connector = aiohttp.TCPConnector(limit=100)
+    headers = {"Authorization": aiohttp.encode_basic_auth(API_KEY, ""), "Accept": "application/json"}
+    url = f"{base_url}/activity/email/"
+    count = 0
+    async with aiohttp.ClientSession(connector=connector, auto_decompress=True, headers=headers) as session:
+        skip = 0
+        while True:
+            async with session.get(url, params={"_skip": skip, "_limit": page_size}) as response:
+                response.raise_for_status()
+                body = orjson.loads(await response.read())
+            for _item in body["data"]:
+                count += 1
+            if not body["has_more"] or not body["data"]:
+                return count
+            skip += len(body["data"])
+
+
+def list_closeio(base_url: str, page_size: int) -> int:
+    api = API(base_url + "/", api_key=API_KEY)
+    api.session.trust_env = False  # loopback: never through a proxy from the environment
+    count = skip = 0
+    try:
+        while True:
+            body = api.get("activity/email", params={"_skip": skip, "_limit": page_size}, timeout=30)
+            for _item in body["data"]:
+                count += 1
+            if not body["has_more"] or not body["data"]:
+                return count
+            skip += len(body["data"])
+    finally:
+        api.session.close()
+
+
+async def timed(run: Callable[[], Awaitable[int]], expected: int, *, gc_off: bool = False) -> float:
+    gc.collect()
+    if gc_off:
+        gc.disable()
+    try:
+        started = time.perf_counter()
+        async with asyncio.timeout(RUN_TIMEOUT):
+            count = await run()
+        elapsed = time.perf_counter() - started
+    finally:
+        gc.enable()
+    if count != expected:
+        raise RuntimeError(f"listed {count} emails, expected {expected}")
+    return elapsed
+
+
+def has_prefetch() -> bool:
+    from closeasync.resources.emails import EmailsResource
+
+    return "prefetch" in inspect.signature(EmailsResource.list).parameters
+
+
+async def measure(
+    server: Server, args: argparse.Namespace
+) -> tuple[list[list[str]], list[list[str]], list[str], dict[str, float]]:
+    n, size = args.emails, args.page_size
+    clients: dict[str, tuple[Callable[[], Awaitable[int]], bool]] = {
+        "closeasync": (lambda: list_closeasync(server.base_url, size), False),
+        "raw": (lambda: list_raw(server.base_url, size), False),
+        "closeio": (lambda: asyncio.to_thread(list_closeio, server.base_url, size), False),
+    }
+    if args.gc_info:  # in the same rotation, so that the ratios are paired too
+        clients["closeasync (gc off)"] = clients["closeasync"][0], True
+        clients["raw (gc off)"] = clients["raw"][0], True
+    for run, _ in clients.values():  # warm up: connections, imports, generated hooks
+        await timed(run, n)
+    times: dict[str, list[float]] = {name: [] for name in clients}
+    order = list(clients)
+    for index in range(args.runs):
+        shift = index % len(order)
+        for name in order[shift:] + order[:shift]:
+            run, gc_off = clients[name]
+            times[name].append(await timed(run, n, gc_off=gc_off))
+
+    def paired(a: str, b: str) -> float:  # the median over runs of time(a) / time(b)
+        return median([ta / tb for ta, tb in zip(times[a], times[b], strict=True)])
+
+    summary = {
+        "typed/raw": paired("raw", "closeasync"),
+        "typed time/closeio time": paired("closeasync", "closeio"),
+    }
+    if args.gc_info:
+        summary["closeasync gc share"] = 1 - paired("closeasync (gc off)", "closeasync")
+        summary["raw gc share"] = 1 - paired("raw (gc off)", "raw")
+    rows = [["client", "median s", "emails/s", "runs (s)"]]
+    for name in clients:
+        med = median(times[name])
+        rows.append([name, f"{med:.3f}", f"{n / med:,.0f}", " ".join(f"{t:.2f}" for t in times[name])])
+
+    prefetch = args.prefetch if has_prefetch() else None
+    label = f"closeasync prefetch={prefetch}" if prefetch else "closeasync (sequential: no prefetch= yet)"
+    notes = [] if prefetch else ["closeasync's list() has no prefetch= parameter yet: measured sequentially"]
+    slow: dict[str, Callable[[], Awaitable[int]]] = {
+        label: lambda: list_closeasync(server.slow_url, size, prefetch),
+        "closeio (sequential)": lambda: asyncio.to_thread(list_closeio, server.slow_url, size),
+    }
+    slow_times: dict[str, list[float]] = {name: [] for name in slow}
+    for _ in range(args.latency_runs):
+        for name, run in slow.items():
+            slow_times[name].append(await timed(run, n))
+    ratios = [c / t for t, c in zip(slow_times[label], slow_times["closeio (sequential)"], strict=True)]
+    summary["latency: typed/closeio throughput"] = median(ratios)
+    slow_rows = [["client", "median s", "emails/s", "runs (s)"]]
+    for name in slow:
+        med = median(slow_times[name])
+        slow_rows.append(
+            [name, f"{med:.3f}", f"{n / med:,.0f}", " ".join(f"{t:.2f}" for t in slow_times[name])]
+        )
+    return rows, slow_rows, notes, summary
+
+
+TARGETS = (
+    ("typed/raw", ">=", 0.45, "closeasync / raw aiohttp+orjson throughput (target >= 0.45, stretch 0.6)"),
+    ("typed time/closeio time", "<=", 0.6, "closeasync time / closeio time (target <= 0.6)"),
+    ("latency: typed/closeio throughput", ">=", 10.0, "latency: closeasync / closeio throughput (>= 10)"),
+)
+
+
+def verdicts(summary: dict[str, float]) -> list[str]:
+    lines = []
+    for key, op, bound, text in TARGETS:
+        value = summary[key]
+        ok = value >= bound if op == ">=" else value <= bound
+        lines.append(f"{text}: {value:.2f} ({'met' if ok else 'NOT met'})")
+    lines += [
+        f"{key} (time the garbage collector adds, for information): {value:.0%}"
+        for key, value in summary.items()
+        if key.endswith("gc share")
+    ]
+    return lines
+
+
+def rerun_command(args: argparse.Namespace) -> str:
+    argv = [
+        "python",
+        "benchmarks/bench_list.py",
+        f"--emails={args.emails}",
+        f"--page-size={args.page_size}",
+        f"--runs={args.runs}",
+        f"--latency={args.latency:g}",
+        f"--latency-runs={args.latency_runs}",
+        f"--prefetch={args.prefetch}",
+    ]
+    if not args.gc_info:
+        argv.append("--no-gc-info")
+    return shlex.join(argv)
+
+
+async def main(args: argparse.Namespace) -> None:
+    async with async_page_server(args.emails, page_size=args.page_size, latency=args.latency) as server:
+        rows, slow_rows, notes, summary = await measure(server, args)
+    details = [
+        f"Data: {args.emails:,} emails of {server.mean_bytes / 1024:.1f} KiB mean JSON, "
+        f"pages of {args.page_size}, server in a child process",
+        f"Paired runs: {args.runs} (medians); with latency: {args.latency * 1000:g} ms per page, "
+        f"{args.latency_runs} runs",
+        *notes,
+    ]
+    print("\n".join(details))
+    print(table(rows, markdown=False))
+    print(f"\nWith {args.latency * 1000:g} ms of server latency per page:")
+    print(table(slow_rows, markdown=False))
+    print("\n" + "\n".join(verdicts(summary)))
+    if not args.no_write:
+        body = [
+            table(rows, markdown=True),
+            "",
+            f"With {args.latency * 1000:g} ms of server latency per page:",
+            "",
+            table(slow_rows, markdown=True),
+            "",
+            *(f"- {line}" for line in verdicts(summary)),
+        ]
+        append_results(f"Listing {args.emails:,} emails", rerun_command(args), details, body)
+        print("Appended to benchmarks/RESULTS.md")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--emails", type=int, default=20_000, help="how many emails to list (20000)")
+    parser.add_argument("--page-size", type=int, default=100, help="_limit per page (100)")
+    parser.add_argument("--runs", type=int, default=5, help="paired runs (5)")
+    parser.add_argument("--latency", type=float, default=0.05, help="server delay per page, seconds (0.05)")
+    parser.add_argument("--latency-runs", type=int, default=3, help="paired runs with latency (3)")
+    parser.add_argument("--prefetch", type=int, default=10, help="closeasync's prefetch= with latency (10)")
+    parser.add_argument(
+        "--no-gc-info", dest="gc_info", action="store_false", help="skip the runs with gc off"
+    )
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    args = parser.parse_args(argv)
+    if min(args.emails, args.page_size, args.runs, args.latency_runs, args.prefetch) < 1 or args.latency < 0:
+        parser.error("counts must be positive and --latency not negative")
+    if args.emails > 200_000 or args.runs > 50:
+        parser.error("keep it bounded: --emails <= 200000, --runs <= 50")
+    return args
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))
