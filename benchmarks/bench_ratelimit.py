@@ -37,6 +37,7 @@ from typing import Any
 
 import aiohttp
 import attrs
+from _common import cpu_model, table
 from closeio_api import API, APIError
 
 from closeasync import CloseAsync, CloseError
@@ -168,28 +169,6 @@ async def run_closeio(
         fake.rate_limits.rejected - rejected,
         elapsed,
     )
-
-
-def table(rows: Sequence[Sequence[str]], *, markdown: bool) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    if markdown:
-        lines = [
-            "| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |"
-            for row in rows
-        ]
-        lines.insert(1, "| " + " | ".join("-" * w for w in widths) + " |")
-        return "\n".join(lines)
-    return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def rerun_command(args: argparse.Namespace) -> str:
