@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 from .. import errors
 from .._routes import ROUTES
+from .._rules import activity_list_errors
 from .._wire import QueryValue
 from ..models.activity import ActivityBase
 from ..models.registry import Activity
@@ -21,12 +22,6 @@ if TYPE_CHECKING:
     from ..client import CloseAsync
 
 __all__ = ["ActivitiesResource"]
-
-#: Filters Close accepts on ``GET /activity/`` only together with a single ``lead_id``.
-_SINGLE_LEAD_ONLY = ("user_id", "contact_id", "types", "user_id__in", "contact_id__in")
-_DATE_FILTERS = tuple(
-    f"{field}__{op}" for field in ("date_created", "activity_at") for op in ("gt", "gte", "lt", "lte")
-)
 
 
 class ActivitiesResource(Resource):
@@ -129,32 +124,22 @@ class ActivitiesResource(Resource):
         """Check Close's rules for ``GET /activity/`` and build its query (no ``_fields``)."""
         query = filters_query(filters)
         type_names = None if types is None else [t if isinstance(t, str) else t.TYPE for t in types]
+        # Close's names for what was given; the user's ``types`` is Close's ``_type__in``.
         given = {
             "user_id": filters.get("user_id"),
             "contact_id": filters.get("contact_id"),
-            "types": type_names,
+            "_type__in": type_names,
             "user_id__in": user_id__in,
             "contact_id__in": contact_id__in,
         }
-        problems = {}
+        present = {name for name, value in given.items() if value is not None} | set(filters)
         lead_id = filters.get("lead_id")
         single_lead = isinstance(lead_id, str) or (isinstance(lead_id, Sequence) and len(lead_id) == 1)
-        for name in _SINGLE_LEAD_ONLY:
-            if given[name] is not None and not single_lead:
-                problems[name] = "can only be used together with a single lead_id"
-        if order_by == "-activity_at" and not single_lead:
-            problems["_order_by"] = "-activity_at can only be used together with a single lead_id"
-        # Close allows only the date filters of the field being sorted on.
-        sorted_on = "activity_at" if order_by == "-activity_at" else "date_created"
-        for name in _DATE_FILTERS:
-            if name in filters and not name.startswith(sorted_on):
-                problems[name] = (
-                    "activity_at filters need order_by='-activity_at'"
-                    if sorted_on == "date_created"
-                    else "only activity_at filters can be used with order_by='-activity_at'"
-                )
-        if thread_emails not in (None, True, False, "only"):
-            problems["thread_emails"] = "must be True, False or 'only'"
+        problems = activity_list_errors(
+            present, single_lead=single_lead, order_by=order_by, thread_emails=thread_emails
+        )
+        if "_type__in" in problems:
+            problems["types"] = problems.pop("_type__in")
         if problems:
             raise errors.InvalidRequestError(problems)
         query.update(
