@@ -185,7 +185,7 @@ def decode_json(response: Response) -> Any:
     Raises:
         ResponseValidationError: the body is not JSON.
     """
-    if not response.content.strip():
+    if not response.content or response.content.isspace():  # no copy of a large body
         return {}
     try:
         return orjson.loads(response.content)
