@@ -1,15 +1,19 @@
 """``closeasync demo``: the SDK against a fake Close served on 127.0.0.1, with a short report.
 
 It fills a :class:`~closeasync.fake.FakeClose` with demo data, serves it over real
-HTTP, and then uses only the public SDK (``CloseAsync(api_key=..., base_url=...)``)
-to stream listings and to walk one email and one SMS through Close's status rules:
-draft, edit, a refused send, send, cancel, schedule. The fake's clock is frozen
-and moved by hand (``fake.advance``), so the scheduled send is deterministic.
+HTTP, and then uses only the public SDK (``CloseAsync(api_key=..., base_url=...)``):
+it exports every activity into a temporary SQLite file (what ``closeasync export``
+does) and checks the rows against the fake; walks one email and one SMS through
+Close's status rules (draft, edit, a refused send, send, cancel, schedule); and
+exports again with resume, which fetches only the two messages just created. The
+fake's clock is frozen and moved by hand (``fake.advance``), so the scheduled send
+is deterministic.
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 import textwrap
 import time
 from collections import Counter
@@ -20,6 +24,7 @@ from typing import Any, TextIO, TypeVar
 
 from . import CloseAsync, InvalidRequestError
 from .errors import BadRequestError
+from .export import ExportSpec, ExportStats, SQLiteStore, run_export, table_for
 from .fake import FakeClose, SentMessage
 from .fake.app import serve
 from .fake.demo import load_demo
@@ -142,15 +147,23 @@ async def run_demo(*, leads: int = 300, seed: int = 1, out: TextIO = sys.stdout)
     fake = FakeClose(seed=seed)  # a frozen clock: it moves only with fake.advance
     summary = load_demo(fake, leads=leads)
     loaded = time.perf_counter() - started
-    async with serve(fake) as server:
-        report.say(f"closeasync demo: the SDK against a fake Close at {server.base_url} (no key, no network)")
-        report.say()
-        report.say(f"Demo organization (seed {seed}), loaded in {loaded:.2f} s:")
-        report.say(f"  {summary.leads} leads, {summary.contacts} contacts, {summary.users} users")
-        kinds = ", ".join(f"{kind} {n:,}" for kind, n in sorted(summary.counts.items()))
-        report.say(_wrapped(f"{summary.activities:,} activities: {kinds}"))
-        async with CloseAsync(api_key=fake.api_key, base_url=server.base_url) as close:
-            await _tour(report, fake, close, summary.counts)
+    with tempfile.TemporaryDirectory(prefix="closeasync-demo-") as folder:
+        store = SQLiteStore(f"{folder}/close.sqlite")
+        try:
+            async with serve(fake) as server:
+                report.say(
+                    f"closeasync demo: the SDK against a fake Close at {server.base_url} (no key, no network)"
+                )
+                report.say()
+                report.say(f"Demo organization (seed {seed}), loaded in {loaded:.2f} s:")
+                report.say(f"  {summary.leads} leads, {summary.contacts} contacts, {summary.users} users")
+                report.say(_wrapped(f"{summary.activities:,} activities"))
+                async with CloseAsync(api_key=fake.api_key, base_url=server.base_url) as close:
+                    await _export(report, fake, close, store)
+                    await _tour(report, fake, close)
+                    await _export_again(report, fake, close, store)
+        finally:
+            store.close()
     elapsed = time.perf_counter() - started
     report.say()
     if report.problems:
@@ -162,15 +175,51 @@ async def run_demo(*, leads: int = 300, seed: int = 1, out: TextIO = sys.stdout)
     return 0
 
 
-async def _tour(report: _Report, fake: FakeClose, close: CloseAsync, counts: dict[str, int]) -> None:
+def _expected_rows(fake: FakeClose) -> dict[str, set[str]]:
+    """The fake's activity ids, by the table an export puts them in."""
+    tables: dict[str, set[str]] = {}
+    for ident, activity in fake.activities.items():
+        tables.setdefault(table_for(str(activity.get("_type"))), set()).add(ident)
+    return tables
+
+
+async def _export(report: _Report, fake: FakeClose, close: CloseAsync, store: SQLiteStore) -> None:
     report.say()
-    report.say("Streaming over HTTP with the SDK (pages of 100):")
-    emails, pages, seconds = await _stream(close.emails.list().pages())
-    report.say(_speed("close.emails.list()", len(emails), "emails", pages, seconds, "emails/s"))
-    report.expect(len(emails) == counts.get("Email", 0), "the email listing missed some emails")
-    texts, pages, seconds = await _stream(close.sms.list().pages())
-    report.say(_speed("close.sms.list()", len(texts), "SMS", pages, seconds, "items/s"))
-    report.expect(len(texts) == counts.get("SMS", 0), "the SMS listing missed some SMS")
+    report.say("closeasync export activities --to close.sqlite  (every activity, over HTTP, into SQLite):")
+    stats = await run_export(close, ExportSpec(what="activities"), store)
+    report.say(
+        f"  {stats.items:,} activities in {stats.pages} pages, {stats.seconds:.2f} s, "
+        f"{stats.rate:,.0f} activities/s, rate-limit waits {stats.rate_limit_waits}"
+    )
+    counts = store.counts()
+    expected = _expected_rows(fake)
+    width = max(len(t) for t in counts) if counts else 5
+    for table, rows in sorted(counts.items()):
+        report.say(f"    {table:<{width}} {rows:>6,} rows")
+    report.expect(
+        store.row_ids() == expected, "the SQLite tables do not hold exactly the fake's activities, by type"
+    )
+    if store.row_ids() == expected:
+        report.say(
+            f"  every row matches the fake's {sum(map(len, expected.values())):,} activities by id and type"
+        )
+
+
+async def _export_again(report: _Report, fake: FakeClose, close: CloseAsync, store: SQLiteStore) -> None:
+    report.say()
+    report.say("closeasync export activities --to close.sqlite --since-last  (only what is new):")
+    stats = await run_export(close, ExportSpec(what="activities"), store, resume=True, stats=ExportStats())
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(stats.by_type.items())) or "nothing"
+    report.say(f"  {stats.items} new activities ({kinds}) in {stats.pages} page(s)")
+    report.expect(
+        stats.by_type == Counter({"Email": 1, "SMS": 1}), f"expected the 2 new messages, got {kinds}"
+    )
+    report.expect(store.row_ids() == _expected_rows(fake), "the resumed export missed or doubled a row")
+
+
+async def _tour(report: _Report, fake: FakeClose, close: CloseAsync) -> None:
+    emails, _, _ = await _stream(close.emails.list().pages())
+    texts, _, _ = await _stream(close.sms.list().pages())
     # One lead with both emails and texts, and a contact to write to.
     by_lead = {s.lead_id: s for s in texts if s.contact_id and s.local_phone}
     email = next((e for e in emails if e.lead_id in by_lead and e.contact_id), emails[0] if emails else None)
@@ -178,6 +227,7 @@ async def _tour(report: _Report, fake: FakeClose, close: CloseAsync, counts: dic
         report.expect(False, "the demo organization has no email to start from (use --leads 1 or more)")
         return
     lead_id = email.lead_id
+    report.say()
     timeline, pages, seconds = await _stream(close.activities.list(lead_id=lead_id).pages())
     report.say(
         _speed("close.activities.list(lead_id=...)", len(timeline), "items", pages, seconds, "items/s")

@@ -131,8 +131,13 @@ def test_demo_command_runs_and_reports() -> None:
     out = result.stdout
     assert "closeasync demo: the SDK against a fake Close at http://127.0.0.1:" in out
     assert "20 leads" in out
-    assert "emails/s" in out
+    assert "closeasync export activities --to close.sqlite" in out
+    assert "activities/s" in out
+    assert "    email " in out
+    assert "    sms " in out
+    assert "every row matches the fake's" in out
     assert "items/s" in out
+    assert "2 new activities (Email 1, SMS 1) in 1 page(s)" in out
     assert "refused by the SDK, nothing sent (InvalidRequestError)" in out
     assert "sender: is required" in out
     assert "local_phone: is required" in out

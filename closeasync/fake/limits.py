@@ -95,7 +95,9 @@ class Fault:
     ``kind`` is ``"status"`` (answer ``status`` instead), ``"delay"`` (wait ``delay``
     seconds first) or ``"drop"`` (close the connection without an answer). With
     ``after=True`` the request is processed first, so the write happened but its
-    answer is lost: the case a client must never repeat blindly.
+    answer is lost: the case a client must never repeat blindly. ``retry_after``
+    (seconds) makes a ``"status"`` fault say when to come back, as Close's 429 does:
+    ``RateLimit: ...reset=`` (exact) and ``Retry-After`` (rounded up).
     """
 
     kind: Literal["status", "delay", "drop"]
@@ -105,6 +107,7 @@ class Fault:
     after: bool = False
     count: int | None = None
     probability: float | None = None
+    retry_after: float | None = None
 
 
 @attrs.frozen
@@ -113,6 +116,7 @@ class Chosen:
 
     status: int | None = None
     status_after: bool = False
+    retry_after: float | None = None
     delay: float = 0.0
     drop: Literal["before", "after"] | None = None
 
@@ -134,11 +138,14 @@ class Faults:
         after: bool = False,
         count: int | None = None,
         probability: float | None = None,
+        retry_after: float | None = None,
     ) -> Fault:
         """Inject a fault for the next ``count`` requests or with ``probability`` (exactly one)."""
         if (count is None) == (probability is None):
             raise ValueError("give exactly one of count= or probability=")
-        fault = Fault(kind, group, status, delay, after, count, probability)
+        if retry_after is not None and (kind != "status" or retry_after < 0):
+            raise ValueError("retry_after= goes with a kind='status' fault, and is 0 or more")
+        fault = Fault(kind, group, status, delay, after, count, probability, retry_after)
         self._faults.append(fault)
         return fault
 
@@ -152,6 +159,7 @@ class Faults:
         """Decide the faults of one request of ``group``."""
         status: int | None = None
         status_after = False
+        retry_after: float | None = None
         delay = 0.0
         drop: Literal["before", "after"] | None = None
         for fault in list(self._faults):
@@ -166,7 +174,7 @@ class Faults:
             if fault.kind == "delay":
                 delay += fault.delay
             elif fault.kind == "status" and status is None:
-                status, status_after = fault.status, fault.after
+                status, status_after, retry_after = fault.status, fault.after, fault.retry_after
             elif fault.kind == "drop" and drop is None:
                 drop = "after" if fault.after else "before"
-        return Chosen(status, status_after, delay, drop)
+        return Chosen(status, status_after, retry_after, delay, drop)

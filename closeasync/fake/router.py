@@ -7,6 +7,7 @@ then the faults that strike after processing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
@@ -18,6 +19,7 @@ from .._routes import match as match_route
 from ..models.registry import ACTIVITY_BY_RESOURCE
 from ._http import FakeRequest, FakeResponse, error, field_errors
 from .handlers import activities, messages
+from .limits import Chosen
 
 if TYPE_CHECKING:
     from . import FakeClose
@@ -112,11 +114,23 @@ def route_request(fake: FakeClose, request: FakeRequest) -> Outcome:
         return Outcome(limited)
     chosen = fake.faults.choose(route.group)
     if chosen.status is not None and not chosen.status_after:
-        return Outcome(error(chosen.status, "Injected failure."), chosen.delay)
+        return Outcome(_injected(chosen, "Injected failure."), chosen.delay)
     if chosen.drop == "before":
         return Outcome(error(502, "dropped"), chosen.delay, "before")
     messages.deliver_due(fake.state)
     response = _dispatch(fake, route, params, request).with_headers(*headers)
     if chosen.status is not None:
-        response = error(chosen.status, "Injected failure after processing.")
+        response = _injected(chosen, "Injected failure after processing.")
     return Outcome(response, chosen.delay, chosen.drop)
+
+
+def _injected(chosen: Chosen, message: str) -> FakeResponse:
+    """An injected error answer, saying when to retry if the fault says so."""
+    assert chosen.status is not None
+    response = error(chosen.status, message)
+    if chosen.retry_after is None:
+        return response
+    wait = chosen.retry_after
+    return response.with_headers(
+        ("RateLimit", f"limit=1, remaining=0, reset={wait:g}"), ("Retry-After", str(math.ceil(wait)))
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._base import UNSET, FieldNotLoaded, Model, evolve, is_loaded, loaded_fields
+from ._json import to_dict, to_json
 from .activity import ActivityBase, UnknownActivity
 from .call import Call
 from .common import (
@@ -145,4 +146,6 @@ __all__ = [
     "evolve",
     "is_loaded",
     "loaded_fields",
+    "to_dict",
+    "to_json",
 ]

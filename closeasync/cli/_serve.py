@@ -1,9 +1,4 @@
-"""The ``closeasync`` command (also ``python -m closeasync``): a fake Close to try the SDK on.
-
-::
-
-    closeasync demo                               # the SDK against an embedded fake Close
-    closeasync serve --demo --port 8000           # a fake Close for any client, on 127.0.0.1
+"""``closeasync serve`` and ``closeasync demo``: a fake Close to try the SDK on.
 
 Neither needs an API key or a network beyond 127.0.0.1.
 """
@@ -13,31 +8,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+from ._common import count, port
 
 if TYPE_CHECKING:
-    from .fake import FakeClose
+    from ..fake import FakeClose
 
-__all__ = ["build_parser", "main"]
+__all__ = ["add_demo_command", "add_serve_command"]
 
-_DESCRIPTION = """\
-closeasync is an async, typed Python SDK for the Close CRM API. This command runs
-an in-memory fake of Close (ids, status rules, validation, pagination and rate-limit
-headers as Close has them), so the SDK or any HTTP client can be tried without an
-API key or a network."""
-_EPILOG = """\
-examples:
-  closeasync demo                        stream listings and send an email, over HTTP on 127.0.0.1
-  closeasync serve --demo --port 8000    serve a fake Close with 300 demo leads
-  python -m closeasync serve --help      the same command, from any Python environment"""
 _SERVE = """\
 Serve a fake Close over HTTP until Ctrl+C (SIGINT) or SIGTERM. On start it prints one
 "name: value" line per fact to stdout: base_url, api_key (the fake's own key, not a
@@ -53,43 +36,20 @@ The clock starts at the current time and runs; with --frozen-clock it starts at
 2026-01-05T09:00:00Z and stays there: messages scheduled for later stay scheduled."""
 _DEMO = """\
 Run the SDK against an embedded fake Close with demo data, served on 127.0.0.1:
-stream every email and SMS, list one lead's timeline, then walk an email and an SMS
-through Close's status rules (draft, edit, a send refused for a missing sender,
+export every activity into a temporary SQLite file (as `closeasync export` does)
+and check the rows against the fake; list one lead's timeline; walk an email and an
+SMS through Close's status rules (draft, edit, a send refused for a missing sender,
 send, cancel, schedule, and the scheduled send going out as the fake's clock
-moves). Prints a short report; exits 0 when every step behaved as Close documents."""
+moves); then export again with resume, which fetches only those two new messages.
+Prints a short report; exits 0 when every step behaved as Close documents."""
 _DEMO_EPILOG = """\
 examples:
   closeasync demo
   closeasync demo --leads 50 --seed 3"""
 
 
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be 0 to 65535 (0: any free port), got {value}")
-    return value
-
-
-def _count(minimum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        value = int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {value}")
-        return value
-
-    parse.__name__ = "number"  # argparse says "invalid number value: 'x'"
-    return parse
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``closeasync`` command."""
+def add_serve_command(commands: Any) -> None:
     formatter = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(
-        prog="closeasync", description=_DESCRIPTION, epilog=_EPILOG, formatter_class=formatter
-    )
-    parser.add_argument("--version", action="version", version=f"closeasync {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
     serve = commands.add_parser(
         "serve",
         help="serve a fake Close over HTTP",
@@ -99,14 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     serve.add_argument(
-        "--port", type=_port, default=8000, help="port, 0 for any free one (default: %(default)s)"
+        "--port", type=port, default=8000, help="port, 0 for any free one (default: %(default)s)"
     )
     serve.add_argument("--seed", type=int, default=1, help="seed of ids and demo data (default: %(default)s)")
     serve.add_argument(
         "--demo", action="store_true", help="load a demo organization (leads, contacts, activities)"
     )
     serve.add_argument(
-        "--leads", type=_count(0), metavar="N", help="with --demo: how many leads (default: 300)"
+        "--leads", type=count(0), metavar="N", help="with --demo: how many leads (default: 300)"
     )
     serve.add_argument(
         "--api-key", metavar="KEY", help="the key the fake accepts (default: its built-in key)"
@@ -114,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--frozen-clock", action="store_true", help="keep the fake's clock still")
     serve.set_defaults(run=_run_serve, parser=serve)
 
+
+def add_demo_command(commands: Any) -> None:
+    formatter = argparse.RawDescriptionHelpFormatter
     demo = commands.add_parser(
         "demo",
         help="run the SDK against an embedded fake Close",
@@ -122,39 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     demo.add_argument(
-        "--leads", type=_count(1), default=300, metavar="N", help="demo leads (default: %(default)s)"
+        "--leads", type=count(1), default=300, metavar="N", help="demo leads (default: %(default)s)"
     )
     demo.add_argument("--seed", type=int, default=1, help="seed of ids and demo data (default: %(default)s)")
     demo.set_defaults(run=_run_demo, parser=demo)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; return its exit code (2 for a usage error)."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-        if args.command == "serve" and args.leads is not None and not args.demo:
-            args.parser.error("--leads needs --demo")
-    except SystemExit as exc:  # --help, --version and usage errors
-        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
-    try:
-        code: int = args.run(args)
-    except BrokenPipeError:  # the reader went away (closeasync demo | head): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    return code
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from ._demo_run import run_demo
+    from .._demo_run import run_demo
 
     return asyncio.run(run_demo(leads=args.leads, seed=args.seed))
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from .fake import DEFAULT_API_KEY, DEFAULT_START, FakeClose
-    from .fake.demo import load_demo
+    from ..fake import DEFAULT_API_KEY, DEFAULT_START, FakeClose
+    from ..fake.demo import load_demo
 
     keys = (args.api_key or DEFAULT_API_KEY,)
     start = DEFAULT_START if args.frozen_clock else datetime.now(UTC).replace(microsecond=0)
@@ -175,7 +120,7 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 async def _serve_until_stopped(fake: FakeClose, host: str, port: int, facts: dict[str, str]) -> int:
     """Serve until SIGINT or SIGTERM; print the facts once listening."""
-    from .fake.app import serve
+    from ..fake.app import serve
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

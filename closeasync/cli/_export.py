@@ -1,0 +1,222 @@
+"""``closeasync export``: emails, SMS or all activities into SQLite or JSON Lines, resumably."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..export import (
+    ExportSpec,
+    ExportStats,
+    JsonLinesStore,
+    Progress,
+    SQLiteStore,
+    Store,
+    StoreError,
+    StreamStore,
+    run_export,
+    summary,
+)
+from ._common import (
+    CONNECTION_HELP,
+    EXIT_CODES_HELP,
+    ExitCode,
+    Interrupted,
+    UsageError,
+    add_connection_args,
+    count,
+    explain,
+    fail,
+    open_client,
+    run_async,
+    when,
+)
+
+__all__ = ["add_export_command"]
+
+_DESCRIPTION = f"""\
+Copy Close emails, SMS or all activities into a SQLite database (a table per
+activity type, upserted by id, with the whole object as JSON in `data`) or a JSON
+Lines file, showing progress and a summary.
+
+The export walks the listing by creation date and saves its resume point together
+with the rows, every few hundred rows. Run the same command with --since-last to go
+on: an interrupted export (Ctrl+C, a crash, a lost network) continues where it
+stopped, without losing or repeating a row, and a finished one adds only what was
+created since. Changes to activities already exported are picked up by a run
+without --since-last (SQLite rows are replaced in place).
+
+{CONNECTION_HELP}"""
+_EPILOG = f"""\
+examples:
+  closeasync export emails --to close.sqlite
+  closeasync export emails --to close.sqlite --since-last      # later: only what is new
+  closeasync export activities --lead lead_abc --type Call --type Note --to lead.jsonl
+  closeasync export sms --since 2026-01-01 --until 2026-02-01 --to - | jq .text
+
+{EXIT_CODES_HELP}"""
+_SQLITE_SUFFIXES = {".sqlite", ".sqlite3", ".db"}
+_JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+
+
+def add_export_command(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "export",
+        help="export emails, SMS or activities to SQLite or JSON Lines",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("what", choices=("emails", "sms", "activities"), help="what to export")
+    parser.add_argument(
+        "--to",
+        required=True,
+        metavar="PATH",
+        help="the output: a .sqlite/.db file, a .jsonl file, or - for JSON Lines on standard output",
+    )
+    parser.add_argument(
+        "--format", choices=("sqlite", "jsonl"), help="the output format (default: from the file name)"
+    )
+    filters = parser.add_argument_group("filters")
+    filters.add_argument(
+        "--lead", action="append", default=[], metavar="ID", help="only this lead (repeatable)"
+    )
+    filters.add_argument(
+        "--user", action="append", default=[], metavar="ID", help="only this user (repeatable)"
+    )
+    filters.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="activities only: this _type, e.g. Email, Call, Note (repeatable; Close needs one --lead)",
+    )
+    filters.add_argument(
+        "--since", type=when, metavar="WHEN", help="created at or after (date or datetime, UTC)"
+    )
+    filters.add_argument("--until", type=when, metavar="WHEN", help="created before (date or datetime, UTC)")
+    run = parser.add_argument_group("resuming and output")
+    run.add_argument(
+        "--since-last",
+        action="store_true",
+        help="go on from the resume point saved in the output by the last export with the same filters",
+    )
+    run.add_argument("--overwrite", action="store_true", help="JSON Lines: start an existing file again")
+    run.add_argument(
+        "--page-size",
+        type=count(2),
+        default=100,
+        metavar="N",
+        help="items per request (default: %(default)s)",
+    )
+    progress = run.add_mutually_exclusive_group()
+    progress.add_argument(
+        "--progress", dest="progress", action="store_true", default=None, help="always show progress"
+    )
+    progress.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
+    add_connection_args(parser)
+    parser.set_defaults(run=_run, parser=parser)
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.format:
+        return str(args.format)
+    if args.to == "-":
+        return "jsonl"
+    suffix = Path(args.to).suffix.lower()
+    if suffix in _SQLITE_SUFFIXES:
+        return "sqlite"
+    if suffix in _JSONL_SUFFIXES:
+        return "jsonl"
+    raise UsageError(f"cannot tell the format of {args.to!r} from its name: pass --format sqlite or jsonl")
+
+
+def _store(args: argparse.Namespace, form: str) -> Store:
+    if args.to == "-":
+        if form != "jsonl" or args.since_last:
+            raise UsageError("--to - writes JSON Lines to standard output, which cannot be resumed")
+        return StreamStore(sys.stdout.buffer)
+    if form == "sqlite":
+        if args.overwrite:
+            raise UsageError("--overwrite is for JSON Lines; SQLite rows are upserted by id")
+        return SQLiteStore(args.to)
+    return JsonLinesStore(args.to, resume=args.since_last, overwrite=args.overwrite)
+
+
+def _spec(args: argparse.Namespace) -> ExportSpec:
+    if args.since and args.until and args.since >= args.until:
+        raise UsageError("--since must be before --until")
+    return ExportSpec(
+        what=args.what,
+        lead_ids=tuple(args.lead),
+        user_ids=tuple(args.user),
+        types=tuple(args.type),
+        since=args.since,
+        until=args.until,
+        page_size=args.page_size,
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    stats = ExportStats()
+    target = "standard output" if args.to == "-" else args.to
+    # The summary goes to standard output, unless the rows do.
+    report = sys.stderr if args.to == "-" else sys.stdout
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    progress = Progress(sys.stderr, terminal=sys.stderr.isatty()) if show else None
+    try:
+        spec = _spec(args)
+        store = _store(args, _format(args))
+    except (UsageError, StoreError) as exc:
+        return fail("export", ExitCode.USAGE, str(exc))
+
+    async def main() -> int:
+        async with open_client(args, on_event=stats.record) as close:
+            await run_export(
+                close,
+                spec,
+                store,
+                resume=args.since_last,
+                stats=stats,
+                on_save=None if progress is None else progress.update,
+            )
+        return 0
+
+    try:
+        run_async(main)
+    except Interrupted as exc:
+        _finish(stats, spec, target, progress, report)
+        print(
+            f"closeasync export: interrupted ({exc}); {stats.saved:,} rows saved. "
+            + ("Run it again with --since-last to go on." if args.to != "-" else ""),
+            file=sys.stderr,
+            flush=True,
+        )
+        return exc.code
+    except Exception as exc:  # every error becomes a message and an exit status
+        known = explain(exc, args.base_url) or (
+            (ExitCode.USAGE, str(exc)) if isinstance(exc, StoreError) else None
+        )
+        if known is None:
+            raise
+        _finish(stats, spec, target, progress, report)
+        code, message = known
+        if stats.saved and args.to != "-":
+            message += f"\n{stats.saved:,} rows were saved; run again with --since-last to go on from there"
+        return fail("export", code, message)
+    finally:
+        store.close()
+    _finish(stats, spec, target, progress, report)
+    return ExitCode.OK
+
+
+def _finish(
+    stats: ExportStats, spec: ExportSpec, target: str, progress: Progress | None, report: Any
+) -> None:
+    if progress is not None:
+        progress.done(stats)
+    if stats.items or stats.finished:
+        for line in summary(stats, spec.what, target):
+            print(line, file=report, flush=True)

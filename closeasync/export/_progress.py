@@ -1,0 +1,80 @@
+"""The progress line of an export: items, pages, rate, rate-limit waits; and its summary."""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+from ._runner import ExportStats
+
+__all__ = ["Progress", "summary"]
+
+
+def _status(stats: ExportStats) -> str:
+    parts = [
+        f"{stats.items:,} items",
+        f"{stats.pages:,} pages",
+        f"{stats.rate:,.0f}/s",
+        f"rate-limit waits {stats.rate_limit_waits} ({stats.waited:.1f} s)",
+    ]
+    if stats.retries:
+        parts.append(f"retries {stats.retries}")
+    parts.append(f"saved {stats.saved:,}")
+    return " | ".join(parts)
+
+
+class Progress:
+    """Shows an export's progress on ``stream`` (standard error).
+
+    On a terminal it redraws one line in place, at most ``1/refresh`` times a second.
+    Elsewhere (a log file, a pipe) it writes a line after the first save and then at
+    most one every ``interval`` seconds, so logs stay short.
+    """
+
+    def __init__(
+        self, stream: TextIO, *, terminal: bool, interval: float = 5.0, refresh: float = 0.1
+    ) -> None:
+        self._stream = stream
+        self._terminal = terminal
+        self._every = refresh if terminal else interval
+        self._last = -float("inf")
+        self._drawn = False
+
+    def update(self, stats: ExportStats) -> None:
+        """Called after every save; draws when it is time to."""
+        now = time.monotonic()
+        if now - self._last < self._every:
+            return
+        self._last = now
+        self._draw(stats)
+
+    def _draw(self, stats: ExportStats) -> None:
+        if self._terminal:
+            self._stream.write("\r" + _status(stats) + "\x1b[K")
+            self._drawn = True
+        else:
+            self._stream.write(_status(stats) + "\n")
+        self._stream.flush()
+
+    def done(self, stats: ExportStats) -> None:
+        """The last state, ending the redrawn line."""
+        self._draw(stats)
+        if self._terminal and self._drawn:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+def summary(stats: ExportStats, what: str, target: str) -> list[str]:
+    """The lines that end an export, e.g. ``Exported 1,234 emails to out.sqlite in 2.0 s ...``."""
+    state = "Exported" if stats.finished else "Stopped after"
+    kinds = ", ".join(f"{name} {count:,}" for name, count in sorted(stats.by_type.items()))
+    lines = [
+        f"{state} {stats.items:,} {what} to {target} in {stats.seconds:.2f} s "
+        f"({stats.rate:,.0f}/s, {stats.pages:,} pages)" + (f": {kinds}" if kinds else ""),
+        f"rate-limit waits: {stats.rate_limit_waits} ({stats.waited:.1f} s); retries: {stats.retries}",
+    ]
+    if stats.resumed_from is not None:
+        point = stats.resumed_from
+        where = "an interrupted export" if point.in_progress else f"the last export (up to {point.watermark})"
+        lines.append(f"resumed from {where}")
+    return lines
