@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import errors
 from ..client import DEFAULT_BASE_URL, CloseAsync
+from ..retry import RetryPolicy
 
 __all__ = [
     "EXIT_CODES_HELP",
@@ -121,6 +122,13 @@ def add_connection_args(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("CLOSE_BASE_URL") or DEFAULT_BASE_URL,
         help="the API root (default: $CLOSE_BASE_URL or %(default)s); e.g. a `closeasync serve` fake",
     )
+    group.add_argument(
+        "--retries",
+        type=count(0),
+        default=5,
+        metavar="N",
+        help="retry a failed read up to N times, after a 429, 5xx or lost connection (default: %(default)s)",
+    )
 
 
 def _api_key(args: argparse.Namespace) -> str:
@@ -145,7 +153,8 @@ def _api_key(args: argparse.Namespace) -> str:
 def open_client(args: argparse.Namespace, **options: Any) -> CloseAsync:
     """The client the command uses, from ``--api-key-file``/``CLOSE_API_KEY`` and ``--base-url``."""
     try:
-        return CloseAsync(api_key=_api_key(args), base_url=args.base_url, **options)
+        retry = RetryPolicy(max_attempts=args.retries + 1)
+        return CloseAsync(api_key=_api_key(args), base_url=args.base_url, retry=retry, **options)
     except errors.ConfigurationError as exc:
         raise UsageError(str(exc)) from None
 

@@ -16,7 +16,7 @@ from ._spec import SINGLE_TYPE, ExportSpec
 from ._stores import Store
 
 if TYPE_CHECKING:
-    from .._pipeline import RequestEvent
+    from .. import RequestEvent
     from ..client import CloseAsync
 
 __all__ = ["ExportStats", "run_export"]
@@ -84,15 +84,18 @@ async def run_export(
     resume: bool = False,
     stats: ExportStats | None = None,
     on_save: Callable[[ExportStats], None] | None = None,
+    save_every: int = SAVE_EVERY,
+    save_seconds: float = SAVE_SECONDS,
 ) -> ExportStats:
     """Export what ``spec`` selects into ``store``; return what was done.
 
     With ``resume`` the export goes on from the resume point ``store`` saved for the
     same listing and filters: an interrupted run is finished without fetching again
     what was saved, and a finished one is followed by what was created since. Rows
-    and the resume point are saved together every :data:`SAVE_EVERY` rows or
-    :data:`SAVE_SECONDS`, and once more when the run ends for any reason (an error,
-    Ctrl-C, cancellation), so nothing is lost or written twice.
+    and the resume point are saved together every ``save_every`` rows or
+    ``save_seconds`` (whichever comes first), and once more when the run ends for any
+    reason (an error, Ctrl-C, cancellation), so nothing is lost or written twice.
+    ``on_save`` is called after each save (to show progress).
 
     >>> async def example(close):  # doctest: +SKIP
     ...     store = SQLiteStore("close.sqlite")
@@ -130,7 +133,7 @@ async def run_export(
             batch.append(record)
             stats.items += 1
             stats.by_type[str(record["_type"])] += 1
-            if len(batch) >= SAVE_EVERY or time.monotonic() - last_save >= SAVE_SECONDS:
+            if len(batch) >= save_every or time.monotonic() - last_save >= save_seconds:
                 save()
     except BaseException:
         # The cursor covers exactly the items handed out, all of them in the batch or

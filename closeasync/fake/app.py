@@ -80,7 +80,9 @@ class FakeServer:
 @asynccontextmanager
 async def serve(fake: FakeClose, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[FakeServer]:
     """Serve ``fake`` until the block ends; ``port=0`` picks a free port."""
-    runner = web.AppRunner(make_app(fake), access_log=None)
+    # handler_cancellation: a client that goes away (killed mid-request) cancels its
+    # handler, as in a real server, instead of leaving a delayed answer to finish.
+    runner = web.AppRunner(make_app(fake), access_log=None, handler_cancellation=True)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

@@ -97,7 +97,8 @@ class Fault:
     ``after=True`` the request is processed first, so the write happened but its
     answer is lost: the case a client must never repeat blindly. ``retry_after``
     (seconds) makes a ``"status"`` fault say when to come back, as Close's 429 does:
-    ``RateLimit: ...reset=`` (exact) and ``Retry-After`` (rounded up).
+    ``RateLimit: ...reset=`` (exact) and ``Retry-After`` (rounded up). ``skip`` lets
+    that many matching requests through untouched first (fail the 5th page, say).
     """
 
     kind: Literal["status", "delay", "drop"]
@@ -108,6 +109,7 @@ class Fault:
     count: int | None = None
     probability: float | None = None
     retry_after: float | None = None
+    skip: int = 0
 
 
 @attrs.frozen
@@ -139,13 +141,19 @@ class Faults:
         count: int | None = None,
         probability: float | None = None,
         retry_after: float | None = None,
+        skip: int = 0,
     ) -> Fault:
-        """Inject a fault for the next ``count`` requests or with ``probability`` (exactly one)."""
+        """Inject a fault for the next ``count`` requests or with ``probability`` (exactly one).
+
+        ``skip`` lets that many matching requests pass first.
+        """
         if (count is None) == (probability is None):
             raise ValueError("give exactly one of count= or probability=")
         if retry_after is not None and (kind != "status" or retry_after < 0):
             raise ValueError("retry_after= goes with a kind='status' fault, and is 0 or more")
-        fault = Fault(kind, group, status, delay, after, count, probability, retry_after)
+        if skip < 0:
+            raise ValueError("skip= is 0 or more")
+        fault = Fault(kind, group, status, delay, after, count, probability, retry_after, skip)
         self._faults.append(fault)
         return fault
 
@@ -164,6 +172,9 @@ class Faults:
         drop: Literal["before", "after"] | None = None
         for fault in list(self._faults):
             if fault.group not in (None, group):
+                continue
+            if fault.skip > 0:
+                fault.skip -= 1
                 continue
             if fault.count is not None:
                 fault.count -= 1

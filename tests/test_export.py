@@ -1,0 +1,307 @@
+"""The export engine (``closeasync.export``) through its public API, on the in-process fake.
+
+What an export must guarantee: the rows are exactly the source's activities, by type;
+a run stopped at any point (an error, a cancellation, a half-written file) is finished
+by a resumed run without losing or repeating a row; a resumed run after a finished one
+fetches only what is new.
+"""
+
+from __future__ import annotations
+
+import ast
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import orjson
+import pytest
+
+from closeasync import CloseAsync, InvalidRequestError, RetryPolicy, ServerError
+from closeasync.export import (
+    ExportSpec,
+    ExportStats,
+    JsonLinesStore,
+    SQLiteStore,
+    StoreError,
+    run_export,
+    table_for,
+)
+from closeasync.fake import FakeClose
+from closeasync.fake.demo import load_demo
+from tests.conftest import NO_RETRY
+
+PAGE = 25
+
+
+@pytest.fixture
+def fake() -> FakeClose:
+    fake = FakeClose(seed=5)
+    load_demo(fake, leads=12)
+    return fake
+
+
+def client(fake: FakeClose, retry: RetryPolicy = NO_RETRY, **options: Any) -> CloseAsync:
+    return CloseAsync(api_key=fake.api_key, transport=fake.transport(), retry=retry, **options)
+
+
+def by_table(fake: FakeClose, types: set[str] | None = None) -> dict[str, set[str]]:
+    tables: dict[str, set[str]] = {}
+    for ident, obj in fake.activities.items():
+        if types is None or obj["_type"] in types:
+            tables.setdefault(table_for(obj["_type"]), set()).add(ident)
+    return tables
+
+
+def jsonl_ids(path: Path) -> list[str]:
+    return [orjson.loads(line)["id"] for line in path.read_bytes().splitlines()]
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    store = SQLiteStore(tmp_path / "close.sqlite")
+    yield store
+    store.close()
+
+
+async def test_sqlite_export_holds_every_activity_in_its_types_table(
+    fake: FakeClose, sqlite_store: SQLiteStore
+) -> None:
+    async with client(fake) as close:
+        stats = await run_export(close, ExportSpec(what="activities", page_size=PAGE), sqlite_store)
+    expected = by_table(fake)
+    assert len(expected) >= 8  # the demo has calls, notes, meetings...: a table for each
+    assert sqlite_store.row_ids() == expected
+    assert stats.finished
+    assert stats.items == stats.saved == len(fake.activities)
+    assert sum(stats.by_type.values()) == stats.items
+    assert stats.pages >= len(fake.activities) // PAGE
+
+
+async def test_rows_hold_the_lifted_columns_and_the_whole_object(fake: FakeClose, tmp_path: Path) -> None:
+    path = tmp_path / "close.sqlite"
+    store = SQLiteStore(path)
+    async with client(fake) as close:
+        await run_export(close, ExportSpec(what="emails"), store)
+    store.close()
+    db = sqlite3.connect(path)
+    db.row_factory = sqlite3.Row
+    rows = {row["id"]: row for row in db.execute('SELECT id, subject, status, "to", data FROM email')}
+    assert rows
+    for ident, row in rows.items():
+        source = fake.activities[ident]
+        assert row["subject"] == source["subject"]
+        assert row["status"] == source["status"]
+        assert orjson.loads(row["to"]) == source["to"]
+        assert orjson.loads(row["data"]) == source  # the object as Close sent it, whole
+    # The resume point is saved with the rows, and says the walk is complete.
+    state = db.execute("SELECT scope, in_progress, rows_saved FROM closeasync_exports").fetchall()
+    assert [(s, p, n) for s, p, n in state] == [("/activity/email/", 0, len(rows))]
+
+
+@pytest.mark.parametrize(("what", "table", "kind"), [("emails", "email", "Email"), ("sms", "sms", "SMS")])
+async def test_message_exports_hold_only_their_type(
+    fake: FakeClose, sqlite_store: SQLiteStore, what: Any, table: str, kind: str
+) -> None:
+    async with client(fake) as close:
+        stats = await run_export(close, ExportSpec(what=what, page_size=PAGE), sqlite_store)
+    assert sqlite_store.row_ids() == by_table(fake, {kind})
+    assert set(stats.by_type) == {kind}
+
+
+async def test_filters_select_one_leads_calls_and_notes(fake: FakeClose, sqlite_store: SQLiteStore) -> None:
+    lead = next(obj["lead_id"] for obj in fake.activities.values() if obj["_type"] == "Call")
+    spec = ExportSpec(what="activities", lead_ids=(lead,), types=("Call", "Note"))
+    async with client(fake) as close:
+        await run_export(close, spec, sqlite_store)
+    expected: dict[str, set[str]] = {}
+    for ident, obj in fake.activities.items():
+        if obj["lead_id"] == lead and obj["_type"] in ("Call", "Note"):
+            expected.setdefault(table_for(obj["_type"]), set()).add(ident)
+    assert sqlite_store.row_ids() == expected
+
+
+async def test_filters_close_refuses_are_refused_before_sending(fake: FakeClose, tmp_path: Path) -> None:
+    sent: list[object] = []
+    async with client(fake, on_event=sent.append) as close:
+        with pytest.raises(InvalidRequestError) as types_without_lead:
+            await run_export(
+                close, ExportSpec(what="activities", types=("Call",)), SQLiteStore(tmp_path / "a.db")
+            )
+        with pytest.raises(InvalidRequestError) as types_of_emails:
+            await run_export(
+                close, ExportSpec(what="emails", types=("Call",)), SQLiteStore(tmp_path / "b.db")
+            )
+    assert "types" in types_without_lead.value.field_errors
+    assert "types" in types_of_emails.value.field_errors
+    assert sent == []
+
+
+def jsonl_store(path: Path, resume: bool) -> JsonLinesStore:
+    return JsonLinesStore(path, resume=resume, overwrite=not resume)
+
+
+@pytest.mark.parametrize("form", ["sqlite", "jsonl"])
+async def test_an_export_stopped_by_an_error_resumes_without_loss_or_duplicates(
+    fake: FakeClose, tmp_path: Path, form: str
+) -> None:
+    spec = ExportSpec(what="activities", page_size=PAGE)
+    path = tmp_path / f"close.{form}"
+    fake.faults.add("status", status=503, count=1, skip=6)  # the 7th page fails, no retries
+    first = jsonl_store(path, False) if form == "jsonl" else SQLiteStore(path)
+    stats = ExportStats()
+    async with client(fake) as close:
+        with pytest.raises(ServerError):
+            await run_export(close, spec, first, stats=stats)
+    first.close()
+    assert not stats.finished
+    assert 0 < stats.saved == stats.items < len(fake.activities)  # what it had is saved
+    second = jsonl_store(path, True) if form == "jsonl" else SQLiteStore(path)
+    resumed = ExportStats()
+    async with client(fake) as close:
+        await run_export(close, spec, second, resume=True, stats=resumed)
+    second.close()
+    assert resumed.resumed_from is not None
+    assert resumed.resumed_from.in_progress
+    assert stats.items + resumed.items == len(fake.activities)  # nothing fetched twice
+    if form == "jsonl":
+        ids = jsonl_ids(path)
+        assert len(ids) == len(set(ids)) == len(fake.activities)
+        assert set(ids) == set(fake.activities)
+    else:
+        store = SQLiteStore(path)
+        assert store.row_ids() == by_table(fake)
+        store.close()
+
+
+async def test_a_cancelled_export_saves_what_it_received(fake: FakeClose, sqlite_store: SQLiteStore) -> None:
+    spec = ExportSpec(what="activities", page_size=PAGE)
+    stats = ExportStats()
+    async with client(fake) as close, anyio.create_task_group() as group:
+
+        async def export() -> None:
+            await run_export(
+                close,
+                spec,
+                sqlite_store,
+                stats=stats,
+                save_every=30,
+                on_save=lambda _: group.cancel_scope.cancel(),
+            )
+
+        group.start_soon(export)
+    assert not stats.finished
+    assert 0 < stats.saved == stats.items < len(fake.activities)
+    async with client(fake) as close:
+        resumed = await run_export(close, spec, sqlite_store, resume=True)
+    assert stats.items + resumed.items == len(fake.activities)
+    assert sqlite_store.row_ids() == by_table(fake)
+
+
+async def test_jsonl_resume_drops_lines_written_after_the_last_save(fake: FakeClose, tmp_path: Path) -> None:
+    path = tmp_path / "close.jsonl"
+    spec = ExportSpec(what="emails", page_size=PAGE)
+    fake.faults.add("status", status=503, count=1, skip=2)
+    store = jsonl_store(path, False)
+    async with client(fake) as close:
+        with pytest.raises(ServerError):
+            await run_export(close, spec, store)
+    store.close()
+    saved = len(jsonl_ids(path))
+    # A run killed while writing its next batch leaves lines (and half a line) no save covers.
+    with path.open("ab") as file:
+        file.write(b'{"_type":"Email","id":"acti_unsaved"}\n{"_type":"Em')
+    store = jsonl_store(path, True)
+    async with client(fake) as close:
+        resumed = await run_export(close, spec, store, resume=True)
+    store.close()
+    ids = jsonl_ids(path)
+    expected = by_table(fake, {"Email"})["email"]
+    assert saved + resumed.items == len(ids) == len(set(ids)) == len(expected)
+    assert set(ids) == expected
+
+
+async def test_resuming_a_finished_export_fetches_only_what_is_new(
+    fake: FakeClose, sqlite_store: SQLiteStore
+) -> None:
+    spec = ExportSpec(what="activities", page_size=PAGE)
+    async with client(fake) as close:
+        await run_export(close, spec, sqlite_store)
+        fake.advance(60)
+        lead = next(iter(fake.activities.values()))["lead_id"]
+        new = fake.add_activity("Note", lead_id=lead, note="Called back, wants a quote")
+        again = await run_export(close, spec, sqlite_store, resume=True)
+        nothing = await run_export(close, spec, sqlite_store, resume=True)
+    assert (again.items, dict(again.by_type)) == (1, {"Note": 1})
+    assert nothing.items == 0
+    assert new["id"] in sqlite_store.row_ids()["note"]
+    assert sqlite_store.row_ids() == by_table(fake)
+
+
+async def test_a_full_export_again_replaces_rows_in_place(fake: FakeClose, tmp_path: Path) -> None:
+    path = tmp_path / "close.sqlite"
+    store = SQLiteStore(path)
+    spec = ExportSpec(what="sms", page_size=PAGE)
+    async with client(fake) as close:
+        await run_export(close, spec, store)
+        changed = next(obj for obj in fake.activities.values() if obj["_type"] == "SMS")
+        changed["text"] = "Edited after the first export"
+        await run_export(close, spec, store)
+    store.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT COUNT(*) FROM sms").fetchone()[0] == len(by_table(fake, {"SMS"})["sms"])
+    assert db.execute("SELECT text FROM sms WHERE id = ?", (changed["id"],)).fetchone()[0] == changed["text"]
+
+
+async def test_stats_count_rate_limit_waits_and_retries(fake: FakeClose, sqlite_store: SQLiteStore) -> None:
+    fake.faults.add("status", status=429, count=2, skip=1, retry_after=0.01)
+    fake.faults.add("drop", count=1, skip=4)
+    retry = RetryPolicy(backoff_base=0.001, backoff_max=0.001, rate_limit_jitter=0)
+    stats = ExportStats()
+    async with client(fake, retry=retry, on_event=stats.record) as close:
+        await run_export(close, ExportSpec(what="emails", page_size=PAGE), sqlite_store, stats=stats)
+    assert stats.rate_limit_waits >= 2
+    assert stats.waited >= 0.02
+    assert stats.retries == 1
+    assert sqlite_store.row_ids() == by_table(fake, {"Email"})
+
+
+def test_a_jsonl_file_is_never_clobbered_or_mixed_up(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    path.write_text('{"id": "mine"}\n')
+    with pytest.raises(StoreError, match="exists"):
+        JsonLinesStore(path, resume=False)
+    with pytest.raises(StoreError, match="no resume state"):
+        JsonLinesStore(path, resume=True)
+    assert path.read_text() == '{"id": "mine"}\n'
+    JsonLinesStore(path, resume=False, overwrite=True).close()
+    assert path.read_text() == ""
+
+
+async def test_a_store_refuses_the_resume_point_of_another_export(fake: FakeClose, tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    async with client(fake) as close:
+        store = jsonl_store(path, False)
+        await run_export(close, ExportSpec(what="emails"), store)
+        store.close()
+        store = jsonl_store(path, True)
+        with pytest.raises(StoreError, match="another export"):
+            await run_export(close, ExportSpec(what="sms"), store, resume=True)
+        store.close()
+
+
+def test_the_export_package_uses_only_the_public_sdk() -> None:
+    """``closeasync export`` is meant as the SDK's example: no private module of the SDK."""
+    package = Path(__file__).parent.parent / "closeasync" / "export"
+    private: list[str] = []
+    for source in package.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level >= 2 and node.module:
+                if any(part.startswith("_") for part in node.module.split(".")):
+                    private.append(f"{source.name}: from {'.' * node.level}{node.module}")
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                parts = node.module.split(".")
+                if parts[0] == "closeasync" and any(p.startswith("_") for p in parts[1:]):
+                    private.append(f"{source.name}: from {node.module}")
+    assert private == []
