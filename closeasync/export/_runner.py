@@ -21,10 +21,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ExportStats", "run_export"]
 
-#: Save at least this often (rows), so a kill loses little and memory stays flat.
+#: Save at least this often (rows), whatever the page size.
 SAVE_EVERY = 500
-#: ... and at least this often (seconds), so a slow listing still makes progress visible.
-SAVE_SECONDS = 1.0
 
 
 @attrs.define
@@ -85,16 +83,16 @@ async def run_export(
     stats: ExportStats | None = None,
     on_save: Callable[[ExportStats], None] | None = None,
     save_every: int = SAVE_EVERY,
-    save_seconds: float = SAVE_SECONDS,
 ) -> ExportStats:
     """Export what ``spec`` selects into ``store``; return what was done.
 
     With ``resume`` the export goes on from the resume point ``store`` saved for the
     same listing and filters: an interrupted run is finished without fetching again
     what was saved, and a finished one is followed by what was created since. Rows
-    and the resume point are saved together every ``save_every`` rows or
-    ``save_seconds`` (whichever comes first), and once more when the run ends for any
-    reason (an error, Ctrl-C, cancellation), so nothing is lost or written twice.
+    and the resume point are saved together as each page arrives (and at least every
+    ``save_every`` rows), and once more when the run ends for any reason (an error,
+    Ctrl-C, cancellation), so nothing is lost or written twice, and a run killed
+    outright (``kill -9``, a power cut) loses at most about a page.
     ``on_save`` is called after each save (to show progress).
 
     >>> async def example(close):  # doctest: +SKIP
@@ -115,14 +113,13 @@ async def run_export(
     walk = spec.open(close, start)
     fallback_type = SINGLE_TYPE.get(spec.what, "activity")
     batch: list[dict[str, Any]] = []
-    last_save = time.monotonic()
 
     def save() -> None:
-        nonlocal batch, last_save
+        nonlocal batch
         store.save(batch, walk.cursor)
         stats.saved += len(batch)
         stats.pages = walk.requests
-        batch, last_save = [], time.monotonic()
+        batch = []
         if on_save is not None:
             on_save(stats)
 
@@ -133,7 +130,9 @@ async def run_export(
             batch.append(record)
             stats.items += 1
             stats.by_type[str(record["_type"])] += 1
-            if len(batch) >= save_every or time.monotonic() - last_save >= save_seconds:
+            # A new page just arrived (a network wait is over): save what came before it,
+            # so a run killed during the next wait loses at most that page.
+            if walk.requests != stats.pages or len(batch) >= save_every:
                 save()
     except BaseException:
         # The cursor covers exactly the items handed out, all of them in the batch or

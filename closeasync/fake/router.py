@@ -132,5 +132,5 @@ def _injected(chosen: Chosen, message: str) -> FakeResponse:
         return response
     wait = chosen.retry_after
     return response.with_headers(
-        ("RateLimit", f"limit=1, remaining=0, reset={wait:g}"), ("Retry-After", str(math.ceil(wait)))
+        ("RateLimit", f"limit=100, remaining=0, reset={wait:g}"), ("Retry-After", str(math.ceil(wait)))
     )

@@ -1,0 +1,331 @@
+"""``closeasync export``, ``get`` and ``list``: in-process (``cli.main``) against a fake served over HTTP.
+
+The subprocess runs (a kill midway, Ctrl+C) are in ``test_cli_export_process.py``.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import socket
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from closeasync.cli import ExitCode, main
+from closeasync.export import table_for
+from closeasync.fake import FakeClose
+from closeasync.fake.demo import load_demo
+from tests.served import ServedFake
+
+SECRET_KEY = "api_wrongSECRET0123456789abcdef"
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[ServedFake]:
+    fake = FakeClose(seed=11)
+    load_demo(fake, leads=15)
+    with ServedFake(fake) as served:
+        monkeypatch.setenv("CLOSE_API_KEY", fake.api_key)
+        monkeypatch.setenv("CLOSE_BASE_URL", served.base_url)
+        yield served
+
+
+def tables(fake: FakeClose, types: set[str] | None = None) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for ident, obj in fake.activities.items():
+        if types is None or obj["_type"] in types:
+            found.setdefault(table_for(obj["_type"]), set()).add(ident)
+    return found
+
+
+def sqlite_ids(path: Path) -> dict[str, set[str]]:
+    db = sqlite3.connect(path)
+    names = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    found = {
+        n: {i for (i,) in db.execute(f'SELECT id FROM "{n}"')} for n in names if n != "closeasync_exports"
+    }
+    db.close()
+    return found
+
+
+def test_export_all_activities_to_sqlite(
+    served: ServedFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "close.sqlite"
+    assert main(["export", "activities", "--to", str(path), "--page-size", "40"]) == ExitCode.OK
+    assert sqlite_ids(path) == tables(served.fake)
+    out, err = capsys.readouterr()
+    total = len(served.fake.activities)
+    assert f"Exported {total:,} activities to {path}" in out
+    assert "rate-limit waits: 0 (0.0 s); retries: 0" in out
+    assert err == ""  # no progress on a non-terminal unless asked for
+
+
+def test_export_emails_to_jsonl_then_only_what_is_new(
+    served: ServedFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "emails.jsonl"
+    assert main(["export", "emails", "--to", str(path)]) == ExitCode.OK
+    emails = tables(served.fake, {"Email"})["email"]
+    lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    assert sorted(line["id"] for line in lines) == sorted(emails)
+    assert all(line["_type"] == "Email" for line in lines)
+
+    def add_email() -> str:
+        served.fake.advance(60)
+        lead = next(iter(served.fake.activities.values()))["lead_id"]
+        return str(served.fake.add_activity("Email", lead_id=lead, subject="Re: pricing")["id"])
+
+    new = served.call(add_email)
+    capsys.readouterr()
+    assert main(["export", "emails", "--to", str(path), "--since-last"]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert "Exported 1 emails" in out
+    assert "resumed from the last export" in out
+    ids = [orjson.loads(line)["id"] for line in path.read_bytes().splitlines()]
+    assert len(ids) == len(set(ids)) == len(emails) + 1
+    assert ids[-1] == new
+
+
+def test_export_under_429s_and_resets_loses_and_repeats_nothing(
+    served: ServedFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def faults() -> None:
+        served.fake.faults.add("status", status=429, count=3, skip=1, retry_after=0.02)
+        served.fake.faults.add("drop", count=2, skip=5)  # the connection is reset, no answer
+
+    served.call(faults)
+    path = tmp_path / "close.sqlite"
+    argv = ["export", "activities", "--to", str(path), "--page-size", "20", "--progress"]
+    assert main(argv) == ExitCode.OK
+    assert sqlite_ids(path) == tables(served.fake)
+    out, err = capsys.readouterr()
+    found = re.search(r"rate-limit waits: (\d+) \(([\d.]+) s\); retries: (\d+)", out)
+    assert found is not None, out
+    # Three 429s waited out (and any waits pacing by their RateLimit header), two resets retried.
+    assert int(found[1]) >= 3
+    assert float(found[2]) >= 0.05
+    assert int(found[3]) == 2
+    # The progress lines (not a terminal: a line per save, at most every few seconds).
+    assert f"rate-limit waits {found[1]} ({found[2]} s) | retries 2 | saved" in err.splitlines()[-1]
+
+
+def test_since_and_until_bound_the_export(served: ServedFake, tmp_path: Path) -> None:
+    stamps = sorted(o["date_created"] for o in served.fake.activities.values() if o["_type"] == "SMS")
+    since, until = stamps[len(stamps) // 4], stamps[3 * len(stamps) // 4]
+    path = tmp_path / "sms.jsonl"
+    argv = ["export", "sms", "--to", str(path), "--since", since, "--until", until]
+    assert main(argv) == ExitCode.OK
+    ids = {orjson.loads(line)["id"] for line in path.read_bytes().splitlines()}
+    expected = {
+        i
+        for i, o in served.fake.activities.items()
+        if o["_type"] == "SMS" and since <= o["date_created"] < until
+    }
+    assert ids == expected
+    assert 0 < len(ids) < len(stamps)
+
+
+def test_export_to_standard_output(served: ServedFake, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    assert main(["export", "sms", "--to", "-"]) == ExitCode.OK
+    out, err = capsysbinary.readouterr()
+    ids = [orjson.loads(line)["id"] for line in out.splitlines()]
+    assert sorted(ids) == sorted(tables(served.fake, {"SMS"})["sms"])
+    assert b"Exported" in err  # the summary goes where the rows do not
+
+
+def test_get_prints_one_message_as_json(served: ServedFake, capsys: pytest.CaptureFixture[str]) -> None:
+    email = next(o for o in served.fake.activities.values() if o["_type"] == "Email")
+    assert main(["get", "email", email["id"]]) == ExitCode.OK
+    assert json.loads(capsys.readouterr().out) == email
+    sms = next(o for o in served.fake.activities.values() if o["_type"] == "SMS")
+    assert main(["get", "sms", sms["id"], "--fields", "id,text"]) == ExitCode.OK
+    assert json.loads(capsys.readouterr().out) == {"_type": "SMS", "id": sms["id"], "text": sms["text"]}
+
+
+def test_list_prints_json_lines(served: ServedFake, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "emails", "--limit", "3"]) == ExitCode.OK
+    newest = sorted(
+        (o for o in served.fake.activities.values() if o["_type"] == "Email"),
+        key=lambda o: o["date_created"],
+        reverse=True,
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [o["id"] for o in newest[:3]]
+    lead = next(o["lead_id"] for o in served.fake.activities.values() if o["_type"] == "Call")
+    assert main(["list", "activities", "--lead", lead, "--type", "Call", "--limit", "0"]) == ExitCode.OK
+    calls = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = {i for i, o in served.fake.activities.items() if o["_type"] == "Call" and o["lead_id"] == lead}
+    assert {c["id"] for c in calls} == expected
+    assert {c["_type"] for c in calls} == {"Call"}
+
+
+# -- errors: a plain message and an exit status that says what kind ------------------------
+
+
+def test_a_missing_key_is_a_usage_error(
+    served: ServedFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CLOSE_API_KEY")
+    assert main(["export", "emails", "--to", str(tmp_path / "a.db")]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "no API key: set CLOSE_API_KEY, or pass --api-key-file PATH" in err
+
+
+def test_the_key_can_come_from_a_file(
+    served: ServedFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CLOSE_API_KEY")
+    key_file = tmp_path / "key"
+    key_file.write_text(served.fake.api_key + "\n")
+    assert main(["list", "sms", "--limit", "1", "--api-key-file", str(key_file)]) == ExitCode.OK
+    assert main(["list", "sms", "--api-key-file", str(tmp_path / "missing")]) == ExitCode.USAGE
+    key_file.write_text("  \n")
+    assert main(["list", "sms", "--api-key-file", str(key_file)]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "cannot read --api-key-file" in err
+    assert "is empty" in err
+
+
+def test_a_wrong_key_says_401_and_never_shows_the_key(
+    served: ServedFake,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("CLOSE_API_KEY", SECRET_KEY)
+    path = tmp_path / "a.sqlite"
+    assert main(["export", "emails", "--to", str(path)]) == ExitCode.API
+    assert main(["get", "email", "acti_1"]) == ExitCode.API
+    out, err = capsys.readouterr()
+    assert err.count("Close refused the API key (HTTP 401)") == 2
+    assert SECRET_KEY not in out + err + caplog.text
+    assert SECRET_KEY not in path.read_bytes().decode("latin-1")
+
+
+def test_a_filter_refused_before_sending_is_a_usage_error(
+    served: ServedFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["export", "activities", "--type", "Call", "--to", str(tmp_path / "a.db")]
+    assert main(argv) == ExitCode.USAGE
+    assert "refused before sending:\n  types: can only be used together with a single lead_id" in (
+        capsys.readouterr().err
+    )
+
+
+class _Refusing(http.server.BaseHTTPRequestHandler):
+    """Answers every request as Close does a filter it refuses: 400 with field errors."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"errors": [], "field-errors": {"user_id": "Object does not exist."}}).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:  # keep the test output clean
+        pass
+
+
+def test_a_filter_close_refuses_shows_its_field_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("CLOSE_API_KEY", "api_x")
+        base_url = f"http://127.0.0.1:{server.server_address[1]}/api/v1"
+        argv = [
+            "export",
+            "emails",
+            "--user",
+            "user_gone",
+            "--to",
+            str(tmp_path / "a.db"),
+            "--base-url",
+            base_url,
+        ]
+        assert main(argv) == ExitCode.API
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+    assert (
+        "Close refused the request (HTTP 400):\n  user_id: Object does not exist." in capsys.readouterr().err
+    )
+
+
+def test_no_network_is_its_own_exit_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("CLOSE_API_KEY", "api_x")
+    base_url = f"http://127.0.0.1:{port}/api/v1"
+    argv = ["export", "emails", "--to", str(tmp_path / "a.db"), "--base-url", base_url, "--retries", "0"]
+    assert main(argv) == ExitCode.NETWORK
+    assert f"cannot reach Close at {base_url}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["export", "emails", "--to", "out.txt"], "cannot tell the format"),
+        (["export", "emails", "--to", "-", "--since-last"], "cannot be resumed"),
+        (["export", "emails", "--to", "a.db", "--overwrite"], "--overwrite is for JSON Lines"),
+        (["export", "emails", "--to", "a.db", "--since", "2026-02-01", "--until", "2026-01-01"], "before"),
+        (["list", "emails", "--type", "Call"], "--type is for activities"),
+    ],
+)
+def test_usage_errors(
+    argv: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CLOSE_API_KEY", "api_x")
+    monkeypatch.setenv("CLOSE_BASE_URL", "http://127.0.0.1:9/api/v1")  # never reached
+    assert main(argv) == ExitCode.USAGE
+    assert message in capsys.readouterr().err
+
+
+def test_an_existing_jsonl_file_is_not_overwritten(
+    served: ServedFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "mine.jsonl"
+    path.write_text('{"id": "keep me"}\n')
+    assert main(["export", "sms", "--to", str(path)]) == ExitCode.USAGE
+    assert "exists; pass --since-last to add what is new, or --overwrite" in capsys.readouterr().err
+    assert path.read_text() == '{"id": "keep me"}\n'
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        (
+            ["export"],
+            ["--to", "--lead", "--user", "--type", "--since", "--until", "--since-last", "--api-key-file"],
+        ),
+        (["get"], ["--fields", "--api-key-file", "--base-url"]),
+        (["list"], ["--limit", "--lead", "--type", "--fields"]),
+    ],
+)
+def test_help_is_useful_on_its_own(
+    command: list[str], options: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*command, "--help"]) == ExitCode.OK
+    out = capsys.readouterr().out
+    for text in [*options, "examples:", "exit status:", "CLOSE_API_KEY", "never printed"]:
+        assert text in out

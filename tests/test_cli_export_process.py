@@ -1,0 +1,182 @@
+"""``closeasync export`` as a subprocess against a fake served over HTTP: killed, interrupted, resumed.
+
+To stop an export midway deterministically, the fake holds back every answer from the
+12th request on (a 60 s delay fault): the export saves each page as it arrives, says so
+on its progress line, and then waits on a request that will not be answered in the
+test's lifetime. The test kills it there; the served fake cancels the held answer when
+the client goes away. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from closeasync.cli import ExitCode
+from closeasync.export import table_for
+from closeasync.fake import FakeClose
+from closeasync.fake.demo import load_demo
+from tests.served import ServedFake
+
+COMMAND = [sys.executable, "-m", "closeasync", "export"]
+TIMEOUT = 60.0
+PAGE = "10"
+HELD_FROM = 11  # requests answered before the fake holds the rest back
+
+
+@pytest.fixture
+def served() -> Iterator[ServedFake]:
+    fake = FakeClose(seed=21)
+    load_demo(fake, leads=12)
+    with ServedFake(fake) as served:
+        yield served
+
+
+class Export:
+    """A running ``closeasync export`` whose standard error is read line by line."""
+
+    def __init__(self, served: ServedFake, *args: str) -> None:
+        env = {**os.environ, "CLOSE_API_KEY": served.fake.api_key, "CLOSE_BASE_URL": served.base_url}
+        self.process = subprocess.Popen(
+            [*COMMAND, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        with self.process.stderr:
+            for line in self.process.stderr:
+                self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, text: str) -> str:
+        while True:
+            try:
+                line = self.lines.get(timeout=TIMEOUT)
+            except queue.Empty:
+                self.process.kill()
+                raise AssertionError(f"no {text!r} on stderr within {TIMEOUT} s; got {self.seen}") from None
+            if line is None:
+                raise AssertionError(f"the export ended before {text!r}; stderr: {self.seen}")
+            self.seen.append(line)
+            if text in line:
+                return line
+
+    def finish(self) -> tuple[int, str, str]:
+        assert self.process.stdout is not None
+        with self.process.stdout:
+            out = self.process.stdout.read()  # standard error is the reader thread's
+        self.process.wait(TIMEOUT)
+        err = "".join(self.seen)
+        while (line := self.lines.get(timeout=TIMEOUT)) is not None:
+            err += line
+        return self.process.returncode, out, err
+
+
+def run(served: ServedFake, *args: str) -> tuple[int, str, str]:
+    return Export(served, *args).finish()
+
+
+def ids_in(path: Path) -> dict[str, list[str]]:
+    """Every id in the output, by table (a list: a doubled row would show)."""
+    if path.suffix == ".jsonl":
+        found: dict[str, list[str]] = {}
+        for line in path.read_bytes().splitlines():
+            obj = orjson.loads(line)
+            found.setdefault(table_for(obj["_type"]), []).append(obj["id"])
+    else:
+        db = sqlite3.connect(path)
+        names = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        names.remove("closeasync_exports")  # the resume points
+        found = {n: [i for (i,) in db.execute(f'SELECT id FROM "{n}"')] for n in names}
+        db.close()
+    return {table: sorted(ids) for table, ids in found.items()}
+
+
+def expected(fake: FakeClose) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for ident, obj in fake.activities.items():
+        found.setdefault(table_for(obj["_type"]), []).append(ident)
+    return {table: sorted(ids) for table, ids in found.items()}
+
+
+def test_a_full_export_as_a_subprocess(served: ServedFake, tmp_path: Path) -> None:
+    path = tmp_path / "close.sqlite"
+    code, out, err = run(served, "activities", "--to", str(path))
+    assert code == ExitCode.OK, err
+    assert ids_in(path) == expected(served.fake)
+    assert f"Exported {len(served.fake.activities):,} activities to {path}" in out
+
+
+def hold_answers(served: ServedFake) -> None:
+    served.call(lambda: served.fake.faults.add("delay", delay=60.0, count=1000, skip=HELD_FROM))
+
+
+def release(served: ServedFake) -> None:
+    served.call(served.fake.faults.clear)
+
+
+@pytest.mark.parametrize("suffix", [".sqlite", ".jsonl"])
+def test_killed_midway_then_resumed_equals_a_clean_run(
+    served: ServedFake, tmp_path: Path, suffix: str
+) -> None:
+    clean = tmp_path / f"clean{suffix}"
+    code, _, err = run(served, "activities", "--to", str(clean), "--page-size", PAGE)
+    assert code == ExitCode.OK, err
+
+    path = tmp_path / f"resumed{suffix}"
+    hold_answers(served)
+    export = Export(served, "activities", "--to", str(path), "--page-size", PAGE, "--progress")
+    export.wait_for("saved")  # it has saved a page, and cannot finish: the fake holds its requests
+    export.process.kill()  # SIGKILL: no cleanup at all, as in a crash
+    code, _, _ = export.finish()
+    assert code == -signal.SIGKILL
+    partial = sum(map(len, ids_in(path).values()))
+    assert 0 < partial < len(served.fake.activities)
+
+    release(served)
+    code, out, err = run(served, "activities", "--to", str(path), "--page-size", PAGE, "--since-last")
+    assert code == ExitCode.OK, err
+    assert "resumed from an interrupted export" in out
+    assert ids_in(path) == ids_in(clean) == expected(served.fake)
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_export_saves_its_rows_and_says_how_to_go_on(
+    served: ServedFake, tmp_path: Path, signum: int, status: int
+) -> None:
+    path = tmp_path / "close.sqlite"
+    hold_answers(served)
+    export = Export(served, "activities", "--to", str(path), "--page-size", PAGE, "--progress")
+    export.wait_for("saved")
+    export.process.send_signal(signum)
+    code, out, err = export.finish()
+    assert code == status
+    name = signal.Signals(signum).name
+    saved = sum(map(len, ids_in(path).values()))
+    assert 0 < saved < len(served.fake.activities)
+    # Everything received before the signal is saved, and the message says how much.
+    assert f"closeasync export: interrupted ({name}); {saved} rows saved. " in err
+    assert "Run it again with --since-last to go on." in err
+    assert f"Stopped after {saved} activities" in out
+
+    release(served)
+    code, out, err = run(served, "activities", "--to", str(path), "--since-last")
+    assert code == ExitCode.OK, err
+    assert ids_in(path) == expected(served.fake)
