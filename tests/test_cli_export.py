@@ -329,3 +329,22 @@ def test_help_is_useful_on_its_own(
     out = capsys.readouterr().out
     for text in [*options, "examples:", "exit status:", "CLOSE_API_KEY", "never printed"]:
         assert text in out
+
+
+@pytest.mark.parametrize("name", ["close.sqlite", "close.jsonl"])
+def test_an_output_that_cannot_be_opened_fails_plainly(
+    served: ServedFake, tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "no such folder" / name
+    assert main(["export", "sms", "--to", str(target)]) == ExitCode.FAILED
+    assert f"closeasync export: cannot open {target}: " in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_sqlite_is_refused(
+    served: ServedFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "notes.db"
+    target.write_text("my notes, not a database\n" * 100)
+    assert main(["export", "sms", "--to", str(target)]) == ExitCode.USAGE
+    assert "is not a SQLite database" in capsys.readouterr().err
+    assert target.read_text() == "my notes, not a database\n" * 100

@@ -9,6 +9,7 @@ fetches only what is new.
 from __future__ import annotations
 
 import ast
+import io
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +24,11 @@ from closeasync.export import (
     ExportSpec,
     ExportStats,
     JsonLinesStore,
+    Progress,
     SQLiteStore,
     StoreError,
     run_export,
+    summary,
     table_for,
 )
 from closeasync.fake import FakeClose
@@ -305,3 +308,36 @@ def test_the_export_package_uses_only_the_public_sdk() -> None:
                 if parts[0] == "closeasync" and any(p.startswith("_") for p in parts[1:]):
                     private.append(f"{source.name}: from {node.module}")
     assert private == []
+
+
+def test_progress_redraws_one_line_on_a_terminal_and_writes_lines_elsewhere() -> None:
+    stats = ExportStats(items=1234, saved=1200, pages=13, rate_limit_waits=2, waited=1.5, retries=1)
+    terminal = io.StringIO()
+    progress = Progress(terminal, terminal=True, refresh=0.0)
+    progress.update(stats)
+    stats.items = 1300
+    progress.update(stats)
+    progress.done(stats)
+    drawn = terminal.getvalue()
+    assert drawn.count("\r") == 3
+    assert drawn.endswith("\x1b[K\n")
+    assert "1,300 items | 13 pages | " in drawn
+    assert "rate-limit waits 2 (1.5 s) | retries 1 | saved 1,200" in drawn
+    log = io.StringIO()
+    progress = Progress(log, terminal=False, interval=3600)
+    progress.update(stats)
+    progress.update(stats)  # within the interval: not repeated
+    progress.done(stats)
+    assert "\r" not in log.getvalue()
+    assert len(log.getvalue().splitlines()) == 2
+
+
+def test_the_summary_says_what_was_done() -> None:
+    stats = ExportStats(items=3, pages=1, finished=True)
+    stats.by_type.update({"Email": 2, "SMS": 1})
+    first, waits = summary(stats, "activities", "close.sqlite")
+    assert first.startswith("Exported 3 activities to close.sqlite in ")
+    assert first.endswith("1 pages): Email 2, SMS 1")
+    assert waits == "rate-limit waits: 0 (0.0 s); retries: 0"
+    stats.finished = False
+    assert summary(stats, "emails", "-")[0].startswith("Stopped after 3 emails")

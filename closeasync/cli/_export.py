@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,8 @@ def _run(args: argparse.Namespace) -> int:
         store = _store(args, _format(args))
     except (UsageError, StoreError) as exc:
         return fail("export", ExitCode.USAGE, str(exc))
+    except (OSError, sqlite3.Error) as exc:
+        return fail("export", ExitCode.FAILED, f"cannot open {target}: {exc}")
 
     async def main() -> int:
         async with open_client(args, on_event=stats.record) as close:
@@ -196,9 +199,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         return exc.code
     except Exception as exc:  # every error becomes a message and an exit status
-        known = explain(exc, args.base_url) or (
-            (ExitCode.USAGE, str(exc)) if isinstance(exc, StoreError) else None
-        )
+        known = explain(exc, args.base_url) or _output_error(exc, target)
         if known is None:
             raise
         _finish(stats, spec, target, progress, report)
@@ -210,6 +211,14 @@ def _run(args: argparse.Namespace) -> int:
         store.close()
     _finish(stats, spec, target, progress, report)
     return ExitCode.OK
+
+
+def _output_error(exc: Exception, target: str) -> tuple[ExitCode, str] | None:
+    if isinstance(exc, StoreError):
+        return ExitCode.USAGE, str(exc)
+    if isinstance(exc, OSError | sqlite3.Error):  # a full disk, a file locked by another export
+        return ExitCode.FAILED, f"cannot write {target}: {exc}"
+    return None
 
 
 def _finish(

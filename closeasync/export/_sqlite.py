@@ -54,8 +54,10 @@ class SQLiteStore:
                 f"CREATE TABLE IF NOT EXISTS {_STATE_TABLE} (scope TEXT PRIMARY KEY, cursor TEXT NOT NULL, "
                 "in_progress INTEGER NOT NULL, rows_saved INTEGER NOT NULL, updated_at TEXT NOT NULL)"
             )
+        except sqlite3.OperationalError:
+            raise  # cannot open or write it (no such folder, read-only, locked): not the file's fault
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a usable SQLite database: {exc}") from None
+            raise StoreError(f"{self.path} is not a SQLite database: {exc}") from None
         self._upserts: dict[str, str] = {}
 
     def saved_cursor(self, scope: str) -> SyncCursor | None:

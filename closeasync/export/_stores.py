@@ -67,6 +67,8 @@ class JsonLinesStore:
                 f"{self.path} has no resume state ({self.state_path.name} is missing): "
                 "it was not written by closeasync export; use --overwrite to start it again"
             )
+        if self._state is not None and not self.path.exists():
+            raise StoreError(f"{self.path} is gone but its resume state is not; use --overwrite to restart")
         if not resume and exists and not overwrite:
             raise StoreError(f"{self.path} exists; pass --since-last to add what is new, or --overwrite")
         self._file: IO[bytes] = open(self.path, "r+b" if self._state is not None else "wb")  # noqa: SIM115
