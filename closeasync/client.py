@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import aiohttp
 
@@ -310,8 +310,25 @@ class CloseAsync:
 
 
 def _check_base_url(url: str) -> str:
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+    parts: SplitResult | None = None
+    port: int | None = None
+    try:
+        if isinstance(url, str):
+            parts = urlsplit(url)
+            port = parts.port  # raises for a port out of range
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts = None
+    if parts is not None and (parts.username is not None or parts.password is not None):
+        # Never echoed: it holds a secret. The key goes in api_key=, never in the URL.
+        raise errors.ConfigurationError("base_url must not contain a user name or password")
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or port == 0
+    ):
         raise errors.ConfigurationError(
             f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {url!r}"
         )

@@ -293,6 +293,15 @@ class SyncIterator(Generic[T]):
         """Shorthand for ``cursor.watermark``."""
         return self._watermark
 
+    @property
+    def buffered(self) -> int:
+        """Items already fetched and not handed out yet: at 0, the next item needs a request.
+
+        The moment to save your work and the :attr:`cursor`, so that a run killed while
+        waiting for the network loses nothing it had received.
+        """
+        return len(self._buffer) - self._index
+
     def __aiter__(self) -> SyncIterator[T]:
         return self
 

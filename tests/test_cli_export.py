@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import logging
 import re
 import socket
 import sqlite3
@@ -17,8 +18,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from closeasync import SyncCursor
 from closeasync.cli import ExitCode, main
-from closeasync.export import table_for
+from closeasync.export import SQLiteStore, table_for
 from closeasync.fake import FakeClose
 from closeasync.fake.demo import load_demo
 from tests.served import ServedFake
@@ -200,14 +202,56 @@ def test_a_wrong_key_says_401_and_never_shows_the_key(
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("CLOSE_API_KEY", SECRET_KEY)
-    path = tmp_path / "a.sqlite"
-    assert main(["export", "emails", "--to", str(path)]) == ExitCode.API
+    previous = tmp_path / "previous.jsonl"
+    assert main(["export", "sms", "--to", str(previous)]) == ExitCode.API  # nothing to write: no file
+    assert not previous.exists()
+    previous.write_text('{"id": "an earlier export"}\n')
+    argv = ["export", "emails", "--to", str(previous), "--overwrite"]
+    assert main(argv) == ExitCode.API
+    assert previous.read_text() == '{"id": "an earlier export"}\n'  # not emptied by a failed run
     assert main(["get", "email", "acti_1"]) == ExitCode.API
     out, err = capsys.readouterr()
-    assert err.count("Close refused the API key (HTTP 401)") == 2
+    assert err.count("Close refused the API key (HTTP 401)") == 3
     assert SECRET_KEY not in out + err + caplog.text
-    assert SECRET_KEY not in path.read_bytes().decode("latin-1")
+
+
+def test_the_key_is_in_no_output_file_or_log(
+    served: ServedFake,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    key = served.fake.api_key
+    assert main(["export", "emails", "--to", str(tmp_path / "a.sqlite"), "--progress"]) == ExitCode.OK
+    assert main(["export", "sms", "--to", str(tmp_path / "a.jsonl")]) == ExitCode.OK
+    out, err = capsys.readouterr()
+    assert key not in out + err + caplog.text
+    for path in tmp_path.iterdir():  # the database, its WAL, the JSON Lines and its state file
+        assert key.encode() not in path.read_bytes(), path
+
+
+def test_a_key_file_that_is_not_text_is_a_usage_error(
+    served: ServedFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_bytes(b"\xff\xfeapi")
+    assert main(["list", "sms", "--api-key-file", str(key_file)]) == ExitCode.USAGE
+    assert "is not UTF-8 text" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("base_url", ["http://[::1/api/v1", "https://user:hunter2@api.close.com/api/v1"])
+def test_a_malformed_base_url_is_a_usage_error(
+    base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CLOSE_API_KEY", "api_x")
+    assert main(["export", "sms", "--to", str(tmp_path / "a.db"), "--base-url", base_url]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "base_url must" in err
+    assert "hunter2" not in err
+    assert not (tmp_path / "a.db").exists()
 
 
 def test_a_filter_refused_before_sending_is_a_usage_error(
@@ -285,6 +329,9 @@ def test_no_network_is_its_own_exit_status(
         (["export", "emails", "--to", "a.db", "--overwrite"], "--overwrite is for JSON Lines"),
         (["export", "emails", "--to", "a.db", "--since", "2026-02-01", "--until", "2026-01-01"], "before"),
         (["list", "emails", "--type", "Call"], "--type is for activities"),
+        (["export", "emails", "--to", "a.jsonl", "--since-last", "--overwrite"], "give one of them"),
+        (["export", "emails", "--to", "a.db", "--page-size", "1000"], "100 or less"),
+        (["export", "emails", "--to", "a.db", "--lead", " "], "cannot be empty"),
     ],
 )
 def test_usage_errors(
@@ -332,12 +379,30 @@ def test_help_is_useful_on_its_own(
 
 
 @pytest.mark.parametrize("name", ["close.sqlite", "close.jsonl"])
-def test_an_output_that_cannot_be_opened_fails_plainly(
+def test_an_output_in_a_missing_folder_or_a_folder_is_refused(
     served: ServedFake, tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "no such folder" / name
-    assert main(["export", "sms", "--to", str(target)]) == ExitCode.FAILED
-    assert f"closeasync export: cannot open {target}: " in capsys.readouterr().err
+    assert main(["export", "sms", "--to", str(target)]) == ExitCode.USAGE
+    assert "does not exist" in capsys.readouterr().err
+    folder = tmp_path / name
+    folder.mkdir()
+    assert main(["export", "sms", "--to", str(folder), "--format", "jsonl"]) == ExitCode.USAGE
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_an_export_already_writing_the_file_is_not_disturbed(
+    served: ServedFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "close.sqlite"
+    other = SQLiteStore(path)  # another export holds the file
+    other.save([], SyncCursor(scope="/activity/sms/"), "other")
+    try:
+        assert main(["export", "sms", "--to", str(path)]) == ExitCode.FAILED
+    finally:
+        other.close()
+    assert "another closeasync export is writing to" in capsys.readouterr().err
+    assert main(["export", "sms", "--to", str(path)]) == ExitCode.OK
 
 
 def test_a_file_that_is_not_sqlite_is_refused(

@@ -28,7 +28,7 @@ from closeasync.fake import FakeClose
 from closeasync.fake.demo import load_demo
 from tests.served import ServedFake
 
-COMMAND = [sys.executable, "-m", "closeasync", "export"]
+COMMAND = [sys.executable, "-m", "closeasync"]
 TIMEOUT = 60.0
 PAGE = "10"
 HELD_FROM = 11  # requests answered before the fake holds the rest back
@@ -45,10 +45,10 @@ def served() -> Iterator[ServedFake]:
 class Export:
     """A running ``closeasync export`` whose standard error is read line by line."""
 
-    def __init__(self, served: ServedFake, *args: str) -> None:
+    def __init__(self, served: ServedFake, *args: str, command: str = "export") -> None:
         env = {**os.environ, "CLOSE_API_KEY": served.fake.api_key, "CLOSE_BASE_URL": served.base_url}
         self.process = subprocess.Popen(
-            [*COMMAND, *args],
+            [*COMMAND, command, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -124,8 +124,8 @@ def test_a_full_export_as_a_subprocess(served: ServedFake, tmp_path: Path) -> No
     assert f"Exported {len(served.fake.activities):,} activities to {path}" in out
 
 
-def hold_answers(served: ServedFake) -> None:
-    served.call(lambda: served.fake.faults.add("delay", delay=60.0, count=1000, skip=HELD_FROM))
+def hold_answers(served: ServedFake, answered: int = HELD_FROM) -> None:
+    served.call(lambda: served.fake.faults.add("delay", delay=60.0, count=1000, skip=answered))
 
 
 def release(served: ServedFake) -> None:
@@ -180,3 +180,20 @@ def test_an_interrupted_export_saves_its_rows_and_says_how_to_go_on(
     code, out, err = run(served, "activities", "--to", str(path), "--since-last")
     assert code == ExitCode.OK, err
     assert ids_in(path) == expected(served.fake)
+
+
+@pytest.mark.parametrize("command", ["export", "list"])
+def test_a_reader_that_goes_away_ends_the_command_quietly(served: ServedFake, command: str) -> None:
+    hold_answers(served, answered=1)
+    args = ["activities", "--to", "-"] if command == "export" else ["activities", "--limit", "0"]
+    running = Export(served, *args, command=command)
+    assert running.process.stdout is not None
+    first = running.process.stdout.readline()  # the first page is out; the next is held back
+    assert orjson.loads(first)["_type"]
+    running.process.stdout.close()  # the reader goes away (as `| head -1` does)
+    release(served)  # the next page arrives, and writing it fails
+    running.process.wait(TIMEOUT)
+    code = running.process.returncode
+    err = "".join(iter(lambda: running.lines.get(timeout=TIMEOUT) or "", ""))
+    assert code == ExitCode.FAILED
+    assert "Traceback" not in err

@@ -46,6 +46,10 @@ async def test_api_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None
         {"api_key": "api_x", "base_url": "ftp://api.close.com/api/v1"},
         {"api_key": "api_x", "base_url": "http:///api/v1"},
         {"api_key": "api_x", "base_url": "api.close.com/api/v1"},
+        {"api_key": "api_x", "base_url": "http://[::1/api/v1"},
+        {"api_key": "api_x", "base_url": "http://127.0.0.1:99999/api/v1"},
+        {"api_key": "api_x", "base_url": "https://api.close.com/api/v1#top"},
+        {"api_key": "api_x", "base_url": "https://user:hunter2@api.close.com/api/v1"},
     ],
     ids=[
         "both",
@@ -57,12 +61,17 @@ async def test_api_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None
         "base-url-scheme",
         "base-url-no-host",
         "base-url-relative",
+        "base-url-unclosed-ipv6",
+        "base-url-port-out-of-range",
+        "base-url-fragment",
+        "base-url-credentials",
     ],
 )
 def test_bad_arguments_are_refused(kwargs: dict[str, object]) -> None:
-    """Conflicting or malformed arguments raise ConfigurationError up front."""
-    with pytest.raises(ConfigurationError):
+    """Conflicting or malformed arguments raise ConfigurationError up front, without echoing secrets."""
+    with pytest.raises(ConfigurationError) as refused:
         CloseAsync(**kwargs)  # type: ignore[arg-type]  # deliberately bad arguments
+    assert "hunter2" not in str(refused.value)
 
 
 async def test_closed_client_refuses_requests_and_sends_nothing() -> None:

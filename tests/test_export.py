@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ast
 import io
+import os
 import sqlite3
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +21,14 @@ import anyio
 import orjson
 import pytest
 
-from closeasync import CloseAsync, InvalidRequestError, RetryPolicy, ServerError
+from closeasync import CloseAsync, InvalidRequestError, RetryPolicy, ServerError, SyncCursor
 from closeasync.export import (
     ExportSpec,
     ExportStats,
     JsonLinesStore,
     Progress,
     SQLiteStore,
+    StoreBusyError,
     StoreError,
     run_export,
     summary,
@@ -99,7 +102,7 @@ async def test_rows_hold_the_lifted_columns_and_the_whole_object(fake: FakeClose
         assert orjson.loads(row["to"]) == source["to"]
         assert orjson.loads(row["data"]) == source  # the object as Close sent it, whole
     # The resume point is saved with the rows, and says the walk is complete.
-    state = db.execute("SELECT scope, in_progress, rows_saved FROM closeasync_exports").fetchall()
+    state = db.execute("SELECT export, in_progress, rows_saved FROM closeasync_exports").fetchall()
     assert [(s, p, n) for s, p, n in state] == [("/activity/email/", 0, len(rows))]
 
 
@@ -278,8 +281,118 @@ def test_a_jsonl_file_is_never_clobbered_or_mixed_up(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no resume state"):
         JsonLinesStore(path, resume=True)
     assert path.read_text() == '{"id": "mine"}\n'
-    JsonLinesStore(path, resume=False, overwrite=True).close()
-    assert path.read_text() == ""
+    store = JsonLinesStore(path, resume=False, overwrite=True)
+    assert path.read_text() == '{"id": "mine"}\n'  # replaced only when there is something to write
+    store.save([{"id": "acti_1"}], SyncCursor(scope="/activity/sms/"), "sms")
+    store.close()
+    assert path.read_text() == '{"id":"acti_1"}\n'
+    with pytest.raises(StoreError, match="exclude each other"):
+        JsonLinesStore(path, resume=True, overwrite=True)
+
+
+def test_a_jsonl_file_shorter_than_its_resume_state_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    store = JsonLinesStore(path, resume=False)
+    store.save([{"id": "acti_1"}, {"id": "acti_2"}], SyncCursor(scope="/activity/sms/"), "sms")
+    store.close()
+    path.write_text('{"id":"acti_1"}\n')  # cut short outside closeasync
+    with pytest.raises(StoreError, match="shorter than its resume state"):
+        JsonLinesStore(path, resume=True)
+    path.unlink()
+    with pytest.raises(StoreError, match="is gone"):
+        JsonLinesStore(path, resume=True)
+
+
+@pytest.mark.parametrize("form", ["sqlite", "jsonl"])
+def test_two_exports_never_write_the_same_file_at_once(tmp_path: Path, form: str) -> None:
+    path = tmp_path / f"out.{form}"
+    cursor = SyncCursor(scope="/activity/sms/")
+    first = SQLiteStore(path) if form == "sqlite" else JsonLinesStore(path, resume=True)
+    first.save([{"_type": "SMS", "id": "acti_1"}], cursor, "sms")
+    second = SQLiteStore(path) if form == "sqlite" else JsonLinesStore(path, resume=True)
+    with pytest.raises(StoreBusyError, match="another closeasync export is writing"):
+        second.save([{"_type": "SMS", "id": "acti_2"}], cursor, "sms")
+    second.close()
+    first.close()
+    third = SQLiteStore(path) if form == "sqlite" else JsonLinesStore(path, resume=True)
+    third.save([{"_type": "SMS", "id": "acti_2"}], cursor, "sms")  # free again once the first closed
+    third.close()
+
+
+async def test_a_date_bounded_export_has_its_own_resume_point(
+    fake: FakeClose, sqlite_store: SQLiteStore
+) -> None:
+    everything = ExportSpec(what="activities", page_size=PAGE)
+    fake.faults.add("status", status=503, count=1, skip=3)
+    async with client(fake) as close:
+        with pytest.raises(ServerError):
+            await run_export(close, everything, sqlite_store)  # interrupted, its resume point saved
+        stamps = sorted(o["date_created"] for o in fake.activities.values())
+        recent = ExportSpec(what="activities", since=datetime.fromisoformat(stamps[-10]), page_size=PAGE)
+        bounded = await run_export(close, recent, sqlite_store, resume=True)
+        assert bounded.items == 10
+        assert bounded.resumed_from is None  # not the interrupted export's point
+        resumed = await run_export(close, everything, sqlite_store, resume=True)
+    assert resumed.resumed_from is not None
+    assert resumed.resumed_from.in_progress
+    assert sqlite_store.row_ids() == by_table(fake)
+
+
+async def test_a_resumed_bounded_export_keeps_its_bounds(fake: FakeClose, sqlite_store: SQLiteStore) -> None:
+    stamps = sorted(o["date_created"] for o in fake.activities.values())
+    until = datetime.fromisoformat(stamps[len(stamps) // 2])
+    spec = ExportSpec(what="activities", until=until, page_size=PAGE)
+    fake.faults.add("status", status=503, count=1, skip=1)
+    async with client(fake) as close:
+        with pytest.raises(ServerError):
+            await run_export(close, spec, sqlite_store)
+        await run_export(close, spec, sqlite_store, resume=True)
+    expected: dict[str, set[str]] = {}
+    for ident, obj in fake.activities.items():
+        if datetime.fromisoformat(obj["date_created"]) < until:
+            expected.setdefault(table_for(obj["_type"]), set()).add(ident)
+    assert sqlite_store.row_ids() == expected
+
+
+async def test_a_failed_save_then_a_good_one_writes_no_line_twice(
+    fake: FakeClose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "out.jsonl"
+    real_replace = os.replace
+    failures = iter([False, False, True])  # the third save's state file cannot be written
+
+    def flaky_replace(source: Any, target: Any) -> None:
+        if next(failures, False):
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", flaky_replace)
+    spec = ExportSpec(what="emails", page_size=PAGE)
+    store = jsonl_store(path, False)
+    async with client(fake) as close:
+        with pytest.raises(OSError, match="No space left"):
+            await run_export(close, spec, store)
+        store.close()
+        store = jsonl_store(path, True)
+        await run_export(close, spec, store, resume=True)
+    store.close()
+    ids = jsonl_ids(path)
+    assert len(ids) == len(set(ids))
+    assert set(ids) == by_table(fake, {"Email"})["email"]
+
+
+def test_the_same_filters_in_any_order_are_the_same_export(fake: FakeClose) -> None:
+    close = client(fake)
+    one = ExportSpec(what="emails", lead_ids=("lead_b", "lead_a"), user_ids=("user_2", "user_1", "user_2"))
+    other = ExportSpec(what="emails", lead_ids=("lead_a", "lead_b"), user_ids=("user_1", "user_2"))
+    assert one.key(close) == other.key(close)
+    assert one.key(close) != ExportSpec(what="emails", lead_ids=("lead_a",)).key(close)
+    typed = ExportSpec(what="activities", lead_ids=("lead_a",), types=("Note", "Call"))
+    assert typed.key(close) == ExportSpec(
+        what="activities", lead_ids=("lead_a",), types=("Call", "Note")
+    ).key(close)
+    with pytest.raises(InvalidRequestError, match="cannot be empty"):
+        ExportSpec(what="emails", lead_ids=("",)).key(close)
 
 
 async def test_a_store_refuses_the_resume_point_of_another_export(fake: FakeClose, tmp_path: Path) -> None:

@@ -102,6 +102,23 @@ async def test_walks_the_whole_history_newest_first() -> None:
     assert transport.pages == sync.requests <= 12
 
 
+async def test_buffered_says_when_the_next_item_needs_a_request() -> None:
+    """``buffered`` reaches 0 exactly when a page is used up: the moment to save the cursor."""
+    fake, _ = history(25)
+    transport = Between(fake.transport())
+    async with connect(fake, transport) as close:
+        sync = close.emails.sync(page_size=10)
+        assert sync.buffered == 0
+        requests_when_empty: list[int] = []
+        async for _ in sync:
+            assert transport.pages == sync.requests  # handing out buffered items sends nothing
+            if sync.buffered == 0:
+                requests_when_empty.append(sync.requests)
+    # Each page but the first repeats the last item of the one before (the overlap check),
+    # so 25 items take 3 pages of 10; each ran dry once, before the next request.
+    assert requests_when_empty == [1, 2, 3]
+
+
 async def test_deep_history_past_the_skip_cap() -> None:
     """Close caps _skip: offset paging fails past it, the sync walks on by date."""
     fake, _ = history(130, list_rules=ListRules(max_skip=40, max_limit=20))

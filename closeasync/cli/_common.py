@@ -76,11 +76,13 @@ def port(text: str) -> int:
     return value
 
 
-def count(minimum: int) -> Callable[[str], int]:
+def count(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     def parse(text: str) -> int:
         value = int(text)
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be {maximum} or less (Close's maximum), got {value}")
         return value
 
     parse.__name__ = "number"  # argparse says "invalid number value: 'x'"
@@ -138,6 +140,10 @@ def _api_key(args: argparse.Namespace) -> str:
             key = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise UsageError(f"cannot read --api-key-file {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise UsageError(
+                f"--api-key-file {path} is not UTF-8 text; it should hold only the API key"
+            ) from None
         if not key:
             raise UsageError(f"--api-key-file {path} is empty; it should hold only the API key")
         return key

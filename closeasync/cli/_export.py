@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .. import RequestEvent
 from ..export import (
     ExportSpec,
     ExportStats,
@@ -15,6 +16,7 @@ from ..export import (
     Progress,
     SQLiteStore,
     Store,
+    StoreBusyError,
     StoreError,
     StreamStore,
     run_export,
@@ -43,11 +45,12 @@ activity type, upserted by id, with the whole object as JSON in `data`) or a JSO
 Lines file, showing progress and a summary.
 
 The export walks the listing by creation date and saves its resume point together
-with the rows, every few hundred rows. Run the same command with --since-last to go
+with the rows, after each page. Run the same command with --since-last to go
 on: an interrupted export (Ctrl+C, a crash, a lost network) continues where it
 stopped, without losing or repeating a row, and a finished one adds only what was
 created since. Changes to activities already exported are picked up by a run
-without --since-last (SQLite rows are replaced in place).
+without --since-last (SQLite rows are replaced in place). Each combination of
+listing, filters and --since/--until has its own resume point.
 
 {CONNECTION_HELP}"""
 _EPILOG = f"""\
@@ -107,10 +110,10 @@ def add_export_command(commands: Any) -> None:
     run.add_argument("--overwrite", action="store_true", help="JSON Lines: start an existing file again")
     run.add_argument(
         "--page-size",
-        type=count(2),
+        type=count(2, 100),
         default=100,
         metavar="N",
-        help="items per request (default: %(default)s)",
+        help="items per request, 2 to 100 (default: %(default)s)",
     )
     progress = run.add_mutually_exclusive_group()
     progress.add_argument(
@@ -134,14 +137,27 @@ def _format(args: argparse.Namespace) -> str:
     raise UsageError(f"cannot tell the format of {args.to!r} from its name: pass --format sqlite or jsonl")
 
 
-def _store(args: argparse.Namespace, form: str) -> Store:
+def _check_output(args: argparse.Namespace, form: str) -> None:
+    """Refuse what can be known wrong before connecting (nothing is created or emptied)."""
+    if args.overwrite and args.since_last:
+        raise UsageError("--overwrite starts again and --since-last goes on: give one of them")
     if args.to == "-":
         if form != "jsonl" or args.since_last:
             raise UsageError("--to - writes JSON Lines to standard output, which cannot be resumed")
+        return
+    path = Path(args.to)
+    if form == "sqlite" and args.overwrite:
+        raise UsageError("--overwrite is for JSON Lines; SQLite rows are upserted by id")
+    if path.is_dir():
+        raise UsageError(f"--to {path} is a folder; give a file in it, e.g. {path / ('close.' + form)}")
+    if not path.absolute().parent.is_dir():
+        raise UsageError(f"--to {path}: the folder {path.absolute().parent} does not exist")
+
+
+def _store(args: argparse.Namespace, form: str) -> Store:
+    if args.to == "-":
         return StreamStore(sys.stdout.buffer)
     if form == "sqlite":
-        if args.overwrite:
-            raise UsageError("--overwrite is for JSON Lines; SQLite rows are upserted by id")
         return SQLiteStore(args.to)
     return JsonLinesStore(args.to, resume=args.since_last, overwrite=args.overwrite)
 
@@ -169,18 +185,25 @@ def _run(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr, terminal=sys.stderr.isatty()) if show else None
     try:
         spec = _spec(args)
-        store = _store(args, _format(args))
-    except (UsageError, StoreError) as exc:
+        form = _format(args)
+        _check_output(args, form)
+    except UsageError as exc:
         return fail("export", ExitCode.USAGE, str(exc))
-    except (OSError, sqlite3.Error) as exc:
-        return fail("export", ExitCode.FAILED, f"cannot open {target}: {exc}")
+    stores: list[Store] = []
+
+    def on_event(event: RequestEvent) -> None:
+        stats.record(event)
+        if progress is not None and event.kind in ("wait", "retry"):
+            progress.update(stats)  # a long wait for the rate limit shows while it lasts
 
     async def main() -> int:
-        async with open_client(args, on_event=stats.record) as close:
+        async with open_client(args, on_event=on_event) as close:
+            spec.key(close)  # a filter Close refuses is refused before any file is touched
+            stores.append(_store(args, form))
             await run_export(
                 close,
                 spec,
-                store,
+                stores[0],
                 resume=args.since_last,
                 stats=stats,
                 on_save=None if progress is None else progress.update,
@@ -208,12 +231,15 @@ def _run(args: argparse.Namespace) -> int:
             message += f"\n{stats.saved:,} rows were saved; run again with --since-last to go on from there"
         return fail("export", code, message)
     finally:
-        store.close()
+        for store in stores:
+            store.close()
     _finish(stats, spec, target, progress, report)
     return ExitCode.OK
 
 
 def _output_error(exc: Exception, target: str) -> tuple[ExitCode, str] | None:
+    if isinstance(exc, StoreBusyError):
+        return ExitCode.FAILED, str(exc)
     if isinstance(exc, StoreError):
         return ExitCode.USAGE, str(exc)
     if isinstance(exc, OSError | sqlite3.Error):  # a full disk, a file locked by another export

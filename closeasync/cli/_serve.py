@@ -14,7 +14,7 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ._common import count, port
+from ._common import Interrupted, count, port, run_async
 
 if TYPE_CHECKING:
     from ..fake import FakeClose
@@ -33,7 +33,9 @@ examples:
   closeasync serve --api-key api_test --frozen-clock --seed 7
 
 The clock starts at the current time and runs; with --frozen-clock it starts at
-2026-01-05T09:00:00Z and stays there: messages scheduled for later stay scheduled."""
+2026-01-05T09:00:00Z and stays there: messages scheduled for later stay scheduled.
+
+exit status: 0 stopped by Ctrl+C or SIGTERM; 1 cannot listen on the address; 2 usage error."""
 _DEMO = """\
 Run the SDK against an embedded fake Close with demo data, served on 127.0.0.1:
 export every activity into a temporary SQLite file (as `closeasync export` does)
@@ -45,7 +47,10 @@ Prints a short report; exits 0 when every step behaved as Close documents."""
 _DEMO_EPILOG = """\
 examples:
   closeasync demo
-  closeasync demo --leads 50 --seed 3"""
+  closeasync demo --leads 50 --seed 3
+
+exit status: 0 every step behaved as Close documents; 1 a step did not; 2 usage error;
+130 or 143 interrupted (Ctrl+C, SIGTERM)."""
 
 
 def add_serve_command(commands: Any) -> None:
@@ -94,7 +99,11 @@ def add_demo_command(commands: Any) -> None:
 def _run_demo(args: argparse.Namespace) -> int:
     from .._demo_run import run_demo
 
-    return asyncio.run(run_demo(leads=args.leads, seed=args.seed))
+    try:
+        return run_async(lambda: run_demo(leads=args.leads, seed=args.seed))
+    except Interrupted as exc:  # its temporary folder and server are cleaned up by then
+        print(f"closeasync demo: interrupted ({exc})", file=sys.stderr, flush=True)
+        return exc.code
 
 
 def _run_serve(args: argparse.Namespace) -> int:

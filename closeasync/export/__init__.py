@@ -26,7 +26,8 @@ from ._progress import Progress, summary
 from ._runner import ExportStats, run_export
 from ._spec import ExportSpec, What
 from ._sqlite import SQLiteStore
-from ._stores import JsonLinesStore, Store, StoreError, StreamStore
+from ._stores import JsonLinesStore, StreamStore
+from ._stores_base import Store, StoreBusyError, StoreError
 from ._tables import table_for
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Progress",
     "SQLiteStore",
     "Store",
+    "StoreBusyError",
     "StoreError",
     "StreamStore",
     "What",

@@ -66,11 +66,14 @@ class Progress:
 
 def summary(stats: ExportStats, what: str, target: str) -> list[str]:
     """The lines that end an export, e.g. ``Exported 1,234 emails to out.sqlite in 2.0 s ...``."""
-    state = "Exported" if stats.finished else "Stopped after"
     kinds = ", ".join(f"{name} {count:,}" for name, count in sorted(stats.by_type.items()))
+    if stats.finished:
+        done = f"Exported {stats.items:,} {what} to {target}"
+    else:
+        done = f"Stopped after {stats.items:,} {what} ({stats.saved:,} saved to {target})"
     lines = [
-        f"{state} {stats.items:,} {what} to {target} in {stats.seconds:.2f} s "
-        f"({stats.rate:,.0f}/s, {stats.pages:,} pages)" + (f": {kinds}" if kinds else ""),
+        f"{done} in {stats.seconds:.2f} s ({stats.rate:,.0f}/s, {stats.pages:,} pages)"
+        + (f": {kinds}" if kinds else ""),
         f"rate-limit waits: {stats.rate_limit_waits} ({stats.waited:.1f} s); retries: {stats.retries}",
     ]
     if stats.resumed_from is not None:

@@ -13,7 +13,7 @@ import attrs
 from ..models import to_dict
 from ..sync import SyncCursor
 from ._spec import SINGLE_TYPE, ExportSpec
-from ._stores import Store
+from ._stores_base import Store
 
 if TYPE_CHECKING:
     from .. import RequestEvent
@@ -87,12 +87,12 @@ async def run_export(
     """Export what ``spec`` selects into ``store``; return what was done.
 
     With ``resume`` the export goes on from the resume point ``store`` saved for the
-    same listing and filters: an interrupted run is finished without fetching again
+    same listing, filters and date bounds: an interrupted run is finished without fetching again
     what was saved, and a finished one is followed by what was created since. Rows
-    and the resume point are saved together as each page arrives (and at least every
-    ``save_every`` rows), and once more when the run ends for any reason (an error,
-    Ctrl-C, cancellation), so nothing is lost or written twice, and a run killed
-    outright (``kill -9``, a power cut) loses at most about a page.
+    and the resume point are saved together after each page (and at least every
+    ``save_every`` rows), before the walk waits for the next one, and once more when the
+    run ends for any reason (an error, Ctrl-C, cancellation): nothing is lost or written
+    twice, and a run killed outright (``kill -9``) loses at most the page it was reading.
     ``on_save`` is called after each save (to show progress).
 
     >>> async def example(close):  # doctest: +SKIP
@@ -106,8 +106,8 @@ async def run_export(
         CloseError: what the client raises when Close cannot be read (after retries).
     """
     stats = stats if stats is not None else ExportStats()
-    scope = spec.scope(close)
-    saved = store.saved_cursor(scope) if resume else None
+    key = spec.key(close)
+    saved = store.saved_cursor(key) if resume else None
     stats.resumed_from = saved
     start: SyncCursor | datetime | None = saved if saved is not None else spec.since
     walk = spec.open(close, start)
@@ -116,9 +116,8 @@ async def run_export(
 
     def save() -> None:
         nonlocal batch
-        store.save(batch, walk.cursor)
+        store.save(batch, walk.cursor, key)
         stats.saved += len(batch)
-        stats.pages = walk.requests
         batch = []
         if on_save is not None:
             on_save(stats)
@@ -130,9 +129,10 @@ async def run_export(
             batch.append(record)
             stats.items += 1
             stats.by_type[str(record["_type"])] += 1
-            # A new page just arrived (a network wait is over): save what came before it,
-            # so a run killed during the next wait loses at most that page.
-            if walk.requests != stats.pages or len(batch) >= save_every:
+            stats.pages = walk.requests
+            # The page is used up and the next item means a request: save before waiting,
+            # so a run killed while it waits loses nothing it had received.
+            if walk.buffered == 0 or len(batch) >= save_every:
                 save()
     except BaseException:
         # The cursor covers exactly the items handed out, all of them in the batch or
@@ -140,6 +140,7 @@ async def run_export(
         if batch:
             save()
         raise
-    stats.finished = True
+    stats.pages = walk.requests
     save()  # also the final cursor: the walk's top becomes the watermark
+    stats.finished = True
     return stats

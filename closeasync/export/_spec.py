@@ -25,6 +25,11 @@ def _one_or_many(ids: Sequence[str]) -> str | list[str]:
     return ids[0] if len(ids) == 1 else list(ids)
 
 
+def _normalized(values: Sequence[str]) -> tuple[str, ...]:
+    """Sorted and without repeats: ``--lead b --lead a`` is the same export as ``--lead a --lead b``."""
+    return tuple(sorted(set(values)))
+
+
 @attrs.frozen(kw_only=True)
 class ExportSpec:
     """Which activities to export, by the filters Close's listings take.
@@ -38,9 +43,9 @@ class ExportSpec:
     """
 
     what: What
-    lead_ids: tuple[str, ...] = ()
-    user_ids: tuple[str, ...] = ()
-    types: tuple[str, ...] = ()
+    lead_ids: tuple[str, ...] = attrs.field(default=(), converter=_normalized)
+    user_ids: tuple[str, ...] = attrs.field(default=(), converter=_normalized)
+    types: tuple[str, ...] = attrs.field(default=(), converter=_normalized)
     since: datetime | None = None
     until: datetime | None = None
     page_size: int = 100
@@ -51,6 +56,19 @@ class ExportSpec:
         Raises:
             InvalidRequestError: a filter Close does not take for this listing.
         """
+        empty = {
+            name: "an id or type cannot be empty"
+            for name, values in (
+                ("lead_id", self.lead_ids),
+                ("user_id", self.user_ids),
+                ("types", self.types),
+            )
+            if any(not value.strip() for value in values)
+        }
+        if empty:
+            raise InvalidRequestError(empty)
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise InvalidRequestError({"until": "must be after since"})
         if self.what == "activities":
             filters: dict[str, Any] = {}
             if len(self.lead_ids) == 1:
@@ -77,9 +95,22 @@ class ExportSpec:
         )
         return sync
 
-    def scope(self, close: CloseAsync) -> str:
-        """The key its resume point is saved under: the route and the filters, not the dates."""
-        return self.open(close, None).cursor.scope
+    def key(self, close: CloseAsync) -> str:
+        """The name its resume point is saved under: the route, the filters and the date bounds.
+
+        An export bounded by dates is another export than the unbounded one (it has its own
+        resume point), so running one never moves the other's.
+
+        Raises:
+            InvalidRequestError: a filter Close does not take for this listing.
+        """
+        key = self.open(close, None).cursor.scope
+        bounds = [
+            f"{name}={value.isoformat()}"
+            for name, value in (("since", self.since), ("until", self.until))
+            if value
+        ]
+        return " ".join([key, *bounds])
 
     def describe(self) -> str:
         """The export in a few words, for messages."""

@@ -3,8 +3,8 @@
 Each table has the common columns (``id`` is the primary key), a few per-type columns
 worth querying directly (see :mod:`closeasync.export._tables`), ``data`` (the whole
 object as JSON, for ``json_extract``) and ``exported_at``. The table
-``closeasync_exports`` keeps one resume point per export (listing and filters),
-saved in the same transaction as the rows it covers.
+``closeasync_exports`` keeps one resume point per export (listing, filters and date
+bounds), saved in the same transaction as the rows it covers.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
 from ..errors import InvalidRequestError
 from ..sync import SyncCursor
-from ._stores import StoreError
+from ._lock import lock_output
+from ._stores_base import StoreError
 from ._tables import columns_for, row_values, table_for
 
 __all__ = ["SQLiteStore"]
@@ -37,7 +38,8 @@ class SQLiteStore:
 
     >>> import tempfile, os
     >>> store = SQLiteStore(os.path.join(tempfile.mkdtemp(), "close.sqlite"))
-    >>> store.save([{"_type": "SMS", "id": "acti_1", "text": "hi"}], SyncCursor(scope="/activity/sms/"))
+    >>> cursor = SyncCursor(scope="/activity/sms/")
+    >>> store.save([{"_type": "SMS", "id": "acti_1", "text": "hi"}], cursor, "sms")
     >>> store.counts()
     {'sms': 1}
     >>> store.close()
@@ -45,31 +47,56 @@ class SQLiteStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)  # transactions by hand
-            # WAL + NORMAL: a commit survives the process being killed; readers never block us.
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                f"CREATE TABLE IF NOT EXISTS {_STATE_TABLE} (scope TEXT PRIMARY KEY, cursor TEXT NOT NULL, "
-                "in_progress INTEGER NOT NULL, rows_saved INTEGER NOT NULL, updated_at TEXT NOT NULL)"
+        if self.path.is_dir():
+            raise StoreError(
+                f"{self.path} is a folder; give a file name such as {self.path / 'close.sqlite'}"
             )
-        except sqlite3.OperationalError:
-            raise  # cannot open or write it (no such folder, read-only, locked): not the file's fault
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a SQLite database: {exc}") from None
+        self._connection: sqlite3.Connection | None = None
+        self._lock: IO[bytes] | None = None
         self._upserts: dict[str, str] = {}
 
-    def saved_cursor(self, scope: str) -> SyncCursor | None:
-        row = self._db.execute(f"SELECT cursor FROM {_STATE_TABLE} WHERE scope = ?", (scope,)).fetchone()
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The connection, made on first use: a run that fails before its first save leaves no file."""
+        if self._connection is None:
+            self._connection = self._connect()
+        return self._connection
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None)  # transactions by hand
+        lock: IO[bytes] | None = None
+        try:
+            # WAL + NORMAL: a commit survives the process being killed; readers never block us.
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(
+                f"CREATE TABLE IF NOT EXISTS {_STATE_TABLE} (export TEXT PRIMARY KEY, cursor TEXT NOT NULL, "
+                "in_progress INTEGER NOT NULL, rows_saved INTEGER NOT NULL, updated_at TEXT NOT NULL)"
+            )
+            lock = open(self.path, "rb")  # noqa: SIM115  (held, locked, until close())
+            lock_output(lock, str(self.path))
+        except BaseException as exc:
+            db.close()
+            if lock is not None:
+                lock.close()
+            if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+                raise StoreError(f"{self.path} is not a SQLite database: {exc}") from None
+            raise  # cannot open or write it (no such folder, read-only, locked): not the file's fault
+        self._lock = lock
+        return db
+
+    def saved_cursor(self, key: str) -> SyncCursor | None:
+        if self._connection is None and not self.path.exists():
+            return None
+        row = self._db.execute(f"SELECT cursor FROM {_STATE_TABLE} WHERE export = ?", (key,)).fetchone()
         if row is None:
             return None
         try:
             return SyncCursor.from_json(row[0])
         except InvalidRequestError:
-            raise StoreError(f"the resume point of {scope} in {self.path} is damaged") from None
+            raise StoreError(f"the resume point of {key} in {self.path} is damaged") from None
 
-    def save(self, records: Sequence[Mapping[str, Any]], cursor: SyncCursor) -> None:
+    def save(self, records: Sequence[Mapping[str, Any]], cursor: SyncCursor, key: str) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         by_table: dict[str, list[list[Any]]] = {}
         for record in records:
@@ -83,10 +110,10 @@ class SQLiteStore:
             for table, rows in by_table.items():
                 db.executemany(self._upsert(table), rows)
             db.execute(
-                f"INSERT INTO {_STATE_TABLE} VALUES (?, ?, ?, ?, ?) ON CONFLICT(scope) DO UPDATE SET "
+                f"INSERT INTO {_STATE_TABLE} VALUES (?, ?, ?, ?, ?) ON CONFLICT(export) DO UPDATE SET "
                 "cursor = excluded.cursor, in_progress = excluded.in_progress, "
                 "rows_saved = rows_saved + excluded.rows_saved, updated_at = excluded.updated_at",
-                (cursor.scope, cursor.to_json(), int(cursor.in_progress), len(records), now),
+                (key, cursor.to_json(), int(cursor.in_progress), len(records), now),
             )
         except BaseException:
             db.execute("ROLLBACK")
@@ -115,6 +142,8 @@ class SQLiteStore:
 
     def counts(self) -> dict[str, int]:
         """Rows per activity table."""
+        if self._connection is None and not self.path.exists():
+            return {}
         tables = [
             name
             for (name,) in self._db.execute(
@@ -132,4 +161,9 @@ class SQLiteStore:
         }
 
     def close(self) -> None:
-        self._db.close()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None

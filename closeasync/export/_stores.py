@@ -1,4 +1,4 @@
-"""Where an export writes: the store protocol, and JSON Lines files.
+"""JSON Lines stores: a file that can be resumed, and standard output.
 
 A store saves a batch of rows *together with* the sync cursor that covers them, so
 what is saved and where to resume can never disagree: a run killed between two saves
@@ -10,73 +10,69 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 import orjson
 
 from ..errors import InvalidRequestError
 from ..sync import SyncCursor
+from ._lock import lock_output
+from ._stores_base import Store, StoreBusyError, StoreError
 
-__all__ = ["JsonLinesStore", "Store", "StoreError", "StreamStore"]
+__all__ = ["JsonLinesStore", "Store", "StoreBusyError", "StoreError", "StreamStore"]
 
-_STATE_VERSION = 1
-
-
-class StoreError(Exception):
-    """The output cannot be used as asked (exists without resume, another export's file...)."""
-
-
-class Store(Protocol):
-    """What an export writes to (see :class:`SQLiteStore` and :class:`JsonLinesStore`)."""
-
-    def saved_cursor(self, scope: str) -> SyncCursor | None:
-        """The resume point saved for ``scope`` (None: nothing exported there yet)."""
-        ...
-
-    def save(self, records: Sequence[Mapping[str, Any]], cursor: SyncCursor) -> None:
-        """Write ``records`` (upsert by ``id``) and ``cursor`` as one unit."""
-        ...
-
-    def close(self) -> None:
-        """Release the output (everything saved is already durable)."""
-        ...
+_STATE_VERSION = 2
 
 
 class JsonLinesStore:
     """One JSON object per line, in a file; the resume point in ``<file>.state.json``.
 
-    Every save appends the batch, flushes it, then replaces the state file (written
-    aside, then renamed) with the cursor and the file's length. Resuming first cuts the
-    file back to the length the state recorded, dropping any line a killed run wrote
-    after its last save: those items are fetched again, so none is lost or doubled.
+    Every save goes back to the end of the last save, appends the batch, flushes it,
+    then replaces the state file (written aside, then renamed) with the cursor and the
+    file's length. Resuming first cuts the file back to that length, dropping any line
+    a killed run wrote after its last save: those items are fetched again, so none is
+    lost or doubled. The file is opened (and with ``overwrite`` emptied) only at the
+    first save, so a run that fails before fetching anything leaves it as it was.
 
     Args:
         path: the ``.jsonl`` file.
         resume: go on from the saved state (the file is kept, cut back to the state).
-        overwrite: start again, emptying an existing file (without it an existing
+        overwrite: start again, replacing an existing file (without it an existing
             file is refused, so an export never clobbers data by accident).
+
+    Raises:
+        StoreError: the file exists and neither ``resume`` nor ``overwrite`` says what
+            to do with it, or it does not match its resume state.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, resume: bool, overwrite: bool = False) -> None:
         self.path = Path(path)
         self.state_path = self.path.with_name(self.path.name + ".state.json")
+        if resume and overwrite:
+            raise StoreError("resume and overwrite exclude each other")
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a folder; give a file name such as {self.path / 'close.jsonl'}")
         self._state = self._read_state() if resume else None
-        exists = self.path.exists() and self.path.stat().st_size > 0
-        if resume and exists and self._state is None:
-            raise StoreError(
-                f"{self.path} has no resume state ({self.state_path.name} is missing): "
-                "it was not written by closeasync export; use --overwrite to start it again"
-            )
-        if self._state is not None and not self.path.exists():
-            raise StoreError(f"{self.path} is gone but its resume state is not; use --overwrite to restart")
-        if not resume and exists and not overwrite:
+        size = self.path.stat().st_size if self.path.exists() else 0
+        if self._state is None and size and not overwrite:
+            if resume:
+                raise StoreError(
+                    f"{self.path} has no resume state ({self.state_path.name} is missing): it was not "
+                    "written by closeasync export; use --overwrite to start it again"
+                )
             raise StoreError(f"{self.path} exists; pass --since-last to add what is new, or --overwrite")
-        self._file: IO[bytes] = open(self.path, "r+b" if self._state is not None else "wb")  # noqa: SIM115
         if self._state is not None:
-            self._file.truncate(int(self._state["offset"]))
-            self._file.seek(0, os.SEEK_END)
-        elif self.state_path.exists():
-            self.state_path.unlink()
+            if not self.path.exists():
+                raise StoreError(
+                    f"{self.path} is gone but its resume state is not; use --overwrite to restart"
+                )
+            if size < self._state["offset"]:
+                raise StoreError(
+                    f"{self.path} is shorter than its resume state says (changed outside closeasync?); "
+                    "use --overwrite to start again"
+                )
+        self._offset: int = self._state["offset"] if self._state is not None else 0
+        self._file: IO[bytes] | None = None
 
     def _read_state(self) -> dict[str, Any] | None:
         try:
@@ -87,38 +83,57 @@ class JsonLinesStore:
             raise StoreError(
                 f"{self.state_path} is damaged (not JSON); use --overwrite to start again"
             ) from None
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
+        if (
+            not isinstance(state, dict)
+            or state.get("version") != _STATE_VERSION
+            or not isinstance(state.get("offset"), int)
+            or not isinstance(state.get("key"), str)
+        ):
             raise StoreError(f"{self.state_path} was not written by this version of closeasync")
         return state
 
-    def saved_cursor(self, scope: str) -> SyncCursor | None:
+    def saved_cursor(self, key: str) -> SyncCursor | None:
         if self._state is None:
             return None
+        if self._state["key"] != key:
+            raise StoreError(
+                f"{self.path} holds another export ({self._state['key']}); give the same listing, "
+                "filters and dates, or another file"
+            )
         cursor = self._state.get("cursor")
         try:
-            loaded = SyncCursor.from_dict(cursor) if isinstance(cursor, dict) else None
+            return SyncCursor.from_dict(cursor) if isinstance(cursor, dict) else None
         except InvalidRequestError:
-            loaded = None
-        if loaded is None:
-            raise StoreError(f"{self.state_path} holds no readable resume point; use --overwrite")
-        if loaded.scope != scope:
-            raise StoreError(
-                f"{self.path} holds another export ({loaded.scope}); give the same listing and "
-                "filters, or another file"
-            )
-        return loaded
+            raise StoreError(f"{self.state_path} holds no readable resume point; use --overwrite") from None
 
-    def save(self, records: Sequence[Mapping[str, Any]], cursor: SyncCursor) -> None:
-        self._file.write(b"".join(orjson.dumps(record) + b"\n" for record in records))
-        self._file.flush()
-        state = {"version": _STATE_VERSION, "offset": self._file.tell(), "cursor": cursor.to_dict()}
+    def _opened(self) -> IO[bytes]:
+        if self._file is None:
+            # "r+b" keeps what a resume continues; "wb" (a new export) starts empty.
+            file = open(self.path, "r+b" if self._state is not None else "wb")  # noqa: SIM115
+            try:
+                lock_output(file, str(self.path))
+            except BaseException:
+                file.close()
+                raise
+            self._file = file
+        return self._file
+
+    def save(self, records: Sequence[Mapping[str, Any]], cursor: SyncCursor, key: str) -> None:
+        file = self._opened()
+        # Back to the end of the last save: a save that failed halfway leaves nothing behind.
+        file.seek(self._offset)
+        file.truncate()
+        file.write(b"".join(orjson.dumps(record) + b"\n" for record in records))
+        file.flush()
+        state = {"version": _STATE_VERSION, "key": key, "offset": file.tell(), "cursor": cursor.to_dict()}
         aside = self.state_path.with_name(self.state_path.name + ".tmp")
         aside.write_bytes(orjson.dumps(state))
         os.replace(aside, self.state_path)
-        self._state = state
+        self._state, self._offset = state, file.tell()
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
 
 
 class StreamStore:
@@ -127,10 +142,10 @@ class StreamStore:
     def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
 
-    def saved_cursor(self, scope: str) -> SyncCursor | None:
+    def saved_cursor(self, key: str) -> SyncCursor | None:
         return None
 
-    def save(self, records: Sequence[Mapping[str, Any]], cursor: SyncCursor) -> None:
+    def save(self, records: Sequence[Mapping[str, Any]], cursor: SyncCursor, key: str) -> None:
         self._stream.write(b"".join(orjson.dumps(record) + b"\n" for record in records))
         self._stream.flush()
 

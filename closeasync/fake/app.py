@@ -13,6 +13,7 @@ connection without one (after processing the request when the fault says so).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,7 +30,19 @@ MAX_BODY_BYTES = 32 * 2**20
 
 
 def make_app(fake: FakeClose) -> web.Application:
-    """An aiohttp application answering every path from ``fake``."""
+    """An aiohttp application answering every path from ``fake``.
+
+    ``fake.faults.clear()`` releases the answers a delay fault is holding back; call it
+    on the server's event loop.
+    """
+    released = asyncio.Event()
+
+    def release() -> None:
+        nonlocal released
+        released.set()
+        released = asyncio.Event()  # the next delays wait afresh
+
+    fake.faults.on_clear.append(release)
 
     async def handle(request: web.Request) -> web.StreamResponse:
         content = await request.read()
@@ -41,7 +54,8 @@ def make_app(fake: FakeClose) -> web.Application:
             return web.json_response({"error": "The request contains invalid JSON."}, status=400)
         outcome = fake.handle(fake_request)
         if outcome.delay:
-            await asyncio.sleep(outcome.delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(released.wait(), outcome.delay)
         if outcome.drop is not None:
             # No answer at all: the client sees the connection close under it.
             if request.transport is not None:

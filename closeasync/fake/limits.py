@@ -129,6 +129,8 @@ class Faults:
     def __init__(self, seed: int = 0) -> None:
         self._random = random.Random(seed)
         self._faults: list[Fault] = []
+        #: Called by :meth:`clear`: the served fake uses it to let requests held by a delay go.
+        self.on_clear: list[Callable[[], None]] = []
 
     def add(
         self,
@@ -158,8 +160,10 @@ class Faults:
         return fault
 
     def clear(self, seed: int | None = None) -> None:
-        """Remove every fault (and reseed, if asked)."""
+        """Remove every fault (and reseed, if asked); answers held back by a delay go at once."""
         self._faults.clear()
+        for callback in self.on_clear:
+            callback()
         if seed is not None:
             self._random.seed(seed)
 
