@@ -197,3 +197,81 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(served: ServedFake, co
     err = "".join(iter(lambda: running.lines.get(timeout=TIMEOUT) or "", ""))
     assert code == ExitCode.FAILED
     assert "Traceback" not in err
+
+
+def test_an_export_under_429s_and_resets_as_a_subprocess(served: ServedFake, tmp_path: Path) -> None:
+    def faults() -> None:
+        served.fake.faults.add("status", status=429, count=2, skip=2, retry_after=0.02)
+        served.fake.faults.add("drop", count=2, skip=6)
+
+    served.call(faults)
+    path = tmp_path / "close.jsonl"
+    code, out, err = run(served, "activities", "--to", str(path), "--page-size", "25")
+    assert code == ExitCode.OK, err
+    assert ids_in(path) == expected(served.fake)
+    assert "retries: 2" in out
+    assert "rate-limit waits: 0 " not in out
+
+
+def test_a_lost_network_ends_with_its_status_and_the_rest_follows_later(
+    served: ServedFake, tmp_path: Path
+) -> None:
+    # From the 4th request on, every connection is dropped: retries run out.
+    served.call(lambda: served.fake.faults.add("drop", count=1000, skip=3))
+    path = tmp_path / "close.sqlite"
+    code, _, err = run(served, "activities", "--to", str(path), "--page-size", PAGE, "--retries", "1")
+    assert code == ExitCode.NETWORK
+    assert f"cannot reach Close at {served.base_url}" in err
+    saved = sum(map(len, ids_in(path).values()))
+    assert saved == 3 * int(PAGE) - 2  # three pages, less the item each later page repeats
+    assert f"{saved} rows were saved; run again with --since-last to go on from there" in err
+    assert "Traceback" not in err
+
+    release(served)
+    code, _, err = run(served, "activities", "--to", str(path), "--page-size", PAGE, "--since-last")
+    assert code == ExitCode.OK, err
+    assert ids_in(path) == expected(served.fake)
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "status", "message"),
+    [
+        ({"CLOSE_API_KEY": ""}, [], ExitCode.USAGE, "no API key: set CLOSE_API_KEY"),
+        (
+            {"CLOSE_API_KEY": "api_wrongSECRET0123456789"},
+            [],
+            ExitCode.API,
+            "Close refused the API key (HTTP 401)",
+        ),
+        ({}, ["--type", "Call"], ExitCode.USAGE, "types: can only be used together with a single lead_id"),
+        (
+            {"CLOSE_BASE_URL": "http://127.0.0.1:9/api/v1"},
+            ["--retries", "0"],
+            ExitCode.NETWORK,
+            "cannot reach",
+        ),
+    ],
+)
+def test_error_messages_as_a_subprocess(
+    served: ServedFake, tmp_path: Path, env: dict[str, str], args: list[str], status: int, message: str
+) -> None:
+    path = tmp_path / "close.sqlite"
+    child_env = {
+        **os.environ,
+        "CLOSE_API_KEY": served.fake.api_key,
+        "CLOSE_BASE_URL": served.base_url,
+        **env,
+    }
+    result = subprocess.run(
+        [*COMMAND, "export", "activities", "--to", str(path), *args],
+        capture_output=True,
+        text=True,
+        env=child_env,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == status
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "SECRET" not in result.stdout + result.stderr
+    assert not path.exists()  # nothing is created when nothing was fetched
