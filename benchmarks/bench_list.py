@@ -34,7 +34,16 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import aiohttp
 import orjson
-from _common import API_KEY, Server, append_results, async_page_server, median, table
+from _common import (
+    API_KEY,
+    DEFAULT_SERVER,
+    SERVER_KINDS,
+    Server,
+    append_results,
+    async_page_server,
+    median,
+    table,
+)
 from closeio_api import API
 
 from closeasync import CloseAsync
@@ -202,15 +211,19 @@ def rerun_command(args: argparse.Namespace) -> str:
     ]
     if not args.gc_info:
         argv.append("--no-gc-info")
+    if args.server != DEFAULT_SERVER:
+        argv.append(f"--server={args.server}")
     return shlex.join(argv)
 
 
 async def main(args: argparse.Namespace) -> None:
-    async with async_page_server(args.emails, page_size=args.page_size, latency=args.latency) as server:
+    async with async_page_server(
+        args.emails, page_size=args.page_size, latency=args.latency, server=args.server
+    ) as server:
         rows, slow_rows, notes, summary = await measure(server, args)
     details = [
         f"Data: {args.emails:,} emails of {server.mean_bytes / 1024:.1f} KiB mean JSON, "
-        f"pages of {args.page_size}, server in a child process",
+        f"pages of {args.page_size}, server in a child process ({args.server})",
         f"Paired runs: {args.runs} (medians); with latency: {args.latency * 1000:g} ms per page, "
         f"{args.latency_runs} runs",
         *notes,
@@ -244,6 +257,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--prefetch", type=int, default=10, help="closeasync's prefetch= with latency (10)")
     parser.add_argument(
         "--no-gc-info", dest="gc_info", action="store_false", help="skip the runs with gc off"
+    )
+    parser.add_argument(
+        "--server", choices=SERVER_KINDS, default=DEFAULT_SERVER, help="page server (see _server.py)"
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
