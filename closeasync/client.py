@@ -292,13 +292,14 @@ class CloseAsync:
         started = time.perf_counter()
         try:
             response = await self._core.pipeline.send(request, policy=self._retry)
-            log.debug(
-                "%s %s -> %d in %.1f ms",
-                request.method,
-                request.url,
-                response.status,
-                (time.perf_counter() - started) * 1000,
-            )
+            if log.isEnabledFor(logging.DEBUG):  # skips formatting the arguments on every call
+                log.debug(
+                    "%s %s -> %d in %.1f ms",
+                    request.method,
+                    request.url,
+                    response.status,
+                    (time.perf_counter() - started) * 1000,
+                )
             if not 200 <= response.status < 300:
                 # Redirects are not followed (an API client should not be sent elsewhere quietly).
                 raise decode_error(response)

@@ -37,6 +37,10 @@ def _no_silent_resend(session: aiohttp.ClientSession) -> None:
         session._retry_connection = False
 
 
+def _where(request: Request) -> dict[str, str]:
+    return {"method": request.method, "url": request.url}
+
+
 class AiohttpTransport:
     """Send requests with one :class:`aiohttp.ClientSession`.
 
@@ -62,6 +66,7 @@ class AiohttpTransport:
         self._timeout = timeout or Timeout()
         self._max_connections = max_connections
         self._closed = False
+        self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
 
     def __repr__(self) -> str:
         owner = "owned" if self._owns_session else "borrowed"
@@ -87,11 +92,7 @@ class AiohttpTransport:
     async def send(self, request: Request) -> Response:
         """Send ``request``; error statuses are returned, failures raised as TransportError."""
         session = self._get_session()
-        limits = request.timeout or self._timeout
-        timeout = aiohttp.ClientTimeout(
-            total=limits.total, sock_connect=limits.connect, sock_read=limits.read
-        )
-        where = {"method": request.method, "url": request.url}
+        timeout = self._client_timeout(request.timeout or self._timeout)
         try:
             async with session.request(
                 request.method,
@@ -107,24 +108,36 @@ class AiohttpTransport:
             raise errors.RequestTimeoutError(
                 f"timed out connecting ({exc.__class__.__name__})",
                 may_have_reached_server=False,
-                **where,
+                **_where(request),
             ) from None
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise errors.RequestTimeoutError(
                 f"timed out waiting for the response ({exc.__class__.__name__})",
                 may_have_reached_server=True,
-                **where,
+                **_where(request),
             ) from None
         except aiohttp.ClientConnectorError as exc:
             # Refused, unreachable, DNS or TLS failure: no byte of the request was sent.
+            where = _where(request)
             raise errors.ConnectError(f"could not connect: {exc.os_error or exc}", **where) from None
         except (aiohttp.ClientError, OSError) as exc:
             # Reset, disconnected, truncated: the server may have acted on the request.
             raise errors.TransportError(
                 f"connection failed mid-request: {exc.__class__.__name__}: {exc}",
                 may_have_reached_server=True,
-                **where,
+                **_where(request),
             ) from None
+
+    def _client_timeout(self, limits: Timeout) -> aiohttp.ClientTimeout:
+        """aiohttp's form of ``limits``, made once per distinct value (requests share a few)."""
+        found = self._timeouts.get(limits)
+        if found is None:
+            if len(self._timeouts) >= 32:  # bounded, whatever callers pass
+                self._timeouts.clear()
+            found = self._timeouts[limits] = aiohttp.ClientTimeout(
+                total=limits.total, sock_connect=limits.connect, sock_read=limits.read
+            )
+        return found
 
     async def aclose(self) -> None:
         """Close the owned session (a borrowed one is left to its owner)."""
