@@ -22,6 +22,11 @@ group, and hands out their items in order. Iterating items is pipelined: while t
 items of one window are structured, the requests of the next window are on the
 wire, so a high-latency link costs one round trip per N pages, not one per page.
 
+To keep requests on the wire while the consumer works too, open the listing as a
+block: ``async with close.emails.list(prefetch=N) as emails: async for email in
+emails`` (see :mod:`closeasync._stream`): up to N requests stay in flight as long as
+the block runs, with no pause between windows.
+
 All of it is structured concurrency: every request is started and finished (or
 cancelled) inside the ``__anext__`` call that needs it, and nothing runs while the
 consumer holds an item. Breaking out of ``async for``, an exception in the loop
@@ -55,12 +60,25 @@ import orjson
 
 from ._auth import redact_exception
 from ._serde import StructureError, converter
+from ._stream import ItemStream
 from .errors import InvalidRequestError, ResponseValidationError
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
+    from anyio.abc import TaskGroup
+
     from ._wire import Response
 
-__all__ = ["AsyncPaginator", "Fetched", "Page", "ResponseInfo", "Structurer", "read_envelope"]
+__all__ = [
+    "AsyncPaginator",
+    "Fetched",
+    "ItemStream",
+    "Page",
+    "ResponseInfo",
+    "Structurer",
+    "read_envelope",
+]
 
 T = TypeVar("T")
 log = logging.getLogger("closeasync")
@@ -308,6 +326,48 @@ class AsyncPaginator(Generic[T]):
         self._page_size = page_size
         self._max_items = max_items
         self._prefetch = prefetch
+        self._group: TaskGroup | None = None  # while open in an ``async with`` block
+        self._stream: ItemStream[T] | None = None
+
+    async def __aenter__(self) -> ItemStream[T]:
+        """Iterate with requests kept in flight for as long as the block runs.
+
+        ``async with listing as items: async for item in items: ...`` keeps up to
+        ``prefetch`` (at least 1) requests on the wire continuously, where iterating the
+        listing directly fetches in windows (see :mod:`closeasync._stream`). Leaving the
+        block cancels what is still in flight.
+        """
+        if self._group is not None:
+            raise RuntimeError("this listing is already open in an 'async with' block")
+        group = anyio.create_task_group()
+        await group.__aenter__()
+        self._group = group
+        self._stream = ItemStream(
+            self._fetch,
+            self._structurer,
+            page_size=self._page_size,
+            max_items=self._max_items,
+            depth=self._prefetch,
+            group=group,
+        )
+        return self._stream
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        group, stream = self._group, self._stream
+        self._group = self._stream = None
+        if group is None or stream is None:  # pragma: no cover - only after __aenter__
+            return None
+        stream.close()
+        if isinstance(exc, anyio.get_cancelled_exc_class()):
+            return await group.__aexit__(exc_type, exc, tb)  # anyio sorts out whose cancellation it is
+        group.cancel_scope.cancel()  # whatever is still in flight is of no use now
+        await group.__aexit__(None, None, None)
+        return None  # the block's own error, if any, goes on as it was (not in an ExceptionGroup)
 
     @property
     def prefetch(self) -> int:

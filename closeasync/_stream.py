@@ -1,0 +1,240 @@
+"""Prefetching that keeps pages in flight while the consumer works: ``async with`` a listing.
+
+::
+
+    async with close.emails.list(page_size=100, prefetch=10) as emails:
+        async for email in emails:
+            ...
+
+Iterating a listing directly (``async for email in close.emails.list(prefetch=10)``)
+fetches in windows and runs nothing while the consumer holds an item (see
+:mod:`closeasync.pagination`), so each window starts with every request of it on
+the wire and the pipeline empties at the end of every window. Here the requests
+belong to a task group that lives as long as the ``async with`` block: as soon as a
+page arrives (or the consumer takes one) the next offset is asked for, so up to
+``prefetch`` requests are on the wire at every moment and a high-latency link costs
+one round trip per ``prefetch`` pages with no pause between windows.
+
+What it guarantees, like the windowed form:
+
+- items come out in listing order, exactly the items sequential paging gives;
+- the listing stops at the first page saying ``has_more: false``; requests beyond it
+  are cancelled and their answers discarded; a page with fewer (or more) items than
+  asked while ``has_more`` is true ends prefetching, and the rest is fetched one page
+  at a time from the offset that page reached;
+- a failed page raises its error once the items before it are out;
+- at most ``prefetch`` requests are in flight and at most ``2 x prefetch`` pages are
+  fetched ahead of the consumer (memory is bounded);
+- every request goes through the client's pipeline (``max_concurrency``, retries,
+  the shared rate-limit pacing);
+- leaving the block by any route (the end, ``break``, an exception, cancellation)
+  cancels whatever is still in flight and leaves no task running. Iterating after
+  the block raises :class:`RuntimeError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import anyio
+
+from ._serde import StructureError
+
+if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+
+    from .pagination import Fetched, ResponseInfo, Structurer
+
+__all__ = ["ItemStream"]
+
+T = TypeVar("T")
+log = logging.getLogger("closeasync")
+FetchPage = Callable[[int, int], Awaitable["Fetched"]]
+
+
+class _Request:
+    """One page asked for: its offsets, its outcome once done, and how to cancel it."""
+
+    __slots__ = ("done", "error", "limit", "result", "scope", "skip")
+
+    def __init__(self, skip: int, limit: int) -> None:
+        self.skip = skip
+        self.limit = limit
+        self.result: Fetched | None = None
+        self.error: Exception | None = None
+        self.scope = anyio.CancelScope()
+        self.done = anyio.Event()
+
+
+class ItemStream(Generic[T]):
+    """The items of a listing, fetched ahead by the tasks of an ``async with`` block.
+
+    Made by ``async with paginator as items``; see the module documentation.
+    """
+
+    def __init__(
+        self,
+        fetch: FetchPage,
+        structurer: Structurer[T],
+        *,
+        page_size: int,
+        max_items: int | None,
+        depth: int,
+        group: TaskGroup,
+    ) -> None:
+        self._fetch = fetch
+        self._structurer = structurer
+        self._page_size = page_size
+        self._depth = max(1, depth)
+        self._group = group
+        self._queue: deque[_Request] = deque()  # asked for, in listing order
+        self._in_flight = 0
+        self._next_skip = 0
+        self._unasked = max_items  # items not asked for yet (None: no limit)
+        self._left = max_items  # items not handed out yet
+        self._ahead = True  # offsets are computable: keep asking ahead
+        self._sequential_at: int | None = None  # offsets broke: go on from here, one page at a time
+        self._over = False
+        self._closed = False
+        self._raw: list[Any] = []  # the page being handed out, as JSON
+        self._index = 0
+        self._info: ResponseInfo | None = None
+        self._skip = 0
+
+    def __aiter__(self) -> ItemStream[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        while self._index >= len(self._raw):  # the page is used up: the next one, in order
+            if not await self._next_page():
+                raise StopAsyncIteration
+        index = self._index
+        self._index = index + 1
+        item = self._raw[index]
+        structurer = self._structurer
+        try:
+            value: T = structurer.hook(item, structurer.target)
+        except StructureError as exc:
+            self._finish()  # the listing ends at the misfit
+            where = f"item {self._skip + index} of the listing"
+            raise structurer.misfit(item, exc, self._info, where) from exc
+        return value
+
+    # -- asking ahead ---------------------------------------------------------------------
+
+    def _ask(self) -> None:
+        """Start requests until ``depth`` are in flight or ``2 x depth`` pages are ahead."""
+        while (
+            self._ahead
+            and self._in_flight < self._depth
+            and len(self._queue) < 2 * self._depth
+            and (self._unasked is None or self._unasked > 0)
+        ):
+            size = self._page_size if self._unasked is None else min(self._page_size, self._unasked)
+            request = _Request(self._next_skip, size)
+            self._next_skip += size
+            if self._unasked is not None:
+                self._unasked -= size
+            self._queue.append(request)
+            self._in_flight += 1
+            self._group.start_soon(self._run, request)
+
+    async def _run(self, request: _Request) -> None:
+        with request.scope:
+            try:
+                request.result = await self._fetch(request.skip, request.limit)
+            except Exception as exc:  # reported in order, once the pages before it are out
+                request.error = exc
+        self._in_flight -= 1
+        request.done.set()
+        if request.scope.cancel_called:
+            return
+        result = request.result
+        if result is None or not result.has_more or len(result.items) != request.limit:
+            self._stop_asking_after(request)  # the end, a failure, or offsets that no longer hold
+        self._ask()  # an answer frees a place on the wire: fill it at once
+
+    def _stop_asking_after(self, request: _Request) -> None:
+        """Nothing after ``request`` is of use: cancel it and ask for no more."""
+        self._ahead = False
+        # Everything queued after it (all of the queue if the consumer already took it).
+        while self._queue and self._queue[-1] is not request:
+            self._queue.pop().scope.cancel()
+
+    # -- handing out ----------------------------------------------------------------------
+
+    async def _next_page(self) -> bool:
+        """Load the next page into ``_raw``; False when the listing is over."""
+        if self._closed:
+            raise RuntimeError("iterate a prefetching listing inside its 'async with' block")
+        if self._over or self._left == 0:
+            return False
+        self._raw = []
+        if self._sequential_at is not None:
+            return await self._sequential_page()
+        self._ask()
+        if not self._queue:
+            self._over = True
+            return False
+        request = self._queue.popleft()
+        await request.done.wait()
+        self._ask()  # its place in memory is free: ask further ahead
+        if request.error is not None:
+            self._finish()
+            raise request.error
+        result = request.result
+        if result is None:  # pragma: no cover - only requests after an ending one are cancelled
+            raise AssertionError("a prefetched page was cancelled before the end of the listing")
+        self._take(result, request.skip)
+        if not result.has_more:
+            self._over = True
+        elif not result.items:
+            self._empty_page(request.skip)
+        elif len(result.items) != request.limit:
+            # Fewer (or more) items than asked, yet more to come: the offsets asked for
+            # after it are wrong (and were cancelled). Go on one page at a time from here.
+            self._sequential_at = request.skip + len(result.items)
+        return True
+
+    async def _sequential_page(self) -> bool:
+        skip = self._sequential_at
+        assert skip is not None
+        size = self._page_size if self._left is None else min(self._page_size, self._left)
+        result = await self._fetch(skip, size)
+        self._take(result, skip)
+        if not result.has_more:
+            self._over = True
+        elif not result.items:
+            self._empty_page(skip)
+        else:
+            self._sequential_at = skip + len(result.items)
+        return True
+
+    def _take(self, result: Fetched, skip: int) -> None:
+        raw = result.items
+        if self._left is not None:
+            if len(raw) > self._left:
+                raw = raw[: self._left]
+            self._left -= len(raw)
+        self._raw, self._index, self._info, self._skip = raw, 0, result.info, skip
+
+    def _empty_page(self, skip: int) -> None:
+        # has_more with an empty page would ask for the same offset forever.
+        log.warning("closeasync: empty page with has_more=true at _skip=%d; stopping", skip)
+        self._over = True
+
+    def _finish(self) -> None:
+        """The listing is over: cancel what is still on the wire."""
+        self._over = True
+        self._ahead = False
+        while self._queue:
+            self._queue.pop().scope.cancel()
+
+    def close(self) -> None:
+        """End the stream (the block is over): nothing more is asked for or handed out."""
+        self._finish()
+        self._closed = True
+        self._raw, self._index = [], 0  # so the next __anext__ says why it gives nothing
