@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
@@ -44,15 +43,16 @@ import anyio
 from ._serde import StructureError
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from anyio.abc import TaskGroup
 
-    from .pagination import Fetched, ResponseInfo, Structurer
+    from ._pages import Fetched, FetchPage, ResponseInfo, Structurer
 
-__all__ = ["ItemStream"]
+__all__ = ["ItemStream", "StreamBlock"]
 
 T = TypeVar("T")
 log = logging.getLogger("closeasync")
-FetchPage = Callable[[int, int], Awaitable["Fetched"]]
 
 
 class _Request:
@@ -238,3 +238,47 @@ class ItemStream(Generic[T]):
         self._finish()
         self._closed = True
         self._raw, self._index = [], 0  # so the next __anext__ says why it gives nothing
+
+
+class StreamBlock(Generic[T]):
+    """``async with`` it: an :class:`ItemStream` whose requests run in this block's task group."""
+
+    def __init__(
+        self,
+        fetch: FetchPage,
+        structurer: Structurer[T],
+        *,
+        page_size: int,
+        max_items: int | None,
+        depth: int,
+    ) -> None:
+        self._args = (fetch, structurer, page_size, max_items, depth)
+        self._group: TaskGroup | None = None
+        self._stream: ItemStream[T] | None = None
+
+    async def __aenter__(self) -> ItemStream[T]:
+        fetch, structurer, page_size, max_items, depth = self._args
+        group = anyio.create_task_group()
+        await group.__aenter__()
+        self._group = group
+        self._stream = ItemStream(
+            fetch, structurer, page_size=page_size, max_items=max_items, depth=depth, group=group
+        )
+        return self._stream
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        group, stream = self._group, self._stream
+        self._group = self._stream = None
+        if group is None or stream is None:  # pragma: no cover - only after __aenter__
+            return None
+        stream.close()
+        if isinstance(exc, anyio.get_cancelled_exc_class()):
+            return await group.__aexit__(exc_type, exc, tb)  # anyio sorts out whose cancellation it is
+        group.cancel_scope.cancel()  # whatever is still in flight is of no use now
+        await group.__aexit__(None, None, None)
+        return None  # the block's own error, if any, goes on as it was (not in an ExceptionGroup)

@@ -264,3 +264,23 @@ async def test_iterating_after_the_block_is_refused(fake: FakeClose) -> None:
         with pytest.raises(RuntimeError, match="already open"):
             async with listing, listing:
                 pass
+
+
+async def test_collect_with_prefetch_keeps_the_wire_full_and_can_run_twice_at_once(fake: FakeClose) -> None:
+    """collect() runs to the end in one call, so it prefetches like the block form; each call has its own."""
+    gate = Gate(fake.transport())
+    async with fake_client(fake, gate) as close:
+        listing = close.emails.list(page_size=10, prefetch=4)
+        results: list[list[str]] = []
+
+        async def collect() -> None:
+            results.append([e.id for e in await listing.collect()])
+
+        with anyio.fail_after(BOUND):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(collect)
+                tg.start_soon(collect)
+        expected = await sequential_ids(fake, 10)
+    assert results == [expected, expected]
+    assert gate.max_in_flight <= 8
+    assert gate.in_flight == 0
