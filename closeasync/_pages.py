@@ -235,3 +235,6 @@ async def sequential_pages(
         skip += len(raw)
         if remaining is not None:
             remaining -= len(raw)
+        # Let this page go before the next one is read and parsed: held across the
+        # ``await`` it would double the listing's peak memory.
+        del got, raw

@@ -185,6 +185,7 @@ class AsyncPaginator(Generic[T]):
             async for page in pages:
                 for item in page:
                     yield item
+                del page  # not kept alive while the next page is fetched
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._windows().items() if self._prefetch > 1 else self._items()
