@@ -17,6 +17,8 @@ from .errors import InvalidRequestError
 __all__ = ["ROUTES", "Route", "match"]
 
 _PARAM = re.compile(r"\{(\w+)\}")
+#: What ``quote(value, safe="")`` leaves as it is.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
 @attrs.frozen
@@ -57,6 +59,9 @@ class Route:
             if not isinstance(value, str) or not value.strip() or value in (".", ".."):
                 raise InvalidRequestError({name: f"must be a non-empty id, got {value!r}"})
         pieces = self._pieces
+        if len(pieces) == 3:  # one id, the usual case; Close's ids need no quoting
+            value = params[pieces[1]]
+            return pieces[0] + (value if _PLAIN.fullmatch(value) else quote(value, safe="")) + pieces[2]
         if len(pieces) == 1:
             return self.template
         return "".join(quote(params[piece], safe="") if i % 2 else piece for i, piece in enumerate(pieces))

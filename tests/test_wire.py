@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import pytest
@@ -832,3 +833,14 @@ def test_header_lookup_missing_is_none_and_first_wins() -> None:
 
 def test_request_json_without_body_is_none() -> None:
     assert Request("GET", BASE).json() is None
+
+
+@pytest.mark.parametrize(
+    "value", ["acti_1", "lead_AbC09", "a.b~c-d_e", "a/b", "a b", "a%2Fb", "é", "a?b#c", "a+b"]
+)
+def test_route_paths_quote_ids_as_quote_does(value: str) -> None:
+    """Plain ids go in as they are; anything else is percent-quoted whole (no path change)."""
+    assert ROUTES["email"]["get"].path(id=value) == f"/activity/email/{quote(value, safe='')}/"
+    two = Route("GET", "/x/{a}/y/{b}/")
+    assert two.path(a=value, b="z") == f"/x/{quote(value, safe='')}/y/z/"
+    assert ROUTES["email"]["list"].path() == "/activity/email/"
