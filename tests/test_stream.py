@@ -18,7 +18,7 @@ from closeasync import AsyncPaginator, ResponseValidationError, ServerError
 from closeasync.fake import FakeClose
 from closeasync.models import Email
 from closeasync.transports import Request, Response
-from tests.conftest import StubTransport, json_response
+from tests.conftest import API_KEY, StubTransport, json_response
 from tests.test_prefetch import (
     BOUND,
     NO_RETRY,
@@ -110,13 +110,14 @@ async def test_limit_asks_for_nothing_beyond_it(fake: FakeClose, prefetch: int) 
     assert sorted(gate.sent) == [(0, 50), (50, 50), (100, 30)]
 
 
-async def test_an_answer_frees_a_place_on_the_wire_at_once(fake: FakeClose) -> None:
-    """Not in windows: when any one of the N requests is answered, the next offset goes out."""
+async def test_taking_a_page_sends_the_next_offset_at_once(fake: FakeClose) -> None:
+    """Not in windows: once the consumer takes a page, the next offset goes out, whatever
+    else is still on the wire."""
     manual = Manual(fake.transport())
+    got: list[str] = []
     async with fake_client(fake, manual) as close:
         with anyio.fail_after(BOUND):
             async with close.emails.list(page_size=10, prefetch=3) as items, anyio.create_task_group() as tg:
-                got: list[str] = []
 
                 async def consume() -> None:
                     got.extend([e.id async for e in items])
@@ -124,11 +125,15 @@ async def test_an_answer_frees_a_place_on_the_wire_at_once(fake: FakeClose) -> N
                 tg.start_soon(consume)
                 await manual.until_asked(3)
                 assert manual.asked == [0, 10, 20]
-                manual.waiting[10].set()  # the second answer arrives first; the first is still out
-                await manual.until_asked(4)
-                assert manual.asked == [0, 10, 20, 30]  # asked for before anything was handed out
-                assert got == []
-                for skip in range(0, 300, 10):  # then let everything through as it comes
+                manual.waiting[10].set()  # an answer out of order is kept for its turn
+                for _ in range(5):
+                    await anyio.lowlevel.checkpoint()
+                assert manual.asked == [0, 10, 20]  # three pages ahead already: nothing more
+                manual.waiting[0].set()
+                await manual.until_asked(5)  # page 0 taken, page 10 taken: 30 and 40 go out
+                assert manual.asked == [0, 10, 20, 30, 40]
+                assert not manual.waiting[20].is_set()  # while 20 is still on the wire
+                for skip in range(20, 300, 10):  # then let everything through as it comes
                     while skip not in manual.waiting:
                         await anyio.lowlevel.checkpoint()
                     manual.waiting[skip].set()
@@ -138,7 +143,7 @@ async def test_an_answer_frees_a_place_on_the_wire_at_once(fake: FakeClose) -> N
 
 
 async def test_memory_and_the_wire_are_bounded(fake: FakeClose) -> None:
-    """At most N in flight, and at most 2 x N pages fetched ahead of the consumer."""
+    """At most N pages asked for ahead of the consumer (in flight or waiting)."""
     gate = Gate(fake.transport())
     consumed = most_ahead = 0
     async with fake_client(fake, gate) as close, close.emails.list(page_size=5, prefetch=3) as items:
@@ -150,7 +155,7 @@ async def test_memory_and_the_wire_are_bounded(fake: FakeClose) -> None:
             most_ahead = max(most_ahead, fetched - consumed)
     assert consumed == 257
     assert gate.max_in_flight == 3
-    assert most_ahead <= 5 * 3 * 2
+    assert most_ahead <= 5 * 3 + 5  # three pages ahead, and the rest of the one being read
 
 
 async def test_max_concurrency_caps_the_stream(fake: FakeClose) -> None:
@@ -223,7 +228,7 @@ async def test_a_misfit_item_ends_the_stream_with_its_response() -> None:
 @pytest.mark.parametrize("how", ["break", "error", "cancel"])
 async def test_leaving_the_block_leaves_nothing_running(fake: FakeClose, how: str) -> None:
     """Break, an exception in the body, or cancellation: nothing in flight and no task after the block."""
-    gate = Gate(fake.transport(), hold=lambda r: offsets(r)[0] == 50)
+    gate = Gate(fake.transport(), hold=lambda r: offsets(r)[0] == 30)
     before = set(asyncio.all_tasks())
     async with fake_client(fake, gate) as close:
         with anyio.fail_after(BOUND):
@@ -238,7 +243,7 @@ async def test_leaving_the_block_leaves_nothing_running(fake: FakeClose, how: st
                 with anyio.CancelScope() as scope:
                     async with close.emails.list(page_size=10, prefetch=4) as items:
                         async for email in items:
-                            if email.subject == "250":  # a while before the held page
+                            if email.subject == "250":  # a while before the held page's turn
                                 await gate.held.wait()
                                 scope.cancel()
                                 await anyio.lowlevel.checkpoint()
@@ -284,3 +289,25 @@ async def test_collect_with_prefetch_keeps_the_wire_full_and_can_run_twice_at_on
     assert results == [expected, expected]
     assert gate.max_in_flight <= 8
     assert gate.in_flight == 0
+
+
+async def test_a_page_that_is_not_json_fails_in_its_turn_without_the_key() -> None:
+    """Pages wait as bytes and are parsed in their turn: a bad one raises there, scrubbed."""
+    stub = StubTransport()
+    store = store_handler(200)
+
+    def broken(request: Request) -> Response:
+        if offsets(request)[0] == 40:
+            return Response(200, (("content-type", "application/json"),), f"oops {API_KEY}".encode())
+        return store(request)
+
+    stub.handler = broken
+    got: list[str] = []
+    async with client(Gate(stub)) as close:
+        with pytest.raises(ResponseValidationError) as caught:
+            await listed(close.emails.list(page_size=20, prefetch=4), got)
+        with pytest.raises(ResponseValidationError):
+            await close.emails.list(page_size=20, prefetch=4).collect()
+    assert got == [f"acti_{i}" for i in range(40)]
+    assert API_KEY not in str(caught.value)
+    assert API_KEY.encode() not in caught.value.body
