@@ -31,7 +31,6 @@ import random
 import string
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
@@ -47,6 +46,9 @@ TARGET_BYTES = 6 * 1024
 #: Close sends ``RateLimit`` on every answer and the SDK paces by it; the server keeps an
 #: honest one-second window with a budget no benchmark reaches, so pacing never binds.
 RATE_LIMIT = 1_000_000
+#: The page server implementations (``_server.py``); the first is the default.
+SERVER_KINDS = ("protocol", "aiohttp")
+DEFAULT_SERVER = SERVER_KINDS[0]
 
 _ALNUM = string.ascii_letters + string.digits
 _DISCLAIMER = (
@@ -148,68 +150,19 @@ def page_bodies(emails: Sequence[dict[str, Any]], page_size: int) -> dict[int, b
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from aiohttp import web
+    from _server import SERVERS, Answers
 
     emails = build_emails(args.emails, seed=args.seed)
     pages = page_bodies(emails, args.page_size)
     # GET answers with the email nearest the typical size, whatever the id.
     one = min((orjson.dumps(e) for e in emails[:1000]), key=lambda b: abs(len(b) - TARGET_BYTES))
-    latency = args.latency
-    window = {"end": 0.0, "used": 0}
+    answers = Answers(emails, pages, args.page_size, one, RATE_LIMIT)
+    sizes = [len(orjson.dumps(e)) for e in emails]
 
-    def headers() -> dict[str, str]:
-        now = time.monotonic()
-        if now >= window["end"]:
-            window["end"], window["used"] = now + 1.0, 0
-        window["used"] += 1
-        left = RATE_LIMIT - window["used"]
-        limit = f"limit={RATE_LIMIT}, remaining={left}, reset={window['end'] - now:.3f}"
-        return {"Content-Type": "application/json", "RateLimit": limit}
-
-    def page(request: web.Request) -> bytes:
-        query = request.rel_url.query
-        skip = int(query.get("_skip", 0))
-        limit = int(query.get("_limit", args.page_size))
-        body = pages.get(skip) if limit == args.page_size else None
-        if body is None:  # not a page boundary: slice (never on the measured path)
-            data = emails[skip : skip + limit]
-            body = orjson.dumps({"data": data, "has_more": skip + limit < len(emails)})
-        return body
-
-    async def listing(request: web.Request) -> web.Response:
-        return web.Response(body=page(request), headers=headers())
-
-    async def slow_listing(request: web.Request) -> web.Response:
-        await asyncio.sleep(latency)
-        return web.Response(body=page(request), headers=headers())
-
-    async def get_one(request: web.Request) -> web.Response:
-        return web.Response(body=one, headers=headers())
-
-    async def slow_get_one(request: web.Request) -> web.Response:
-        await asyncio.sleep(latency)
-        return web.Response(body=one, headers=headers())
-
-    app = web.Application()
-    app.router.add_get("/api/v1/activity/email/", listing)
-    app.router.add_get("/api/v1/activity/email/{id}/", get_one)
-    app.router.add_get("/slow/api/v1/activity/email/", slow_listing)
-    app.router.add_get("/slow/api/v1/activity/email/{id}/", slow_get_one)
-
-    async def main() -> None:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        port = runner.addresses[0][1]
-        sizes = [len(orjson.dumps(e)) for e in emails]
+    def started(port: int) -> None:
         print(f"READY {port} {sum(sizes) / len(sizes):.0f} {len(one)}", flush=True)
-        # Serve until the parent closes our stdin (or dies).
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, sys.stdin.read)
-        await runner.cleanup()
 
-    asyncio.run(main())
+    asyncio.run(SERVERS[args.server](answers, args.latency, started))
 
 
 class Server:
@@ -225,9 +178,18 @@ class Server:
 
 @contextlib.contextmanager
 def page_server(
-    emails: int, *, page_size: int = 100, latency: float = 0.05, seed: int = 1, timeout: float = 120
+    emails: int,
+    *,
+    page_size: int = 100,
+    latency: float = 0.05,
+    seed: int = 1,
+    server: str = DEFAULT_SERVER,
+    timeout: float = 120,
 ) -> Iterator[Server]:
-    """Start the page server in a child process; stop it when the block ends."""
+    """Start the page server in a child process; stop it when the block ends.
+
+    ``server`` picks the implementation (see ``_server.py``): ``protocol`` or ``aiohttp``.
+    """
     command = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -236,6 +198,7 @@ def page_server(
         f"--page-size={page_size}",
         f"--latency={latency}",
         f"--seed={seed}",
+        f"--server={server}",
     ]
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -349,4 +312,5 @@ if __name__ == "__main__":
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--server", choices=SERVER_KINDS, default=DEFAULT_SERVER)
     _serve(parser.parse_args())

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import aiohttp
 import orjson
-from _common import API_KEY, append_results, async_page_server, median, table
+from _common import API_KEY, DEFAULT_SERVER, SERVER_KINDS, append_results, async_page_server, median, table
 from closeio_api import API
 
 from closeasync import CloseAsync
@@ -143,19 +143,21 @@ def verdicts(summary: dict[str, float]) -> list[str]:
 
 
 async def main(args: argparse.Namespace) -> None:
-    async with async_page_server(args.emails) as server:
+    async with async_page_server(args.emails, server=args.server) as server:
         rows, summary = await measure(server.base_url, args)
     details = [
         f"One email of {server.one_bytes / 1024:.1f} KiB JSON; "
-        f"{args.calls} GETs per client per run, {args.runs} paired runs (medians), server in a child process"
+        f"{args.calls} GETs per client per run, {args.runs} paired runs (medians), "
+        f"server in a child process ({args.server})"
     ]
     print(details[0])
     print(table(rows, markdown=False))
     print("\n".join(verdicts(summary)))
     if not args.no_write:
-        command = shlex.join(
-            ["python", "benchmarks/bench_get.py", f"--calls={args.calls}", f"--runs={args.runs}"]
-        )
+        argv = ["python", "benchmarks/bench_get.py", f"--calls={args.calls}", f"--runs={args.runs}"]
+        if args.server != DEFAULT_SERVER:
+            argv.append(f"--server={args.server}")
+        command = shlex.join(argv)
         body = [table(rows, markdown=True), "", *(f"- {line}" for line in verdicts(summary))]
         append_results("Single GET", command, details, body)
         print("Appended to benchmarks/RESULTS.md")
@@ -165,6 +167,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--calls", type=int, default=2000, help="GETs per client per run (2000)")
     parser.add_argument("--runs", type=int, default=5, help="paired runs (5)")
+    parser.add_argument(
+        "--server", choices=SERVER_KINDS, default=DEFAULT_SERVER, help="page server (see _server.py)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
     if not 1 <= args.calls <= 100_000 or not 1 <= args.runs <= 50:

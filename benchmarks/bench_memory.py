@@ -7,7 +7,8 @@ its peak resident set size (``VmHWM`` from ``/proc/self/status``, else ``ru_maxr
 - baseline: imports closeasync, starts the event loop, opens a client and GETs one
   email (what every variant does before listing), then stops;
 - stream: ``async for email in close.emails.list(page_size=100)``, keeping nothing;
-- stream, prefetch: the same with ``prefetch=`` (when ``list`` has that parameter);
+- stream, prefetch, async for: the same over ``list(prefetch=N)`` (windows of N pages);
+- stream, prefetch, async with: ``async with list(prefetch=N) as emails`` (N in flight);
 - collect: ``await close.emails.list(page_size=100).collect()``, keeping every model;
 - raw stream: aiohttp + orjson, one page of dicts at a time (for reference).
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import resource
 import shlex
 import subprocess
@@ -75,9 +75,14 @@ async def child(variant: str, base_url: str, page_size: int, prefetch: int) -> i
             return 0
         if variant == "collect":
             return len(await close.emails.list(page_size=page_size).collect())
-        extra = {"prefetch": prefetch} if variant.endswith("prefetch") else {}
         count = 0
-        async for _email in close.emails.list(page_size=page_size, **extra):  # type: ignore[arg-type]
+        if variant == "stream, prefetch, async with":
+            async with close.emails.list(page_size=page_size, prefetch=prefetch) as emails:
+                async for _email in emails:
+                    count += 1
+            return count
+        listing = close.emails.list(page_size=page_size, prefetch=prefetch if "prefetch" in variant else 0)
+        async for _email in listing:
             count += 1
         return count
 
@@ -98,24 +103,21 @@ def run_child(variant: str, base_url: str, page_size: int, prefetch: int) -> tup
     return int(peak), int(count)
 
 
-def has_prefetch() -> bool:
-    from closeasync.resources.emails import EmailsResource
-
-    return "prefetch" in inspect.signature(EmailsResource.list).parameters
-
-
 def measure(args: argparse.Namespace) -> tuple[list[list[str]], dict[str, float], list[str]]:
-    variants = ["baseline", "stream", "collect", "raw stream"]
-    notes = []
-    if has_prefetch():
-        variants.insert(2, f"stream, prefetch={args.prefetch}")
-    else:
-        notes.append("closeasync's list() has no prefetch= parameter yet: that variant was skipped")
+    n = args.prefetch
+    variants = {
+        "baseline": "baseline",
+        "stream": "stream",
+        f"stream, prefetch={n}, async for": "stream, prefetch",
+        f"stream, prefetch={n}, async with": "stream, prefetch, async with",
+        "collect": "collect",
+        "raw stream": "raw stream",
+    }
+    notes: list[str] = []
     peaks: dict[str, list[int]] = {v: [] for v in variants}
     with page_server(args.emails, page_size=args.page_size) as server:
         for _ in range(args.runs):
-            for variant in variants:
-                name = "stream, prefetch" if variant.startswith("stream, prefetch") else variant
+            for variant, name in variants.items():
                 peak, count = run_child(name, server.base_url, args.page_size, args.prefetch)
                 expected = 0 if variant == "baseline" else args.emails
                 if count != expected:

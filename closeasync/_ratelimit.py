@@ -174,6 +174,17 @@ class RateLimitState:
             self._limiter = anyio.CapacityLimiter(self.max_concurrency)
         return self._limiter
 
+    def take_turn(self, group: str) -> bool:
+        """Let one more request of ``group`` go now if it may without waiting.
+
+        False means it may not yet: call :meth:`wait_turn` (nothing was taken).
+        """
+        pacer = self.pacer(group)
+        if pacer.reserve(self._clock(), pace=self.pace) > 0:
+            return False
+        pacer.inflight += 1
+        return True
+
     async def wait_turn(
         self,
         group: str,

@@ -17,6 +17,8 @@ from .errors import InvalidRequestError
 __all__ = ["ROUTES", "Route", "match"]
 
 _PARAM = re.compile(r"\{(\w+)\}")
+#: What ``quote(value, safe="")`` leaves as it is.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
 @attrs.frozen
@@ -26,6 +28,9 @@ class Route:
     method: str
     template: str
     _pattern: re.Pattern[str] = attrs.field(init=False, eq=False, repr=False)
+    # Worked out once: every request reads them (the pacer's key, the URL's path).
+    _pieces: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
+    _group: str = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         pieces = _PARAM.split(self.template)  # literal, name, literal, name, ..., literal
@@ -33,11 +38,13 @@ class Route:
             f"(?P<{piece}>[^/]+)" if i % 2 else re.escape(piece) for i, piece in enumerate(pieces)
         )
         object.__setattr__(self, "_pattern", re.compile(regex + "$"))
+        object.__setattr__(self, "_pieces", tuple(pieces))
+        object.__setattr__(self, "_group", f"{self.method} {self.template}")
 
     @property
     def group(self) -> str:
         """The endpoint group Close rate-limits together, e.g. ``GET /activity/email/``."""
-        return f"{self.method} {self.template}"
+        return self._group
 
     def path(self, **params: str) -> str:
         """Fill in the template, refusing ids that are empty or would change the path.
@@ -51,7 +58,13 @@ class Route:
         for name, value in params.items():
             if not isinstance(value, str) or not value.strip() or value in (".", ".."):
                 raise InvalidRequestError({name: f"must be a non-empty id, got {value!r}"})
-        return _PARAM.sub(lambda m: quote(params[m.group(1)], safe=""), self.template)
+        pieces = self._pieces
+        if len(pieces) == 3:  # one id, the usual case; Close's ids need no quoting
+            value = params[pieces[1]]
+            return pieces[0] + (value if _PLAIN.fullmatch(value) else quote(value, safe="")) + pieces[2]
+        if len(pieces) == 1:
+            return self.template
+        return "".join(quote(params[piece], safe="") if i % 2 else piece for i, piece in enumerate(pieces))
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         """Return the path parameters if ``method`` and ``path`` belong to this route."""

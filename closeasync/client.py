@@ -264,12 +264,15 @@ class CloseAsync:
         query: Mapping[str, QueryValue] | None = None,
         json: Any = None,
         sends: bool = False,
+        decode: bool = True,
     ) -> tuple[Any, Response]:
         """Send one request (with pacing and retries); return its decoded JSON body and the response.
 
         The response is there so that a body that does not fit its model can be
         reported with its status, bytes, method and URL. ``sends`` marks a request
         that sends an email or SMS: it is never repeated once it may have reached Close.
+        ``decode=False`` leaves the body undecoded (None in its place): decode it later
+        with :meth:`_decode`.
 
         Raises:
             APIError: Close answered with an error status.
@@ -292,20 +295,33 @@ class CloseAsync:
         started = time.perf_counter()
         try:
             response = await self._core.pipeline.send(request, policy=self._retry)
-            log.debug(
-                "%s %s -> %d in %.1f ms",
-                request.method,
-                request.url,
-                response.status,
-                (time.perf_counter() - started) * 1000,
-            )
+            if log.isEnabledFor(logging.DEBUG):  # skips formatting the arguments on every call
+                log.debug(
+                    "%s %s -> %d in %.1f ms",
+                    request.method,
+                    request.url,
+                    response.status,
+                    (time.perf_counter() - started) * 1000,
+                )
             if not 200 <= response.status < 300:
                 # Redirects are not followed (an API client should not be sent elsewhere quietly).
                 raise decode_error(response)
-            return decode_json(response), response
+            return (decode_json(response) if decode else None), response
         except errors.CloseError as exc:
             redact_exception(exc, self._core.secrets)
             log.info("%s %s failed: %s", request.method, request.url, exc)
+            raise
+
+    def _decode(self, response: Response) -> Any:
+        """Decode a successful response's JSON body, as :meth:`_exchange` does.
+
+        Raises:
+            ResponseValidationError: the body is not JSON (credentials removed).
+        """
+        try:
+            return decode_json(response)
+        except errors.CloseError as exc:
+            redact_exception(exc, self._core.secrets)
             raise
 
 

@@ -306,6 +306,21 @@ async def test_long_query_falls_back_to_post_with_method_override(
 # -- error statuses through the whole stack --------------------------------------------------------
 
 
+async def test_a_page_larger_than_the_read_buffer_arrives_whole(
+    server: FakeClose, client: CloseAsync
+) -> None:
+    """A list page of several MiB (the session reads up to 1 MiB before pausing) comes through intact."""
+    items = [
+        {"_type": "Email", "id": f"acti_{i}", "lead_id": "lead_1", "body_text": f"{i} " + "x" * 30_000}
+        for i in range(100)
+    ]
+    server.reply = reply_json({"data": items, "has_more": False})
+    async with asyncio.timeout(BOUND):
+        got = await client.emails.list(page_size=100).collect()
+    assert [e.id for e in got] == [f"acti_{i}" for i in range(100)]
+    assert all(e.body_text == f"{i} " + "x" * 30_000 for i, e in enumerate(got))
+
+
 async def test_400_is_bad_request_with_field_errors(server: FakeClose, client: CloseAsync) -> None:
     """A Close 400 body becomes BadRequestError with its ``errors`` and ``field-errors``."""
     body = {"errors": ["Something is off."], "field-errors": {"subject": "Too long."}}

@@ -447,3 +447,18 @@ async def test_requests_in_flight_are_taken_off_what_an_answer_says_is_left() ->
     pacer = limits.pacer(GROUP)
     assert pacer.inflight == 4
     assert pacer.remaining == 0  # the 4 in flight will use what is left
+
+
+def test_take_turn_goes_at_once_only_while_the_budget_lasts() -> None:
+    """The pipeline's no-wait path: it takes a unit like wait_turn, or takes nothing."""
+    vt = VirtualTime()
+    limits = state(vt)
+    assert limits.take_turn(GROUP)  # unknown groups are not paced
+    limits.done(GROUP)
+    limits.observe(GROUP, RateLimit(limit=2, remaining=1, reset=5))
+    assert limits.take_turn(GROUP)
+    assert limits.pacer(GROUP).inflight == 1
+    assert not limits.take_turn(GROUP)  # spent: the caller must wait_turn
+    assert limits.pacer(GROUP).inflight == 1  # and nothing was taken
+    vt.now = 5.0
+    assert limits.take_turn(GROUP)  # a new window

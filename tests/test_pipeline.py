@@ -720,3 +720,95 @@ async def test_max_concurrency_caps_requests_in_flight() -> None:
             for _ in range(12):
                 tg.start_soon(get, close)
     assert peak == 3
+
+
+async def test_slots_are_handed_out_in_the_order_requests_queued() -> None:
+    """A free slot goes to the longest-waiting request, not to a newcomer that finds it free."""
+    order: list[str] = []
+    gates: dict[str, anyio.Event] = {}
+
+    class Gated(StubTransport):
+        async def send(self, request: Request) -> Response:
+            name = request.url.rsplit("/", 2)[-2]
+            order.append(name)
+            gates[name] = gate = anyio.Event()
+            await gate.wait()
+            return json_response(EMAIL)
+
+    close = CloseAsync(api_key=API_KEY, transport=Gated(), base_url=BASE, max_concurrency=1)
+
+    async def fetch(name: str) -> None:
+        await close.emails.get(name)
+
+    with anyio.fail_after(LIMIT_S):
+        async with close, anyio.create_task_group() as tg:
+            tg.start_soon(fetch, "acti_first")
+            while "acti_first" not in gates:
+                await anyio.lowlevel.checkpoint()
+            tg.start_soon(fetch, "acti_queued")
+            for _ in range(5):  # acti_queued is now waiting for the slot
+                await anyio.lowlevel.checkpoint()
+            gates["acti_first"].set()
+            # The slot is free for a moment: a newcomer must still go after acti_queued.
+            tg.start_soon(fetch, "acti_newcomer")
+            while "acti_queued" not in gates:
+                await anyio.lowlevel.checkpoint()
+            gates["acti_queued"].set()
+            while "acti_newcomer" not in gates:
+                await anyio.lowlevel.checkpoint()
+            gates["acti_newcomer"].set()
+    assert order == ["acti_first", "acti_queued", "acti_newcomer"]
+
+
+async def test_a_cancelled_caller_sends_nothing_even_with_a_free_slot() -> None:
+    stub = ScriptedTransport()
+    with anyio.fail_after(LIMIT_S):
+        async with make_client(stub, max_concurrency=2) as close:
+            with anyio.CancelScope() as scope:
+                scope.cancel()
+                await create(close)
+            assert scope.cancelled_caught
+            assert stub.attempts == []
+            await get(close)  # the cap is intact: both slots are free again
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(get, close)
+                tg.start_soon(get, close)
+    assert len(stub.attempts) == 3
+
+
+async def test_a_request_cancelled_while_queued_for_a_slot_leaves_the_cap_intact() -> None:
+    release, first_sent = anyio.Event(), anyio.Event()
+    sent: list[Request] = []
+
+    class Slow(StubTransport):
+        async def send(self, request: Request) -> Response:
+            sent.append(request)
+            first_sent.set()
+            await release.wait()
+            return json_response(EMAIL)
+
+    queued = anyio.CancelScope()
+    outcome: list[str] = []
+
+    async def queued_get(close: CloseAsync) -> None:
+        with queued:
+            await get(close)
+            outcome.append("sent")
+        outcome.append("cancelled" if queued.cancelled_caught else "done")
+
+    with anyio.fail_after(LIMIT_S):
+        async with CloseAsync(api_key=API_KEY, transport=Slow(), base_url=BASE, max_concurrency=1) as close:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(get, close)
+                await first_sent.wait()
+                tg.start_soon(queued_get, close)
+                for _ in range(5):  # it is now waiting for the one slot
+                    await anyio.lowlevel.checkpoint()
+                queued.cancel()
+                for _ in range(5):
+                    await anyio.lowlevel.checkpoint()
+                release.set()
+            assert outcome == ["cancelled"]
+            assert len(sent) == 1
+            await get(close)  # the one slot came back
+    assert len(sent) == 2

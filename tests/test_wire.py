@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import pytest
@@ -653,6 +654,29 @@ def test_parse_rate_limit_values_are_floats() -> None:
     assert all(isinstance(v, float) for v in (parsed.limit, parsed.remaining, parsed.reset))
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "limit=100, remaining=50, reset=5",
+        "limit=160; remaining=159; reset=8",
+        "LIMIT=1,Remaining=0,RESET=0.250",
+        "  limit = 600 ;remaining= 0.0 ,  reset =59.999  ",
+        "limit=100, remaining=50, reset=5,",  # a trailing separator: not the usual form
+        "limit=1.5e3, remaining=07, reset=.5",  # exponents, leading zeros, no integer part
+        "limit=100, remaining=50, reset=5, policy=x",
+        "limit=100, remaining=-1, reset=5",
+        "limit=१००, remaining=50, reset=5",  # non-ASCII digits: float() takes them, the fast path not
+    ],
+)
+def test_parse_rate_limit_fast_path_agrees_with_the_general_parser(value: str) -> None:
+    """Close's usual header takes a shortcut; it must give what the general parser gives."""
+    from closeasync._ratelimit_headers import _combined_rate_limit
+
+    headers = (("content-type", "application/json"), ("RateLimit", value))
+    general = _combined_rate_limit(headers)
+    assert parse_rate_limit(headers) == (RateLimit(**general) if general else None)
+
+
 # --------------------------------------------------------------------------- Retry-After
 
 
@@ -809,3 +833,14 @@ def test_header_lookup_missing_is_none_and_first_wins() -> None:
 
 def test_request_json_without_body_is_none() -> None:
     assert Request("GET", BASE).json() is None
+
+
+@pytest.mark.parametrize(
+    "value", ["acti_1", "lead_AbC09", "a.b~c-d_e", "a/b", "a b", "a%2Fb", "é", "a?b#c", "a+b"]
+)
+def test_route_paths_quote_ids_as_quote_does(value: str) -> None:
+    """Plain ids go in as they are; anything else is percent-quoted whole (no path change)."""
+    assert ROUTES["email"]["get"].path(id=value) == f"/activity/email/{quote(value, safe='')}/"
+    two = Route("GET", "/x/{a}/y/{b}/")
+    assert two.path(a=value, b="z") == f"/x/{quote(value, safe='')}/y/z/"
+    assert ROUTES["email"]["list"].path() == "/activity/email/"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._routes import Route
@@ -34,6 +34,17 @@ class ListFetcher:
         query = {**self.query, **(extra or {}), "_skip": skip or None, "_limit": limit}
         data, response = await self.client._exchange(self.route, query=query)
         return read_envelope(data, response, self.client._core.secrets)
+
+    async def later(self, skip: int, limit: int) -> Callable[[], Fetched]:
+        """Fetch a page now, decode it when the returned function is called.
+
+        Prefetched pages wait as bytes: parsed, a page is thousands of objects that
+        the garbage collector would walk over and over while it waits its turn.
+        """
+        query = {**self.query, "_skip": skip or None, "_limit": limit}
+        client = self.client
+        _, response = await client._exchange(self.route, query=query, decode=False)
+        return lambda: read_envelope(client._decode(response), response, client._core.secrets)
 
 
 class Resource:

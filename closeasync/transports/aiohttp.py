@@ -17,6 +17,12 @@ log = logging.getLogger("closeasync")
 
 
 _LARGE_BODY = 1 << 20
+#: How much of a response an owned session buffers before it stops reading the socket.
+#: aiohttp's default (64 KiB: it pauses above 128 KiB) pauses and resumes the socket
+#: several times per page of 100 activities (~0.6-1 MiB), which costs event-loop turns
+#: and system calls, most of all with many pages in flight at once (prefetch). A body
+#: is read whole either way, so this does not raise how much memory a response takes.
+_READ_BUFFER = 1 << 20
 
 
 def _payload(content: bytes | None) -> bytes | io.BytesIO | None:
@@ -35,6 +41,10 @@ def _no_silent_resend(session: aiohttp.ClientSession) -> None:
     """
     if getattr(session, "_retry_connection", False):
         session._retry_connection = False
+
+
+def _where(request: Request) -> dict[str, str]:
+    return {"method": request.method, "url": request.url}
 
 
 class AiohttpTransport:
@@ -62,6 +72,7 @@ class AiohttpTransport:
         self._timeout = timeout or Timeout()
         self._max_connections = max_connections
         self._closed = False
+        self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
 
     def __repr__(self) -> str:
         owner = "owned" if self._owns_session else "borrowed"
@@ -77,7 +88,9 @@ class AiohttpTransport:
             raise errors.ClientClosedError("this transport was closed")
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._max_connections)
-            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+            self._session = aiohttp.ClientSession(
+                connector=connector, auto_decompress=True, read_bufsize=_READ_BUFFER
+            )
         elif self._session.closed:
             # A borrowed session its owner closed; aiohttp would raise a bare RuntimeError.
             raise errors.ClientClosedError("the aiohttp session given to this client was closed by its owner")
@@ -87,11 +100,7 @@ class AiohttpTransport:
     async def send(self, request: Request) -> Response:
         """Send ``request``; error statuses are returned, failures raised as TransportError."""
         session = self._get_session()
-        limits = request.timeout or self._timeout
-        timeout = aiohttp.ClientTimeout(
-            total=limits.total, sock_connect=limits.connect, sock_read=limits.read
-        )
-        where = {"method": request.method, "url": request.url}
+        timeout = self._client_timeout(request.timeout or self._timeout)
         try:
             async with session.request(
                 request.method,
@@ -107,24 +116,36 @@ class AiohttpTransport:
             raise errors.RequestTimeoutError(
                 f"timed out connecting ({exc.__class__.__name__})",
                 may_have_reached_server=False,
-                **where,
+                **_where(request),
             ) from None
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise errors.RequestTimeoutError(
                 f"timed out waiting for the response ({exc.__class__.__name__})",
                 may_have_reached_server=True,
-                **where,
+                **_where(request),
             ) from None
         except aiohttp.ClientConnectorError as exc:
             # Refused, unreachable, DNS or TLS failure: no byte of the request was sent.
+            where = _where(request)
             raise errors.ConnectError(f"could not connect: {exc.os_error or exc}", **where) from None
         except (aiohttp.ClientError, OSError) as exc:
             # Reset, disconnected, truncated: the server may have acted on the request.
             raise errors.TransportError(
                 f"connection failed mid-request: {exc.__class__.__name__}: {exc}",
                 may_have_reached_server=True,
-                **where,
+                **_where(request),
             ) from None
+
+    def _client_timeout(self, limits: Timeout) -> aiohttp.ClientTimeout:
+        """aiohttp's form of ``limits``, made once per distinct value (requests share a few)."""
+        found = self._timeouts.get(limits)
+        if found is None:
+            if len(self._timeouts) >= 32:  # bounded, whatever callers pass
+                self._timeouts.clear()
+            found = self._timeouts[limits] = aiohttp.ClientTimeout(
+                total=limits.total, sock_connect=limits.connect, sock_read=limits.read
+            )
+        return found
 
     async def aclose(self) -> None:
         """Close the owned session (a borrowed one is left to its owner)."""

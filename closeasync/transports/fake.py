@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.lowlevel
 
 from .. import errors
 from .._wire import Request, Response, Timeout
@@ -31,6 +32,10 @@ class FakeTransport:
     async def send(self, request: Request) -> Response:
         """Answer ``request`` from the fake."""
         from ..fake import FakeRequest
+
+        # As over a socket, a request is a point where other tasks run and a
+        # cancellation lands (the client's pipeline adds no pause of its own).
+        await anyio.lowlevel.checkpoint()
 
         try:
             fake_request = FakeRequest.from_wire(

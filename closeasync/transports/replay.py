@@ -32,6 +32,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Self
 
+import anyio.lowlevel
+
 from .. import errors
 from .._wire import Request, Response
 from .base import Transport
@@ -153,6 +155,9 @@ class CassetteTransport:
             UnmatchedRequestError: no recorded interaction is left for this request
                 and the mode does not record.
         """
+        # As over a socket, a request is a point where other tasks run and a
+        # cancellation lands (the client's pipeline adds no pause of its own).
+        await anyio.lowlevel.checkpoint()
         live = RecordedRequest.from_request(request, self._scrub)
         queue = self._queues.get(live.key(self._match))
         if queue and self.mode != "all":

@@ -1,0 +1,240 @@
+"""The pieces of a listing: a response's items, the structurer, pages, paging one at a time.
+
+See :mod:`closeasync.pagination` for how listings behave; this module holds what the
+sequential, windowed (:mod:`closeasync._windows`) and streamed (:mod:`closeasync._stream`)
+forms share.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+
+import orjson
+
+from ._auth import redact_exception
+from ._serde import StructureError, converter
+from .errors import ResponseValidationError
+
+if TYPE_CHECKING:
+    from ._wire import Response
+
+__all__ = [
+    "FetchPage",
+    "Fetched",
+    "Page",
+    "ResponseInfo",
+    "Structurer",
+    "read_envelope",
+    "response_error",
+    "sequential_pages",
+]
+
+T = TypeVar("T")
+log = logging.getLogger("closeasync")
+
+
+class ResponseInfo(NamedTuple):
+    """What is known of the response a page came in: enough to report a bad item."""
+
+    status: int
+    method: str
+    url: str
+
+    @classmethod
+    def of(cls, response: Response) -> ResponseInfo:
+        """The status, method and URL of ``response``."""
+        request = response.request
+        return cls(response.status, request.method if request else "", request.url if request else "")
+
+
+class Fetched(NamedTuple):
+    """One list response: its raw JSON items, Close's ``has_more``, and where it came from."""
+
+    items: list[Any]
+    has_more: bool
+    info: ResponseInfo
+
+
+#: ``fetch(skip, limit)`` returns one page of a listing.
+FetchPage = Callable[[int, int], Awaitable[Fetched]]
+
+
+def response_error(
+    message: str, status: int, body: bytes, info: ResponseInfo | None, secrets: frozenset[str]
+) -> ResponseValidationError:
+    """A :class:`ResponseValidationError` saying what is known of the response, credentials removed."""
+    method, url = (info.method, info.url) if info is not None else ("", "")
+    error = ResponseValidationError(message, status=status, body=body, method=method, url=url)
+    if secrets:
+        redact_exception(error, secrets)  # as the client does for every error it raises
+    return error
+
+
+def read_envelope(data: Any, response: Response, secrets: frozenset[str] = frozenset()) -> Fetched:
+    """Check a list response's envelope and return its items and ``has_more``.
+
+    Raises:
+        ResponseValidationError: not an object with a ``data`` list and a boolean ``has_more``.
+    """
+    info = ResponseInfo.of(response)
+    if isinstance(data, dict):
+        items = data.get("data")
+        has_more = data.get("has_more", False)
+        if isinstance(items, list) and isinstance(has_more, bool):
+            return Fetched(items, has_more, info)
+    raise response_error(
+        "a list response must be an object with a 'data' list and a boolean 'has_more'",
+        response.status,
+        response.content,
+        info,
+        secrets,
+    )
+
+
+class Structurer(Generic[T]):
+    """Turns Close's JSON into one model type (or the activity union).
+
+    A misfit becomes :class:`~closeasync.errors.ResponseValidationError` carrying
+    what is known: the response's status, method and URL, and as ``body`` the
+    response's bytes (a single object) or the JSON of the one item that did not fit
+    (an item of a page).
+    """
+
+    __slots__ = ("hook", "secrets", "target", "what")
+
+    def __init__(self, target: Any, what: str, *, secrets: frozenset[str] = frozenset()) -> None:
+        self.target = target
+        self.what = what
+        self.secrets = secrets  # kept out of every error (see closeasync.errors)
+        self.hook: Callable[[Any, Any], Any] = converter.get_structure_hook(target)
+
+    def __repr__(self) -> str:
+        return f"<Structurer {self.what}>"
+
+    def one(self, data: Any, response: Response) -> T:
+        """Structure a whole response body.
+
+        Raises:
+            ResponseValidationError: it does not fit the model.
+        """
+        try:
+            value: T = self.hook(data, self.target)
+        except StructureError as exc:
+            raise response_error(
+                f"{self.what} response does not fit its model: {exc}",
+                response.status,
+                response.content,
+                ResponseInfo.of(response),
+                self.secrets,
+            ) from exc
+        return value
+
+    def misfit(
+        self, item: Any, exc: Exception, info: ResponseInfo | None, where: str
+    ) -> ResponseValidationError:
+        """The error for one ``item`` of a page that did not fit (``where``: which item)."""
+        try:
+            body = orjson.dumps(item)
+        except TypeError:  # pragma: no cover - the item came from JSON
+            body = b""
+        error = response_error(
+            f"{self.what} {where} does not fit its model: {exc}",
+            info.status if info else 0,
+            body,
+            info,
+            self.secrets,
+        )
+        error.__cause__ = exc
+        return error
+
+    def into(self, out: list[T], raw: list[Any], info: ResponseInfo | None, skip: int) -> Exception | None:
+        """Append every item of ``raw`` to ``out``; return the misfit error where one stops it."""
+        hook, target = self.hook, self.target
+        try:
+            out.extend([hook(item, target) for item in raw])
+        except StructureError:
+            for index, item in enumerate(raw):
+                try:
+                    out.append(hook(item, target))
+                except StructureError as exc:
+                    return self.misfit(item, exc, info, f"item {skip + index} of the listing")
+        return None
+
+
+class Page(Generic[T]):
+    """One page of a listing: the raw JSON items, structured lazily on access.
+
+    Attributes:
+        raw: the JSON objects exactly as Close sent them.
+        has_more: Close's ``has_more``.
+        skip: the ``_skip`` this page was fetched with.
+        info: the status, method and URL of the response it came in.
+    """
+
+    __slots__ = ("__weakref__", "_structurer", "has_more", "info", "raw", "skip")
+
+    def __init__(
+        self,
+        raw: list[Any],
+        *,
+        has_more: bool,
+        skip: int,
+        structurer: Structurer[T],
+        info: ResponseInfo | None = None,
+    ):
+        self.raw = raw
+        self.has_more = has_more
+        self.skip = skip
+        self.info = info
+        self._structurer = structurer
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __iter__(self) -> Iterator[T]:
+        structurer = self._structurer
+        hook, target = structurer.hook, structurer.target
+        for index, item in enumerate(self.raw):
+            try:
+                value: T = hook(item, target)
+            except StructureError as exc:
+                raise structurer.misfit(
+                    item, exc, self.info, f"item {self.skip + index} of the listing"
+                ) from exc
+            yield value
+
+    @property
+    def items(self) -> list[T]:
+        """Every item of the page, structured (each access structures them again)."""
+        return list(self)
+
+    def __repr__(self) -> str:
+        return f"<Page skip={self.skip} items={len(self.raw)} has_more={self.has_more}>"
+
+
+async def sequential_pages(
+    fetch: FetchPage, structurer: Structurer[T], page_size: int, skip: int, remaining: int | None
+) -> AsyncGenerator[Page[T], None]:
+    """Pages one request at a time, from ``skip`` on, at most ``remaining`` items."""
+    while remaining is None or remaining > 0:
+        size = page_size if remaining is None else min(page_size, remaining)
+        got = await fetch(skip, size)
+        raw = got.items
+        if remaining is not None and len(raw) > remaining:
+            raw = raw[:remaining]
+        if raw:
+            yield Page(raw, has_more=got.has_more, skip=skip, structurer=structurer, info=got.info)
+        if not got.has_more:
+            return
+        if not raw:
+            # has_more with an empty page would loop forever on the same offset.
+            log.warning("closeasync: empty page with has_more=true at _skip=%d; stopping", skip)
+            return
+        skip += len(raw)
+        if remaining is not None:
+            remaining -= len(raw)
+        # Let this page go before the next one is read and parsed: held across the
+        # ``await`` it would double the listing's peak memory.
+        del got, raw
