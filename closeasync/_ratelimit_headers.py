@@ -114,9 +114,11 @@ def parse_rate_limit(headers: Headers) -> RateLimit | None:
 #: What Close sends on every response, in its order: the general parser gives the same
 #: numbers, at several times the cost. Every response is parsed (the pacer needs it) and
 #: ``remaining``/``reset`` differ from one response to the next, so a cache would miss.
+#: Digits are bounded so that every match is a finite float; longer numbers (junk) go
+#: to the general parser, which drops what is not finite.
 _USUAL_FORM = re.compile(
-    r"\s*limit\s*=\s*(\d+(?:\.\d+)?)\s*[,;]\s*remaining\s*=\s*(\d+(?:\.\d+)?)"
-    r"\s*[,;]\s*reset\s*=\s*(\d+(?:\.\d+)?)\s*",
+    r"\s*limit\s*=\s*(\d{1,15}(?:\.\d{1,15})?)\s*[,;]\s*remaining\s*=\s*(\d{1,15}(?:\.\d{1,15})?)"
+    r"\s*[,;]\s*reset\s*=\s*(\d{1,15}(?:\.\d{1,15})?)\s*",
     re.IGNORECASE | re.ASCII,
 )
 
@@ -166,6 +168,6 @@ def _legacy_body_reset(content: bytes) -> float | None:
         return None
     error = body.get("error") if isinstance(body, dict) else None
     reset = error.get("rate_reset") if isinstance(error, dict) else None
-    if isinstance(reset, int | float) and not isinstance(reset, bool) and reset >= 0:
+    if isinstance(reset, int | float) and not isinstance(reset, bool) and 0 <= reset < 1e15:
         return float(reset)
     return None

@@ -180,8 +180,11 @@ class ItemStream(Generic[T]):
         if not self._queue:
             self._over = True
             return False
-        request = self._queue.popleft()
+        request = self._queue[0]
+        # Off the queue only once it is done: a cancelled wait (a per-item timeout) must
+        # leave the page where it is, for the next __anext__, not lose it.
         await request.done.wait()
+        self._queue.popleft()
         try:
             if request.error is not None:
                 raise request.error
@@ -210,7 +213,11 @@ class ItemStream(Generic[T]):
         skip = self._sequential_at
         assert skip is not None
         size = self._page_size if self._left is None else min(self._page_size, self._left)
-        result = await self._fetch(skip, size)
+        try:
+            result = await self._fetch(skip, size)
+        except Exception:
+            self._finish()  # a failed page ends the listing, as in every other form
+            raise
         self._take(result, skip)
         if not result.has_more:
             self._over = True
@@ -234,8 +241,9 @@ class ItemStream(Generic[T]):
         self._finish()
 
     def _finish(self) -> None:
-        """The listing is over: cancel what is still on the wire."""
+        """The listing is over: cancel what is still on the wire, hand out nothing more."""
         self._over = True
+        self._raw, self._index = [], 0
         self._stop_asking()
 
     def close(self) -> None:

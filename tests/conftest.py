@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
+import anyio.lowlevel
 import orjson
 import pytest
 
@@ -46,6 +47,7 @@ class StubTransport:
         self.queued.extend(responses)
 
     async def send(self, request: Request) -> Response:
+        await anyio.lowlevel.checkpoint()  # as a socket would (see the Transport protocol)
         self.requests.append(request)
         response = self.queued.pop(0) if self.queued else self.handler(request)
         return Response(response.status, response.headers, response.content, request)

@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+import orjson
 import pytest
 
 from closeasync import AsyncPaginator, ResponseValidationError, ServerError
@@ -311,3 +312,76 @@ async def test_a_page_that_is_not_json_fails_in_its_turn_without_the_key() -> No
     assert got == [f"acti_{i}" for i in range(40)]
     assert API_KEY not in str(caught.value)
     assert API_KEY.encode() not in caught.value.body
+
+
+async def test_a_cancelled_wait_for_a_page_loses_no_page(fake: FakeClose) -> None:
+    """A per-item timeout that fires while a page is awaited: that page comes next, not lost."""
+    manual = Manual(fake.transport())
+    got: list[str] = []
+    timeouts = 0
+    async with fake_client(fake, manual) as close:
+        with anyio.fail_after(BOUND):
+            async with close.emails.list(page_size=10, prefetch=3) as items:
+                iterator = items.__aiter__()
+                while True:
+                    with anyio.move_on_after(0) as scope:  # gives up at its first wait
+                        try:
+                            got.append((await iterator.__anext__()).id)
+                            continue  # a buffered item: no wait, nothing to give up
+                        except StopAsyncIteration:
+                            break
+                    assert scope.cancelled_caught
+                    timeouts += 1
+                    for release in list(manual.waiting.values()):  # now let the pages come
+                        release.set()
+                    try:
+                        got.append((await iterator.__anext__()).id)
+                    except StopAsyncIteration:
+                        break
+    assert timeouts >= 26  # at every one of the 26 pages
+    assert got == await sequential_ids(fake, 10)
+
+
+async def test_after_a_misfit_or_a_failed_page_nothing_more_is_handed_out() -> None:
+    """Catching the error and iterating on gives nothing more, whatever the form."""
+    stub = StubTransport()
+    store = store_handler(60)
+
+    def answer(request: Request) -> Response:
+        skip, limit = offsets(request)
+        if skip == 0:  # a short page: the rest of the listing goes one page at a time
+            return json_response({"data": orjson.loads(store(request).content)["data"][:7], "has_more": True})
+        if skip == 7:
+            items: list[Any] = [{"_type": "Email", "id": f"acti_{i}"} for i in range(7, 7 + limit)]
+            items[2]["date_created"] = "not a date"
+            return json_response({"data": items, "has_more": True})
+        return store(request)
+
+    stub.handler = answer
+    got: list[str] = []
+    async with (
+        client(Gate(stub), retry=NO_RETRY) as close,
+        close.emails.list(page_size=10, prefetch=3) as items,
+    ):
+        for _ in range(3):
+            try:
+                async for email in items:
+                    got.append(email.id)
+            except ResponseValidationError:
+                got.append("misfit")
+    assert got == [*(f"acti_{i}" for i in range(9)), "misfit"]
+    failing = StubTransport()
+    failing.handler = lambda r: (
+        json_response({"data": orjson.loads(store(r).content)["data"][:7], "has_more": True})
+        if offsets(r)[0] == 0
+        else json_response({"error": "boom"}, 503)
+    )
+    errors = 0
+    async with client(failing, retry=NO_RETRY) as close, close.emails.list(page_size=10, prefetch=3) as items:
+        for _ in range(3):
+            try:
+                got = [e.id async for e in items]
+            except ServerError:
+                errors += 1
+    assert errors == 1  # the failed page is not asked for again on every __anext__
+    assert [offsets(r)[0] for r in failing.requests].count(7) == 1

@@ -666,6 +666,8 @@ def test_parse_rate_limit_values_are_floats() -> None:
         "limit=100, remaining=50, reset=5, policy=x",
         "limit=100, remaining=-1, reset=5",
         "limit=१००, remaining=50, reset=5",  # non-ASCII digits: float() takes them, the fast path not
+        "limit=100, remaining=0, reset=" + "9" * 400,  # too long for a float: dropped, never inf
+        "limit=100, remaining=0, reset=123456789012345.123456789012345",  # the longest the shortcut takes
     ],
 )
 def test_parse_rate_limit_fast_path_agrees_with_the_general_parser(value: str) -> None:

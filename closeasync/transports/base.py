@@ -21,6 +21,12 @@ class Transport(Protocol):
     ``send`` returns any response the server gave, error statuses included (the
     client decodes those); it raises :class:`~closeasync.errors.TransportError`
     when no response arrived, saying whether the request may have reached the server.
+
+    ``send`` must wait on something at least once, as real I/O always does: the client
+    takes a free concurrency slot without yielding (it is on every request's path), so
+    an in-memory transport should ``await anyio.lowlevel.checkpoint()``, as the fake's
+    and the replay transports do. One that never awaits keeps other tasks, timeouts
+    and cancellation from running while a listing goes on.
     """
 
     async def send(self, request: Request) -> Response:
