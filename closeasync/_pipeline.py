@@ -84,7 +84,9 @@ class Pipeline:
             except Exception:  # a metrics bug must not break requests
                 log.exception("closeasync on_event hook failed")
 
-    async def _attempt(self, request: Request, method: str) -> Response:
+    async def _attempt(
+        self, request: Request, method: str, group: str, turn: tuple[RetryPolicy, bool, int]
+    ) -> Response:
         limiter = self.limits.limiter()
         if limiter is None:
             return await self.transport.send(request)
@@ -102,13 +104,52 @@ class Pipeline:
             # Waiters keep their order: ``*_nowait`` refuses while anyone is queued.
             limiter.acquire_on_behalf_of_nowait(token)
         except anyio.WouldBlock:
+            # Queued behind other requests: the rate-limit turn taken before may be stale
+            # when a slot frees (the first answers of a cold start tell the budget), so it
+            # is given back and taken afresh, holding the slot (the queue's order is kept).
+            self.limits.give_back(group)
             await limiter.acquire_on_behalf_of(token)
+            try:
+                await self._turn_again(request, group, *turn)
+            except BaseException:
+                limiter.release_on_behalf_of(token)
+                raise
         try:
             if self._is_closed():  # closed while waiting for a slot
                 raise self._closed_error(request)
             return await self.transport.send(request)
         finally:
             limiter.release_on_behalf_of(token)
+
+    async def _wait_turn(
+        self, request: Request, group: str, policy: RetryPolicy, instant: bool, attempt: int
+    ) -> float:
+        """Wait for the rate limit of ``group`` to allow one more request; the seconds waited."""
+        try:
+            waited = await self.limits.wait_turn(
+                group, instant=instant, max_wait=policy.max_rate_limit_wait, stop=self._is_closed
+            )
+        except errors.RateLimitError as exc:  # the pacer refused a wait this long
+            exc.method, exc.url = request.method, request.url
+            self._emit(request, "give_up", attempt, status=429, error=repr(exc))
+            raise
+        if self._is_closed():  # closed while waiting: send nothing more
+            raise self._closed_error(request)
+        return waited
+
+    async def _turn_again(
+        self, request: Request, group: str, policy: RetryPolicy, instant: bool, attempt: int
+    ) -> None:
+        """Take a fresh turn after queueing for a slot (the one taken before was given back)."""
+        try:
+            if self.limits.take_turn(group):
+                return
+            waited = await self._wait_turn(request, group, policy, instant, attempt)
+        except BaseException:
+            self.limits.hold(group)  # the caller's ``done`` balances a turn it no longer has
+            raise
+        if waited and self._hooks:
+            self._emit(request, "wait", attempt, delay=waited)
 
     async def _pause(self, delay: float, instant: bool) -> None:
         if delay > 0 and not instant:
@@ -139,23 +180,14 @@ class Pipeline:
             if self.limits.take_turn(group):  # the budget allows it now: no coroutine, no wait
                 waited = 0.0
             else:
-                try:
-                    waited = await self.limits.wait_turn(
-                        group, instant=instant, max_wait=policy.max_rate_limit_wait, stop=self._is_closed
-                    )
-                except errors.RateLimitError as exc:  # the pacer refused a wait this long
-                    exc.method, exc.url = request.method, request.url
-                    self._emit(request, "give_up", attempt, status=429, error=repr(exc))
-                    raise
-                if self._is_closed():  # closed while waiting: send nothing more
-                    raise self._closed_error(request)
+                waited = await self._wait_turn(request, group, policy, instant, attempt)
             if self._hooks:
                 if waited:
                     self._emit(request, "wait", attempt, delay=waited)
                 self._emit(request, "request", attempt)
             try:
                 try:
-                    response = await self._attempt(request, method)
+                    response = await self._attempt(request, method, group, (policy, instant, attempt))
                 finally:
                     self.limits.done(group)  # answered, failed or cancelled: no longer in flight
             except errors.TransportError as exc:

@@ -233,6 +233,21 @@ class RateLimitState:
         pacer = self.pacer(group)
         pacer.inflight = max(0, pacer.inflight - 1)
 
+    def hold(self, group: str) -> None:
+        """Count one more request of ``group`` in flight (balances a :meth:`done` to come)."""
+        self.pacer(group).inflight += 1
+
+    def give_back(self, group: str) -> None:
+        """Return a turn not used yet (its request must queue for a concurrency slot first).
+
+        By the time a slot frees, answers may have told the budget is spent: the request
+        takes a fresh turn then, instead of going on a turn taken before anyone knew.
+        """
+        pacer = self.pacer(group)
+        pacer.inflight = max(0, pacer.inflight - 1)
+        if pacer.remaining is not None and pacer.limit is not None:
+            pacer.remaining = min(pacer.limit, pacer.remaining + 1)
+
     def observe(self, group: str, info: RateLimit | None) -> None:
         """Record a response's rate-limit header (call :meth:`done` first)."""
         if info is not None:

@@ -462,3 +462,38 @@ def test_take_turn_goes_at_once_only_while_the_budget_lasts() -> None:
     assert limits.pacer(GROUP).inflight == 1  # and nothing was taken
     vt.now = 5.0
     assert limits.take_turn(GROUP)  # a new window
+
+
+async def test_requests_queued_for_a_slot_take_their_turn_when_they_get_one() -> None:
+    """A cold start: twelve gets at once, four slots, a budget of four per 0.2 s.
+
+    Before any answer nobody knows the budget, so every task may take a turn; those that
+    then queue for a concurrency slot take a fresh turn when they get one, paced by what
+    the first answers said, instead of going on and being answered 429.
+    """
+    from closeasync import CloseAsync, RequestEvent
+    from closeasync.fake import FakeClose
+
+    fake = FakeClose(seed=4)
+    lead = fake.add_lead("Acme")
+    ids = [fake.add_activity("Email", lead_id=lead["id"], subject=str(i))["id"] for i in range(12)]
+    fake.rate_limits.set(budget=4, window=0.2)
+    statuses: Counter[int | None] = Counter()
+    waits: list[float] = []
+
+    def record(event: RequestEvent) -> None:
+        if event.kind == "response":
+            statuses[event.status] += 1
+        elif event.kind == "wait":
+            waits.append(event.delay)
+
+    async with CloseAsync(
+        api_key=fake.api_key, transport=fake.transport(), max_concurrency=4, on_event=record
+    ) as close:
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                for ident in ids:
+                    group.start_soon(close.emails.get, ident)
+    assert statuses == Counter({200: 12})  # no 429: the budget was never overrun
+    assert fake.rate_limits.rejected == 0
+    assert len(waits) >= 8  # the eight beyond the first window's budget waited for the next
