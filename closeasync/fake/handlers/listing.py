@@ -7,6 +7,9 @@ everything.
 
 from __future__ import annotations
 
+import functools
+import heapq
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -141,10 +144,17 @@ def list_objects(
         return field_errors(problems)
     assert isinstance(limit, int)
     assert isinstance(skip, int)
-    selected = [obj for obj in objects if _matches(obj, query, bounds)]
+    matches = _predicate(query, bounds)
+    selected = [obj for obj in objects if matches(obj)]
     field = order.lstrip("-")
-    selected.sort(key=lambda o: (_time(o.get(field)), o.get("id", "")), reverse=order.startswith("-"))
-    page = selected[skip : skip + limit]
+
+    def key(obj: Mapping[str, Any]) -> tuple[datetime, str]:
+        return _time(obj.get(field)), str(obj.get("id", ""))
+
+    # Only the first skip + limit in order matter: pick them, not sort everything (as
+    # sorted(...)[:n] would give: the id in the key leaves no ties).
+    first = heapq.nlargest if order.startswith("-") else heapq.nsmallest
+    page = first(skip + limit, selected, key=key)[skip:]
     projector = _projector(query)
     return ok({"data": [projector(o) for o in page], "has_more": skip + len(page) < len(selected)})
 
@@ -152,24 +162,45 @@ def list_objects(
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _parsed(value: str) -> datetime:
+    """Stored timestamps are read on every listing: parse each once (the fake's hot path)."""
+    return parse_datetime(value)
+
+
 def _time(value: Any) -> datetime:
-    return parse_datetime(value) if isinstance(value, str) else _EPOCH
+    return _parsed(value) if isinstance(value, str) else _EPOCH
 
 
-def _matches(
-    obj: Mapping[str, Any], query: Mapping[str, str], bounds: list[tuple[str, str, datetime]]
-) -> bool:
-    for name, field in _LIST_FILTERS.items():
-        if name in query and obj.get(field) not in set(query[name].split(",")):
+_COMPARE: dict[str, Callable[[datetime, datetime], bool]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+def _predicate(
+    query: Mapping[str, str], bounds: list[tuple[str, str, datetime]]
+) -> Callable[[Mapping[str, Any]], bool]:
+    """Whether an object passes the query's filters, with the query read once, not per object."""
+    wanted = [
+        (field, frozenset(query[name].split(","))) for name, field in _LIST_FILTERS.items() if name in query
+    ]
+    types_text = query.get("_type__in") or query.get("_type")
+    types = set(types_text.split(",")) if types_text else None
+    compare = [(field, _COMPARE[op], bound) for field, op, bound in bounds]
+
+    def matches(obj: Mapping[str, Any]) -> bool:
+        for field, allowed in wanted:
+            if obj.get(field) not in allowed:
+                return False
+        if types is not None and not _type_matches(obj, types):
             return False
-    types = query.get("_type__in") or query.get("_type")
-    if types and not _type_matches(obj, set(types.split(","))):
-        return False
-    for field, op, bound in bounds:
-        value = obj.get(field)
-        if not isinstance(value, str):
-            return False
-        when = parse_datetime(value)
-        if not {"gt": when > bound, "gte": when >= bound, "lt": when < bound, "lte": when <= bound}[op]:
-            return False
-    return True
+        for field, op, bound in compare:
+            value = obj.get(field)
+            if not isinstance(value, str) or not op(_parsed(value), bound):
+                return False
+        return True
+
+    return matches
