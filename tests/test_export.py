@@ -448,9 +448,12 @@ def test_progress_redraws_one_line_on_a_terminal_and_writes_lines_elsewhere() ->
 def test_the_summary_says_what_was_done() -> None:
     stats = ExportStats(items=3, pages=1, finished=True)
     stats.by_type.update({"Email": 2, "SMS": 1})
-    first, waits = summary(stats, "activities", "close.sqlite")
+    first, kinds, waits = summary(stats, "activities", "close.sqlite")
     assert first.startswith("Exported 3 activities to close.sqlite in ")
-    assert first.endswith("1 pages): Email 2, SMS 1")
+    assert first.endswith("/s, 1 pages)")
+    assert kinds == "by type: Email 2, SMS 1"
     assert waits == "rate-limit waits: 0 (0.0 s); retries: 0"
+    del stats.by_type["SMS"]
+    assert len(summary(stats, "emails", "close.sqlite")) == 2  # one type: no line for it
     stats.finished = False
     assert summary(stats, "emails", "-")[0].startswith("Stopped after 3 emails")

@@ -66,16 +66,16 @@ class Progress:
 
 def summary(stats: ExportStats, what: str, target: str) -> list[str]:
     """The lines that end an export, e.g. ``Exported 1,234 emails to out.sqlite in 2.0 s ...``."""
-    kinds = ", ".join(f"{name} {count:,}" for name, count in sorted(stats.by_type.items()))
     if stats.finished:
         done = f"Exported {stats.items:,} {what} to {target}"
     else:
         done = f"Stopped after {stats.items:,} {what} ({stats.saved:,} saved to {target})"
-    lines = [
-        f"{done} in {stats.seconds:.2f} s ({stats.rate:,.0f}/s, {stats.pages:,} pages)"
-        + (f": {kinds}" if kinds else ""),
-        f"rate-limit waits: {stats.rate_limit_waits} ({stats.waited:.1f} s); retries: {stats.retries}",
-    ]
+    lines = [f"{done} in {stats.seconds:.2f} s ({stats.rate:,.0f}/s, {stats.pages:,} pages)"]
+    if len(stats.by_type) > 1:  # one type says nothing the first line does not
+        lines.append("by type: " + ", ".join(f"{name} {n:,}" for name, n in sorted(stats.by_type.items())))
+    lines.append(
+        f"rate-limit waits: {stats.rate_limit_waits} ({stats.waited:.1f} s); retries: {stats.retries}"
+    )
     if stats.resumed_from is not None:
         point = stats.resumed_from
         where = "an interrupted export" if point.in_progress else f"the last export (up to {point.watermark})"
