@@ -152,6 +152,7 @@ def _guarded(command: str, args: argparse.Namespace, main: Any) -> int:
     try:
         return run_async(main)
     except Interrupted as exc:
+        print(f"closeasync {command}: interrupted ({exc})", file=sys.stderr, flush=True)
         return exc.code
     except Exception as exc:  # every error becomes a message and an exit status
         known = explain(exc, args.base_url)
