@@ -85,7 +85,7 @@ class Pipeline:
                 log.exception("closeasync on_event hook failed")
 
     async def _attempt(
-        self, request: Request, method: str, group: str, turn: tuple[RetryPolicy, bool, int]
+        self, request: Request, method: str, group: str, policy: RetryPolicy, instant: bool, attempt: int
     ) -> Response:
         limiter = self.limits.limiter()
         if limiter is None:
@@ -110,7 +110,7 @@ class Pipeline:
             self.limits.give_back(group)
             await limiter.acquire_on_behalf_of(token)
             try:
-                await self._turn_again(request, group, *turn)
+                await self._turn_again(request, group, policy, instant, attempt)
             except BaseException:
                 limiter.release_on_behalf_of(token)
                 raise
@@ -187,7 +187,7 @@ class Pipeline:
                 self._emit(request, "request", attempt)
             try:
                 try:
-                    response = await self._attempt(request, method, group, (policy, instant, attempt))
+                    response = await self._attempt(request, method, group, policy, instant, attempt)
                 finally:
                     self.limits.done(group)  # answered, failed or cancelled: no longer in flight
             except errors.TransportError as exc:

@@ -10,7 +10,6 @@ import json
 import logging
 import re
 import socket
-import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +19,10 @@ import pytest
 
 from closeasync import SyncCursor
 from closeasync.cli import ExitCode, main
-from closeasync.export import SQLiteStore, table_for
+from closeasync.export import SQLiteStore
 from closeasync.fake import FakeClose
 from closeasync.fake.demo import load_demo
+from tests.export_support import by_table, output_ids
 from tests.served import ServedFake
 
 SECRET_KEY = "api_wrongSECRET0123456789abcdef"
@@ -38,22 +38,8 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[ServedFake]:
         yield served
 
 
-def tables(fake: FakeClose, types: set[str] | None = None) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    for ident, obj in fake.activities.items():
-        if types is None or obj["_type"] in types:
-            found.setdefault(table_for(obj["_type"]), set()).add(ident)
-    return found
-
-
 def sqlite_ids(path: Path) -> dict[str, set[str]]:
-    db = sqlite3.connect(path)
-    names = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    found = {
-        n: {i for (i,) in db.execute(f'SELECT id FROM "{n}"')} for n in names if n != "closeasync_exports"
-    }
-    db.close()
-    return found
+    return {table: set(ids) for table, ids in output_ids(path).items()}
 
 
 def test_export_all_activities_to_sqlite(
@@ -61,7 +47,7 @@ def test_export_all_activities_to_sqlite(
 ) -> None:
     path = tmp_path / "close.sqlite"
     assert main(["export", "activities", "--to", str(path), "--page-size", "40"]) == ExitCode.OK
-    assert sqlite_ids(path) == tables(served.fake)
+    assert sqlite_ids(path) == by_table(served.fake)
     out, err = capsys.readouterr()
     total = len(served.fake.activities)
     assert f"Exported {total:,} activities to {path}" in out
@@ -74,7 +60,7 @@ def test_export_emails_to_jsonl_then_only_what_is_new(
 ) -> None:
     path = tmp_path / "emails.jsonl"
     assert main(["export", "emails", "--to", str(path)]) == ExitCode.OK
-    emails = tables(served.fake, {"Email"})["email"]
+    emails = by_table(served.fake, {"Email"})["email"]
     lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
     assert sorted(line["id"] for line in lines) == sorted(emails)
     assert all(line["_type"] == "Email" for line in lines)
@@ -106,7 +92,7 @@ def test_export_under_429s_and_resets_loses_and_repeats_nothing(
     path = tmp_path / "close.sqlite"
     argv = ["export", "activities", "--to", str(path), "--page-size", "20", "--progress"]
     assert main(argv) == ExitCode.OK
-    assert sqlite_ids(path) == tables(served.fake)
+    assert sqlite_ids(path) == by_table(served.fake)
     out, err = capsys.readouterr()
     found = re.search(r"rate-limit waits: (\d+) \(([\d.]+) s\); retries: (\d+)", out)
     assert found is not None, out
@@ -138,7 +124,7 @@ def test_export_to_standard_output(served: ServedFake, capsysbinary: pytest.Capt
     assert main(["export", "sms", "--to", "-"]) == ExitCode.OK
     out, err = capsysbinary.readouterr()
     ids = [orjson.loads(line)["id"] for line in out.splitlines()]
-    assert sorted(ids) == sorted(tables(served.fake, {"SMS"})["sms"])
+    assert sorted(ids) == sorted(by_table(served.fake, {"SMS"})["sms"])
     assert b"Exported" in err  # the summary goes where the rows do not
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import queue
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,9 +22,9 @@ import orjson
 import pytest
 
 from closeasync.cli import ExitCode
-from closeasync.export import table_for
 from closeasync.fake import FakeClose
 from closeasync.fake.demo import load_demo
+from tests.export_support import by_table, output_ids, sorted_ids
 from tests.served import ServedFake
 
 COMMAND = [sys.executable, "-m", "closeasync"]
@@ -93,34 +92,15 @@ def run(served: ServedFake, *args: str) -> tuple[int, str, str]:
     return Export(served, *args).finish()
 
 
-def ids_in(path: Path) -> dict[str, list[str]]:
-    """Every id in the output, by table (a list: a doubled row would show)."""
-    if path.suffix == ".jsonl":
-        found: dict[str, list[str]] = {}
-        for line in path.read_bytes().splitlines():
-            obj = orjson.loads(line)
-            found.setdefault(table_for(obj["_type"]), []).append(obj["id"])
-    else:
-        db = sqlite3.connect(path)
-        names = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        names.remove("closeasync_exports")  # the resume points
-        found = {n: [i for (i,) in db.execute(f'SELECT id FROM "{n}"')] for n in names}
-        db.close()
-    return {table: sorted(ids) for table, ids in found.items()}
-
-
 def expected(fake: FakeClose) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for ident, obj in fake.activities.items():
-        found.setdefault(table_for(obj["_type"]), []).append(ident)
-    return {table: sorted(ids) for table, ids in found.items()}
+    return sorted_ids(by_table(fake))
 
 
 def test_a_full_export_as_a_subprocess(served: ServedFake, tmp_path: Path) -> None:
     path = tmp_path / "close.sqlite"
     code, out, err = run(served, "activities", "--to", str(path))
     assert code == ExitCode.OK, err
-    assert ids_in(path) == expected(served.fake)
+    assert output_ids(path) == expected(served.fake)
     assert f"Exported {len(served.fake.activities):,} activities to {path}" in out
 
 
@@ -147,14 +127,14 @@ def test_killed_midway_then_resumed_equals_a_clean_run(
     export.process.kill()  # SIGKILL: no cleanup at all, as in a crash
     code, _, _ = export.finish()
     assert code == -signal.SIGKILL
-    partial = sum(map(len, ids_in(path).values()))
+    partial = sum(map(len, output_ids(path).values()))
     assert 0 < partial < len(served.fake.activities)
 
     release(served)
     code, out, err = run(served, "activities", "--to", str(path), "--page-size", PAGE, "--since-last")
     assert code == ExitCode.OK, err
     assert "resumed from an interrupted export" in out
-    assert ids_in(path) == ids_in(clean) == expected(served.fake)
+    assert output_ids(path) == output_ids(clean) == expected(served.fake)
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -169,7 +149,7 @@ def test_an_interrupted_export_saves_its_rows_and_says_how_to_go_on(
     code, out, err = export.finish()
     assert code == status
     name = signal.Signals(signum).name
-    saved = sum(map(len, ids_in(path).values()))
+    saved = sum(map(len, output_ids(path).values()))
     assert 0 < saved < len(served.fake.activities)
     # Everything received before the signal is saved, and the message says how much.
     assert f"closeasync export: interrupted ({name}); {saved} rows saved. " in err
@@ -179,7 +159,7 @@ def test_an_interrupted_export_saves_its_rows_and_says_how_to_go_on(
     release(served)
     code, out, err = run(served, "activities", "--to", str(path), "--since-last")
     assert code == ExitCode.OK, err
-    assert ids_in(path) == expected(served.fake)
+    assert output_ids(path) == expected(served.fake)
 
 
 @pytest.mark.parametrize("command", ["export", "list"])
@@ -208,7 +188,7 @@ def test_an_export_under_429s_and_resets_as_a_subprocess(served: ServedFake, tmp
     path = tmp_path / "close.jsonl"
     code, out, err = run(served, "activities", "--to", str(path), "--page-size", "25")
     assert code == ExitCode.OK, err
-    assert ids_in(path) == expected(served.fake)
+    assert output_ids(path) == expected(served.fake)
     assert "retries: 2" in out
     assert "rate-limit waits: 0 " not in out
 
@@ -222,7 +202,7 @@ def test_a_lost_network_ends_with_its_status_and_the_rest_follows_later(
     code, _, err = run(served, "activities", "--to", str(path), "--page-size", PAGE, "--retries", "1")
     assert code == ExitCode.NETWORK
     assert f"cannot reach Close at {served.base_url}" in err
-    saved = sum(map(len, ids_in(path).values()))
+    saved = sum(map(len, output_ids(path).values()))
     assert saved == 3 * int(PAGE) - 2  # three pages, less the item each later page repeats
     assert f"{saved} rows were saved; run again with --since-last to go on from there" in err
     assert "Traceback" not in err
@@ -230,7 +210,7 @@ def test_a_lost_network_ends_with_its_status_and_the_rest_follows_later(
     release(served)
     code, _, err = run(served, "activities", "--to", str(path), "--page-size", PAGE, "--since-last")
     assert code == ExitCode.OK, err
-    assert ids_in(path) == expected(served.fake)
+    assert output_ids(path) == expected(served.fake)
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ from closeasync.export import (
 from closeasync.fake import FakeClose
 from closeasync.fake.demo import load_demo
 from tests.conftest import NO_RETRY
+from tests.export_support import by_table
 
 PAGE = 25
 
@@ -50,14 +51,6 @@ def fake() -> FakeClose:
 
 def client(fake: FakeClose, retry: RetryPolicy = NO_RETRY, **options: Any) -> CloseAsync:
     return CloseAsync(api_key=fake.api_key, transport=fake.transport(), retry=retry, **options)
-
-
-def by_table(fake: FakeClose, types: set[str] | None = None) -> dict[str, set[str]]:
-    tables: dict[str, set[str]] = {}
-    for ident, obj in fake.activities.items():
-        if types is None or obj["_type"] in types:
-            tables.setdefault(table_for(obj["_type"]), set()).add(ident)
-    return tables
 
 
 def jsonl_ids(path: Path) -> list[str]:

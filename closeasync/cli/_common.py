@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +96,7 @@ def when(text: str) -> datetime:
     ('2026-01-05T00:00:00+00:00', '2026-01-05T09:30:00+02:00')
     """
     try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text)  # a bare date is its midnight; "Z" is UTC
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"not a date or datetime: {text!r} (e.g. 2026-01-05 or 2026-01-05T09:30:00Z)"

@@ -12,8 +12,9 @@ import attrs
 
 from ..models import to_dict
 from ..sync import SyncCursor
-from ._spec import SINGLE_TYPE, ExportSpec
+from ._spec import ExportSpec
 from ._stores_base import Store
+from ._tables import UNTYPED
 
 if TYPE_CHECKING:
     from .. import RequestEvent
@@ -111,7 +112,6 @@ async def run_export(
     stats.resumed_from = saved
     start: SyncCursor | datetime | None = saved if saved is not None else spec.since
     walk = spec.open(close, start)
-    fallback_type = SINGLE_TYPE.get(spec.what, "activity")
     batch: list[dict[str, Any]] = []
 
     def save() -> None:
@@ -125,7 +125,7 @@ async def run_export(
     try:
         async for item in walk:
             record = to_dict(item)
-            record.setdefault("_type", fallback_type)
+            record.setdefault("_type", UNTYPED)  # models always carry it; an unknown type may not
             batch.append(record)
             stats.items += 1
             stats.by_type[str(record["_type"])] += 1

@@ -17,8 +17,6 @@ if TYPE_CHECKING:
 __all__ = ["ExportSpec", "What"]
 
 What: TypeAlias = Literal["emails", "sms", "activities"]
-#: The ``_type`` of every item of a listing that has only one type.
-SINGLE_TYPE: dict[str, str] = {"emails": "Email", "sms": "SMS"}
 
 
 def _one_or_many(ids: Sequence[str]) -> str | list[str]:

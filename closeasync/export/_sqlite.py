@@ -22,7 +22,7 @@ from ..errors import InvalidRequestError
 from ..sync import SyncCursor
 from ._lock import lock_output
 from ._stores_base import StoreError
-from ._tables import columns_for, row_values, table_for
+from ._tables import UNTYPED, columns_for, row_values, table_for
 
 __all__ = ["SQLiteStore"]
 
@@ -100,7 +100,7 @@ class SQLiteStore:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         by_table: dict[str, list[list[Any]]] = {}
         for record in records:
-            table = table_for(str(record.get("_type") or "activity"))
+            table = table_for(str(record.get("_type") or UNTYPED))
             values = row_values(columns_for(table), record)
             values += (orjson.dumps(record).decode(), now)
             by_table.setdefault(table, []).append(values)
@@ -140,24 +140,24 @@ class SQLiteStore:
             self._upserts[table] = statement
         return statement
 
+    def _activity_tables(self) -> list[str]:
+        if self._connection is None and not self.path.exists():
+            return []
+        query = "SELECT name FROM sqlite_master WHERE type = 'table' AND name != ? ORDER BY name"
+        return [name for (name,) in self._db.execute(query, (_STATE_TABLE,))]
+
     def counts(self) -> dict[str, int]:
         """Rows per activity table."""
-        if self._connection is None and not self.path.exists():
-            return {}
-        tables = [
-            name
-            for (name,) in self._db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name != ? ORDER BY name",
-                (_STATE_TABLE,),
-            )
-        ]
-        return {t: int(self._db.execute(f"SELECT COUNT(*) FROM {_quote(t)}").fetchone()[0]) for t in tables}
+        return {
+            t: int(self._db.execute(f"SELECT COUNT(*) FROM {_quote(t)}").fetchone()[0])
+            for t in self._activity_tables()
+        }
 
     def row_ids(self) -> dict[str, set[str]]:
         """The ids in each activity table (for checking an export against its source)."""
         return {
             table: {row[0] for row in self._db.execute(f"SELECT id FROM {_quote(table)}")}
-            for table in self.counts()
+            for table in self._activity_tables()
         }
 
     def close(self) -> None:

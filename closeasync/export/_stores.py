@@ -24,6 +24,10 @@ __all__ = ["JsonLinesStore", "Store", "StoreBusyError", "StoreError", "StreamSto
 _STATE_VERSION = 2
 
 
+def _lines(records: Sequence[Mapping[str, Any]]) -> bytes:
+    return b"".join(orjson.dumps(record) + b"\n" for record in records)
+
+
 class JsonLinesStore:
     """One JSON object per line, in a file; the resume point in ``<file>.state.json``.
 
@@ -123,7 +127,7 @@ class JsonLinesStore:
         # Back to the end of the last save: a save that failed halfway leaves nothing behind.
         file.seek(self._offset)
         file.truncate()
-        file.write(b"".join(orjson.dumps(record) + b"\n" for record in records))
+        file.write(_lines(records))
         file.flush()
         state = {"version": _STATE_VERSION, "key": key, "offset": file.tell(), "cursor": cursor.to_dict()}
         aside = self.state_path.with_name(self.state_path.name + ".tmp")
@@ -146,7 +150,7 @@ class StreamStore:
         return None
 
     def save(self, records: Sequence[Mapping[str, Any]], cursor: SyncCursor, key: str) -> None:
-        self._stream.write(b"".join(orjson.dumps(record) + b"\n" for record in records))
+        self._stream.write(_lines(records))
         self._stream.flush()
 
     def close(self) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-__all__ = ["COMMON_COLUMNS", "columns_for", "row_values", "table_for"]
+__all__ = ["COMMON_COLUMNS", "UNTYPED", "columns_for", "row_values", "table_for"]
 
+#: The ``_type`` (and table) of an activity that arrived without one.
+UNTYPED = "activity"
 #: Every table has these (``data`` holds the whole object as JSON, ``exported_at`` when written).
 COMMON_COLUMNS = (
     "id",
@@ -77,9 +80,10 @@ def table_for(type_name: str) -> str:
     ('lead_status_change', 'sms', 'custom_x_1')
     """
     name = _NOT_NAME.sub("_", _BOUNDARY.sub("_", type_name).lower()).strip("_")
-    return name or "activity"
+    return name or UNTYPED
 
 
+@functools.cache
 def columns_for(table: str) -> tuple[str, ...]:
     """The lifted columns of ``table`` (the common ones first), without ``data``."""
     return COMMON_COLUMNS + TYPE_COLUMNS.get(table, ())
