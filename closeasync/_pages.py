@@ -15,7 +15,7 @@ import orjson
 
 from ._auth import redact_exception
 from ._serde import StructureError, converter
-from .errors import ResponseValidationError
+from .errors import FieldValueError, ResponseValidationError
 
 if TYPE_CHECKING:
     from ._wire import Response
@@ -25,6 +25,7 @@ __all__ = [
     "Fetched",
     "Page",
     "ResponseInfo",
+    "ResponseOrigin",
     "Structurer",
     "read_envelope",
     "response_error",
@@ -47,6 +48,35 @@ class ResponseInfo(NamedTuple):
         """The status, method and URL of ``response``."""
         request = response.request
         return cls(response.status, request.method if request else "", request.url if request else "")
+
+
+class ResponseOrigin:
+    """Where the objects of one response came from, kept by each model built from it.
+
+    A model converts timestamps, enums and nested objects when they are first read
+    (see :mod:`closeasync._views`); when a value does not convert, this turns the
+    failure into a :class:`~closeasync.errors.FieldValueError` that names the
+    response, with credentials removed as from every error.
+    """
+
+    __slots__ = ("info", "secrets")
+
+    def __init__(self, info: ResponseInfo, secrets: frozenset[str]) -> None:
+        self.info = info
+        self.secrets = secrets
+
+    def __repr__(self) -> str:  # the secrets stay out of it
+        return f"<ResponseOrigin {self.info.method} {self.info.url}>"
+
+    def field_error(self, model: str, field: str, message: str, body: bytes) -> Exception:
+        """The FieldValueError for ``model.field`` of an object of this response."""
+        info = self.info
+        error = FieldValueError(
+            message, model=model, field=field, status=info.status, body=body, method=info.method, url=info.url
+        )
+        if self.secrets:
+            redact_exception(error, self.secrets)
+        return error
 
 
 class Fetched(NamedTuple):
@@ -108,10 +138,15 @@ class Structurer(Generic[T]):
         self.target = target
         self.what = what
         self.secrets = secrets  # kept out of every error (see closeasync.errors)
-        self.hook: Callable[[Any, Any], Any] = converter.get_structure_hook(target)
+        #: ``hook(data, target, origin)``: every model hook takes the origin third.
+        self.hook: Callable[..., Any] = converter.get_structure_hook(target)
 
     def __repr__(self) -> str:
         return f"<Structurer {self.what}>"
+
+    def origin(self, info: ResponseInfo | None) -> ResponseOrigin | None:
+        """What the models of one response keep to report a misfit field."""
+        return None if info is None else ResponseOrigin(info, self.secrets)
 
     def one(self, data: Any, response: Response) -> T:
         """Structure a whole response body.
@@ -119,14 +154,15 @@ class Structurer(Generic[T]):
         Raises:
             ResponseValidationError: it does not fit the model.
         """
+        info = ResponseInfo.of(response)
         try:
-            value: T = self.hook(data, self.target)
+            value: T = self.hook(data, self.target, ResponseOrigin(info, self.secrets))
         except StructureError as exc:
             raise response_error(
                 f"{self.what} response does not fit its model: {exc}",
                 response.status,
                 response.content,
-                ResponseInfo.of(response),
+                info,
                 self.secrets,
             ) from exc
         return value
@@ -151,13 +187,13 @@ class Structurer(Generic[T]):
 
     def into(self, out: list[T], raw: list[Any], info: ResponseInfo | None, skip: int) -> Exception | None:
         """Append every item of ``raw`` to ``out``; return the misfit error where one stops it."""
-        hook, target = self.hook, self.target
+        hook, target, origin = self.hook, self.target, self.origin(info)
         try:
-            out.extend([hook(item, target) for item in raw])
+            out.extend([hook(item, target, origin) for item in raw])
         except StructureError:
             for index, item in enumerate(raw):
                 try:
-                    out.append(hook(item, target))
+                    out.append(hook(item, target, origin))
                 except StructureError as exc:
                     return self.misfit(item, exc, info, f"item {skip + index} of the listing")
         return None
@@ -195,10 +231,10 @@ class Page(Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         structurer = self._structurer
-        hook, target = structurer.hook, structurer.target
+        hook, target, origin = structurer.hook, structurer.target, structurer.origin(self.info)
         for index, item in enumerate(self.raw):
             try:
-                value: T = hook(item, target)
+                value: T = hook(item, target, origin)
             except StructureError as exc:
                 raise structurer.misfit(
                     item, exc, self.info, f"item {self.skip + index} of the listing"

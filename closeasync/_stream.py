@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
     from anyio.abc import TaskGroup
 
-    from ._pages import Fetched, FetchPage, ResponseInfo, Structurer
+    from ._pages import Fetched, FetchPage, ResponseInfo, ResponseOrigin, Structurer
 
 #: ``await later(skip, limit)`` fetches a page; calling what it returns parses it.
 DeferredFetch = Callable[[int, int], Awaitable[Callable[[], "Fetched"]]]
@@ -113,6 +113,7 @@ class ItemStream(Generic[T]):
         self._raw: list[Any] = []  # the page being handed out, as JSON
         self._index = 0
         self._info: ResponseInfo | None = None
+        self._origin: ResponseOrigin | None = None  # kept by each model, for FieldValueError
         self._skip = 0
 
     def __aiter__(self) -> ItemStream[T]:
@@ -127,7 +128,7 @@ class ItemStream(Generic[T]):
         item = self._raw[index]
         structurer = self._structurer
         try:
-            value: T = structurer.hook(item, structurer.target)
+            value: T = structurer.hook(item, structurer.target, self._origin)
         except StructureError as exc:
             self._finish()  # the listing ends at the misfit
             where = f"item {self._skip + index} of the listing"
@@ -234,6 +235,7 @@ class ItemStream(Generic[T]):
                 raw = raw[: self._left]
             self._left -= len(raw)
         self._raw, self._index, self._info, self._skip = raw, 0, result.info, skip
+        self._origin = self._structurer.origin(result.info)
 
     def _empty_page(self, skip: int) -> None:
         # has_more with an empty page would ask for the same offset forever.

@@ -18,6 +18,7 @@
     │   └── RequestTimeoutError       also a builtin ``TimeoutError``
     ├── WriteOutcomeUnknownError      a write may have been processed: check, don't repeat
     ├── ResponseValidationError       a 2xx whose body is not what Close documents
+    │   └── FieldValueError           a field's value, found wrong when first read
     ├── InvalidRequestError           refused before sending; ``field_errors``
     ├── ConfigurationError            bad client arguments
     ├── ClientClosedError             the client was used after ``aclose()``
@@ -46,6 +47,7 @@ __all__ = [
     "CloseError",
     "ConfigurationError",
     "ConnectError",
+    "FieldValueError",
     "InvalidRequestError",
     "MethodNotAllowedError",
     "NotFoundError",
@@ -224,6 +226,36 @@ class ResponseValidationError(CloseError):
         self.body = body
         self.method = method
         self.url = url
+
+
+class FieldValueError(ResponseValidationError):
+    """A model field whose JSON value does not fit its type, found when the field is read.
+
+    Models convert timestamps, enums and nested objects on first read (see
+    :mod:`closeasync.models`), so a value Close sent malformed surfaces here, naming the
+    model and field, instead of failing the whole listing it came in. ``status``,
+    ``method`` and ``url`` say which response the object came in (``0`` and empty for
+    a model not built from a response); ``body`` is the JSON object holding the field.
+
+    >>> err = FieldValueError("Email.date_created: bad", model="Email", field="date_created")
+    >>> (err.model, err.field, err.status)
+    ('Email', 'date_created', 0)
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str,
+        field: str,
+        status: int = 0,
+        body: bytes = b"",
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        super().__init__(message, status=status, body=body, method=method, url=url)
+        self.model = model
+        self.field = field
 
 
 class InvalidRequestError(CloseError, ValueError):

@@ -65,6 +65,7 @@ from .errors import InvalidRequestError, ResponseValidationError
 from .pagination import Fetched, response_error
 
 if TYPE_CHECKING:
+    from ._pages import ResponseOrigin
     from .pagination import ResponseInfo, Structurer
 
 __all__ = ["SyncCursor", "SyncIterator", "start_cursor"]
@@ -124,6 +125,7 @@ class SyncIterator(Generic[T]):
         self._buffer: list[tuple[datetime, str, Any]] = []
         self._index = 0
         self._info: ResponseInfo | None = None
+        self._origin: ResponseOrigin | None = None  # kept by each model, for FieldValueError
         self._has_more = True
         self._finished = False
         self.requests = 0
@@ -191,7 +193,7 @@ class SyncIterator(Generic[T]):
     def _deliver(self, when: datetime, ident: str, raw: Any) -> T:
         structurer = self._structurer
         try:
-            value: T = structurer.hook(raw, structurer.target)
+            value: T = structurer.hook(raw, structurer.target, self._origin)
         except StructureError as exc:
             raise structurer.misfit(raw, exc, self._info, ident) from exc
         if self._top is None:
@@ -234,6 +236,7 @@ class SyncIterator(Generic[T]):
         self.requests += 1
         got = await self._fetch(skip, self._page_size, extra)
         self._info = got.info
+        self._origin = self._structurer.origin(got.info)
         items = [self._key(raw) for raw in got.items]
         self._check_order(items, got)
         self._overlap = True

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from closeasync import FieldValueError
 from closeasync._routes import ROUTES
 from closeasync._serde import StructureError, converter, strict_converter
 from closeasync.models import (
@@ -99,10 +100,15 @@ def test_timestamps_parse_with_utc_for_naive_ones() -> None:
     assert converter.unstructure(email)["date_created"] == "2015-06-26T02:01:43.059265+00:00"
 
 
-def test_bad_values_raise_structure_errors_naming_the_field() -> None:
-    """A malformed timestamp or a non-object names the model and field."""
+def test_bad_values_raise_errors_naming_the_field() -> None:
+    """A malformed timestamp names the model and field when read; a non-object fails at once."""
+    email = converter.structure({"id": "acti_1", "date_created": "yesterday"}, Email)
+    assert email.id == "acti_1"
+    with pytest.raises(FieldValueError, match=r"Email\.date_created") as caught:
+        email.date_created  # noqa: B018 - the read is the test
+    assert (caught.value.model, caught.value.field) == ("Email", "date_created")
     with pytest.raises(StructureError, match=r"Email\.date_created"):
-        converter.structure({"date_created": "yesterday"}, Email)
+        strict_converter.structure({"date_created": "yesterday"}, Email)
     with pytest.raises(StructureError, match="expected a JSON object"):
         converter.structure(["not", "an", "object"], Email)
 

@@ -11,21 +11,31 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import anyio
 import anyio.lowlevel
+import orjson
 import pytest
 
-from closeasync import AsyncPaginator, CloseAsync, InvalidRequestError, ResponseValidationError, ServerError
+from closeasync import (
+    AsyncPaginator,
+    CloseAsync,
+    FieldValueError,
+    InvalidRequestError,
+    ResponseValidationError,
+    ServerError,
+)
 from closeasync.fake import FakeClose
 from closeasync.fake.app import serve
 from closeasync.models import Email
 from closeasync.retry import RetryPolicy
 from closeasync.transports import Request, Response
 from tests.conftest import API_KEY, StubTransport, json_response
+
+T_TEXT = "2026-11-20T16:55:56.984201+00:00"
 
 NO_RETRY = RetryPolicy(max_attempts=1)
 #: Every test is bounded: a hang fails it instead of stalling the suite.
@@ -332,15 +342,15 @@ async def test_a_failed_page_raises_after_the_items_before_it() -> None:
 
 @pytest.mark.parametrize("prefetch", [0, 3])
 async def test_a_misfit_item_carries_its_response(prefetch: int) -> None:
-    """An item that does not fit its model: status, method, URL, and the item's JSON as body."""
+    """An item that is not an object ends the listing there: status, method, URL, the item as body."""
     stub = StubTransport()
     store = store_handler(60)
 
     def handler(request: Request) -> Response:
         if offsets(request)[0] != 20:
             return store(request)
-        items = [{"_type": "Email", "id": f"acti_{i}"} for i in range(20, 40)]
-        items[5]["date_created"] = "not a date"
+        items: list[Any] = [{"_type": "Email", "id": f"acti_{i}"} for i in range(20, 40)]
+        items[5] = ["acti_25", "is not an object"]
         return json_response({"data": items, "has_more": True})
 
     stub.handler = handler
@@ -353,35 +363,78 @@ async def test_a_misfit_item_carries_its_response(prefetch: int) -> None:
     assert error.status == 200
     assert error.method == "GET"
     assert "_skip=20" in error.url
-    assert b'"acti_25"' in error.body
+    assert error.body == b'["acti_25","is not an object"]'
     assert "item 25" in str(error)
+
+
+@pytest.mark.parametrize("prefetch", [0, 3])
+async def test_a_malformed_field_fails_when_read_naming_its_response(prefetch: int) -> None:
+    """A timestamp that does not parse leaves the listing whole; reading it says where it came from."""
+    stub = StubTransport()
+    store = store_handler(60)
+
+    def handler(request: Request) -> Response:
+        if offsets(request)[0] != 20:
+            return store(request)
+        items = [{"_type": "Email", "id": f"acti_{i}", "date_created": T_TEXT} for i in range(20, 40)]
+        items[5]["date_created"] = "not a date"
+        return json_response({"data": items, "has_more": True})
+
+    stub.handler = handler
+    async with client(stub) as close:
+        emails = await close.emails.list(page_size=20, prefetch=prefetch).collect()
+    assert [e.id for e in emails] == [f"acti_{i}" for i in range(60)]
+    assert emails[24].date_created == emails[26].date_created == datetime.fromisoformat(T_TEXT)
+    for _ in range(2):  # every read fails the same way: nothing half-converted is kept
+        with pytest.raises(FieldValueError) as caught:
+            emails[25].date_created  # noqa: B018 - the read is the test
+    error = caught.value
+    assert isinstance(error, ResponseValidationError)
+    assert (error.model, error.field) == ("Email", "date_created")
+    assert (error.status, error.method) == (200, "GET")
+    assert "_skip=20" in error.url
+    assert orjson.loads(error.body) == {"_type": "Email", "id": "acti_25", "date_created": "not a date"}
+    assert "Email.date_created" in str(error)
+    assert emails[25].id == "acti_25"  # the other fields read as ever
+    assert "date_created=<malformed 'not a date'>" in repr(emails[25])
 
 
 async def test_get_and_envelope_errors_carry_the_response(stub: StubTransport, close: CloseAsync) -> None:
     """A single object and a list envelope that do not fit report the real status, body and URL."""
     stub.handler = lambda r: json_response({"_type": "Email", "date_created": "soon"}, 201)
-    with pytest.raises(ResponseValidationError) as caught:
-        await close.emails.get("acti_1")
+    email = await close.emails.get("acti_1")
+    with pytest.raises(FieldValueError) as caught:
+        email.date_created  # noqa: B018 - the read is the test
     assert (caught.value.status, caught.value.method) == (201, "GET")
     assert caught.value.url.endswith("/activity/email/acti_1/")
     assert caught.value.body == b'{"_type":"Email","date_created":"soon"}'
+    stub.handler = lambda r: json_response(["not", "an", "object"], 201)
+    with pytest.raises(ResponseValidationError) as caught_now:
+        await close.emails.get("acti_1")
+    assert (caught_now.value.status, caught_now.value.body) == (201, b'["not","an","object"]')
     stub.handler = lambda r: json_response({"data": "nope", "has_more": False})
-    with pytest.raises(ResponseValidationError) as caught:
+    with pytest.raises(ResponseValidationError) as caught_now:
         await close.activities.list(lead_id="lead_1", prefetch=2).collect()
-    assert caught.value.status == 200
-    assert caught.value.body == b'{"data":"nope","has_more":false}'
-    assert "/activity/" in caught.value.url
+    assert caught_now.value.status == 200
+    assert caught_now.value.body == b'{"data":"nope","has_more":false}'
+    assert "/activity/" in caught_now.value.url
 
 
 async def test_misfit_errors_never_hold_the_key(stub: StubTransport, close: CloseAsync) -> None:
     """A body echoing the API key is scrubbed from the error, as every other error is."""
     stub.handler = lambda r: json_response(
-        {"data": [{"_type": "Email", "date_created": API_KEY}], "has_more": False}
+        {"data": [{"_type": "Email", "date_created": API_KEY}, [API_KEY]], "has_more": False}
     )
     with pytest.raises(ResponseValidationError) as caught:
         await close.emails.list().collect()
     assert API_KEY.encode() not in caught.value.body
     assert API_KEY not in str(caught.value)
+    first = await close.emails.list().limit(1).collect()
+    with pytest.raises(FieldValueError) as field_caught:
+        first[0].date_created  # noqa: B018 - the read is the test
+    assert API_KEY.encode() not in field_caught.value.body
+    assert API_KEY not in str(field_caught.value)
+    assert API_KEY not in repr(field_caught.value)
 
 
 @pytest.mark.parametrize("bad", [-1, True, 1.5, "2"])

@@ -213,7 +213,7 @@ async def test_a_misfit_item_ends_the_stream_with_its_response() -> None:
         if offsets(request)[0] != 20:
             return store(request)
         items: list[Any] = [{"_type": "Email", "id": f"acti_{i}"} for i in range(20, 40)]
-        items[3]["date_created"] = "not a date"
+        items[3] = ["not", "an", "object"]  # a malformed field would fail only when read
         return json_response({"data": items, "has_more": True})
 
     stub.handler = misfit
@@ -353,7 +353,7 @@ async def test_after_a_misfit_or_a_failed_page_nothing_more_is_handed_out() -> N
             return json_response({"data": orjson.loads(store(request).content)["data"][:7], "has_more": True})
         if skip == 7:
             items: list[Any] = [{"_type": "Email", "id": f"acti_{i}"} for i in range(7, 7 + limit)]
-            items[2]["date_created"] = "not a date"
+            items[2] = "not an object"
             return json_response({"data": items, "has_more": True})
         return store(request)
 

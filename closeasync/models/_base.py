@@ -1,16 +1,21 @@
-"""The base of every model: attrs classes whose absent fields stay absent.
+"""The base of every model: frozen attrs classes whose absent fields stay absent.
 
 Close answers with partial objects whenever ``_fields`` is used, and even its own
 examples omit fields the schema calls required. A model therefore distinguishes
 three states for each field: a value, ``None`` (Close sent ``null``) and *absent*
-(Close did not send the key). Absent fields are simply never assigned: the slot
-stays empty, reading it raises :class:`FieldNotLoaded` (an ``AttributeError``, so
-``hasattr`` and ``getattr(obj, name, default)`` work), and unstructuring leaves
-the key out, so a model round-trips to exactly the JSON it came from.
+(Close did not send the key). An absent field is simply not in the instance's
+``__dict__``: reading it raises :class:`FieldNotLoaded` (an ``AttributeError``, so
+``hasattr`` and ``getattr(obj, name, default)`` work), and unstructuring leaves the
+key out, so a model round-trips to exactly the JSON it came from.
 
 This keeps the annotations honest: ``email.subject`` is typed ``str | None`` and,
 when it returns, it returns exactly that. Nothing pretends an absent field is
 ``None``.
+
+Models that come from Close are *views*: their ``__dict__`` is a copy of the JSON
+object, and timestamps, enums and nested models are converted when first read (see
+:mod:`closeasync._views`). A value Close sent malformed raises
+:class:`~closeasync.errors.FieldValueError` when its field is read.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
+
+from ..errors import FieldValueError
 
 __all__ = ["UNSET", "FieldNotLoaded", "Model", "evolve", "is_loaded", "loaded_fields", "wire_name"]
 
@@ -72,19 +79,23 @@ def wire_name(attribute: attrs.Attribute[Any]) -> str:
     return name
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class Model:
-    """Base of all closeasync models: frozen, slotted, keyword-only attrs classes.
+    """Base of all closeasync models: frozen, keyword-only attrs classes.
 
-    Every field defaults to :data:`UNSET`, which leaves the slot empty, so models can
-    be built partially in tests: ``Email(id="acti_1", subject="Hi")``.
+    Every field defaults to :data:`UNSET`, which leaves the field absent, so models
+    can be built partially in tests: ``Email(id="acti_1", subject="Hi")``.
+
+    Models are not slotted: the instance ``__dict__`` is what lets a model be a view
+    over Close's JSON (one dict copy instead of a write per field; see
+    :mod:`closeasync._views`).
     """
 
     def __attrs_post_init__(self) -> None:
         # Fields the caller did not pass keep no value at all (see module docstring).
-        for attribute in attrs.fields(type(self)):
-            if getattr(self, attribute.name) is UNSET:
-                object.__delattr__(self, attribute.name)
+        values = self.__dict__
+        for name in [name for name, value in values.items() if value is UNSET]:
+            del values[name]
 
     if not TYPE_CHECKING:  # keep mypy from treating every attribute as valid
 
@@ -111,22 +122,31 @@ class Model:
         return (_rebuild, (type(self), _loaded_state(self)))
 
     def __repr__(self) -> str:
+        values = self.__dict__
         shown = ", ".join(
-            f"{a.name}={getattr(self, a.name)!r}"
+            f"{a.name}={_shown(self, a.name)}"
             for a in attrs.fields(type(self))
-            if a.repr and hasattr(self, a.name)
+            if a.repr and a.name in values
         )
         return f"{type(self).__name__}({shown})"
 
 
+def _shown(model: Model, name: str) -> str:
+    """The repr of one field; a malformed value shows as it came (repr must not raise)."""
+    try:
+        return repr(getattr(model, name))
+    except FieldValueError:
+        return f"<malformed {model.__dict__[name]!r}>"
+
+
 def _loaded_state(model: Model) -> dict[str, Any]:
-    return {a.name: getattr(model, a.name) for a in attrs.fields(type(model)) if hasattr(model, a.name)}
+    values = model.__dict__
+    return {a.name: getattr(model, a.name) for a in attrs.fields(type(model)) if a.name in values}
 
 
 def _rebuild(cls: type[Model], state: dict[str, Any]) -> Model:
     obj = object.__new__(cls)
-    for name, value in state.items():
-        object.__setattr__(obj, name, value)
+    object.__setattr__(obj, "__dict__", dict(state))
     return obj
 
 
@@ -161,9 +181,14 @@ def loaded_fields(model: Model) -> frozenset[str]:
     >>> sorted(loaded_fields(Email(id="acti_1", subject=None)))
     ['id', 'subject']
     """
-    return frozenset(a.name for a in attrs.fields(type(model)) if hasattr(model, a.name))
+    values = model.__dict__
+    return frozenset(a.name for a in attrs.fields(type(model)) if a.name in values)
 
 
 def is_loaded(model: Model, field: str) -> bool:
-    """Tell whether ``field`` holds a value on ``model`` (``None`` counts as loaded)."""
-    return hasattr(model, field)
+    """Tell whether ``field`` holds a value on ``model`` (``None`` counts as loaded).
+
+    It only looks: a field still to be converted is not converted (and so cannot
+    raise :class:`~closeasync.errors.FieldValueError`).
+    """
+    return field in model.__dict__ and field in attrs.fields_dict(type(model))

@@ -12,7 +12,7 @@ from ._base import UNSET, Model
 __all__ = ["ActivityBase", "UnknownActivity"]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class ActivityBase(Model):
     """Fields shared by every activity type (Close's ``ActivityBase``).
 
@@ -39,7 +39,7 @@ class ActivityBase(Model):
     activity_at: datetime | None = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class UnknownActivity(Model):
     """An activity whose ``_type`` this version of closeasync does not model.
 

@@ -13,7 +13,7 @@ from .enums import CallDisposition, CallMethod, CallStatus, PhoneDirection, Phon
 __all__ = ["Call"]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class Call(ActivityBase):
     """A Call activity (Close's ``CallActivity``).
 

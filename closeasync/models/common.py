@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class Attachment(Model):
     """A file attached to an Email, SMS/MMS, Note or WhatsApp message.
 
@@ -38,7 +38,7 @@ class Attachment(Model):
     media_id: str | None = UNSET  # SMS/MMS attachments only
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class EmailIdentity(Model):
     """A name and address in an email envelope."""
 
@@ -46,7 +46,7 @@ class EmailIdentity(Model):
     name: str | None = UNSET  # the thread schema says string; Close's examples send null
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class EmailEnvelope(Model):
     """The parsed headers of a sent or received email (``from`` is ``from_`` here)."""
 
@@ -63,7 +63,7 @@ class EmailEnvelope(Model):
     is_autoreply: bool = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class EmailOpen(Model):
     """One recorded open of a tracked email."""
 
@@ -73,7 +73,7 @@ class EmailOpen(Model):
     user_agent: str | None = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class QuotedText(Model):
     """A block of an email's plain-text body, marked as quoted (collapsible) or not."""
 
@@ -81,7 +81,7 @@ class QuotedText(Model):
     text: str = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class QuotedHtml(Model):
     """The HTML counterpart of :class:`QuotedText`."""
 
@@ -89,7 +89,7 @@ class QuotedHtml(Model):
     html: str = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class CommentSummary(Model):
     """How many comments an activity has, and the comment thread holding them."""
 
@@ -97,7 +97,7 @@ class CommentSummary(Model):
     thread_id: str = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class PausedSubscription(Model):
     """A sequence subscription Close paused because of an activity.
 

@@ -13,7 +13,7 @@ from .enums import CreationSource
 __all__ = ["Created"]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class Created(ActivityBase):
     """A Created activity (Close's ``CreatedActivity``); read-only.
 

@@ -15,7 +15,7 @@ from .enums import CreationSource, CustomActivityStatus
 __all__ = ["CustomActivity"]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class CustomActivity(ActivityBase):
     """A Custom Activity instance (Close's ``CustomActivity``).
 

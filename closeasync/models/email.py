@@ -15,7 +15,7 @@ from .enums import EmailDirection, MessageStatus
 __all__ = ["Email"]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class Email(ActivityBase):
     """An Email activity (Close's ``EmailActivity``).
 

@@ -12,7 +12,7 @@ from ._base import UNSET, Model
 __all__ = ["Event"]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class Event(Model):
     """One event of the event log; not an activity.
 

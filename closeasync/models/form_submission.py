@@ -12,7 +12,7 @@ from .activity import ActivityBase
 __all__ = ["FormSubmission"]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class FormSubmission(ActivityBase):
     """A FormSubmission activity (Close's ``FormSubmissionActivity``); read-only.
 

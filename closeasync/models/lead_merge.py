@@ -13,7 +13,7 @@ from .enums import LeadMergeStatus
 __all__ = ["LeadMerge"]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class LeadMerge(ActivityBase):
     """A LeadMerge activity (Close's ``LeadMergeActivity``); read-only.
 

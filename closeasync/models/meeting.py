@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class MeetingAttendee(Model):
     """One invitee of a Meeting; ``status`` is the calendar's answer (``yes``, ``noreply``...)."""
 
@@ -47,7 +47,7 @@ class MeetingAttendee(Model):
     status: str | None = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class MeetingConferenceLink(Model):
     """A video-call link found on a Meeting."""
 
@@ -55,7 +55,7 @@ class MeetingConferenceLink(Model):
     url: str = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class MeetingSummary(Model):
     """The AI summary of a Meeting, as HTML and as plain text."""
 
@@ -63,7 +63,7 @@ class MeetingSummary(Model):
     text: str = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class MeetingTranscriptWord(Model):
     """One word of an utterance, with its offsets in seconds when known."""
 
@@ -72,7 +72,7 @@ class MeetingTranscriptWord(Model):
     end: float | None = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class MeetingTranscriptUtterance(Model):
     """One stretch of speech by one speaker; ``start`` and ``end`` are seconds."""
 
@@ -84,7 +84,7 @@ class MeetingTranscriptUtterance(Model):
     words: list[MeetingTranscriptWord] = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class MeetingTranscriptSpeaker(Model):
     """How long one speaker talked (``talk_time`` in seconds)."""
 
@@ -94,7 +94,7 @@ class MeetingTranscriptSpeaker(Model):
     talk_percentage: float = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class MeetingTranscript(Model):
     """A transcript of a recorded Meeting, with its speakers and AI summary."""
 
@@ -106,7 +106,7 @@ class MeetingTranscript(Model):
     summary_html: str | None = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class Meeting(ActivityBase):
     """A Meeting activity (Close's ``MeetingActivity``).
 
@@ -160,7 +160,7 @@ class Meeting(ActivityBase):
     )
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class MeetingIntegrationClient(Model):
     """The OAuth app that attached a :class:`MeetingIntegration`."""
 
@@ -168,7 +168,7 @@ class MeetingIntegrationClient(Model):
     name: str = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class MeetingIntegration(Model):
     """Data a third-party app attached to a Meeting (``POST /activity/meeting/{id}/integration/``).
 

@@ -15,7 +15,7 @@ from .enums import CreationSource
 __all__ = ["Note"]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class Note(ActivityBase):
     """A Note activity.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
 from cattrs import Converter
@@ -96,14 +97,17 @@ def activity_class(type_name: str) -> type[ActivityBase] | None:
 
 def register_activity_union(conv: Converter, *, strict: bool) -> None:
     """Teach ``conv`` to structure :data:`Activity` by its ``_type`` tag."""
-    hooks = {name: conv.get_structure_hook(cls) for name, cls in ACTIVITY_TYPES.items()}
+    # Every model hook takes the origin third (closeasync._views); cattrs' own calls pass two.
+    hooks: dict[str, Callable[..., Model]] = {
+        name: conv.get_structure_hook(cls) for name, cls in ACTIVITY_TYPES.items()
+    }
     known = ACTIVITY_TYPES
 
-    def structure_activity(data: Any, _: Any = None) -> Model:
+    def structure_activity(data: Any, _: Any = None, origin: Any = None) -> Model:
         tag = data.get("_type") if type(data) is dict else None
         hook = hooks.get(tag) if type(tag) is str else None
         if hook is not None:
-            model: Model = hook(data, known[tag])  # type: ignore[index]
+            model: Model = hook(data, known[tag], origin)  # type: ignore[index]  # tag is a str here
             return model
         if strict:
             from .._serde import StructureError
@@ -112,7 +116,11 @@ def register_activity_union(conv: Converter, *, strict: bool) -> None:
         return _unknown(data)
 
     conv.register_structure_hook_func(lambda tp: tp == Activity, structure_activity)
-    conv.register_structure_hook(UnknownActivity, lambda data, _: _unknown(data))
+
+    def structure_unknown(data: Any, _: Any = None, origin: Any = None) -> UnknownActivity:
+        return _unknown(data)
+
+    conv.register_structure_hook(UnknownActivity, structure_unknown)
     conv.register_unstructure_hook(UnknownActivity, lambda obj: dict(obj.raw))
 
 

@@ -15,7 +15,7 @@ from .enums import MessageStatus, PhoneDirection, PhoneSource
 __all__ = ["SMS"]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class SMS(ActivityBase):
     """An SMS activity (Close's ``SMSActivity``); the status rules are the Email ones.
 

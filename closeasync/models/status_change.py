@@ -15,7 +15,7 @@ from .enums import OpportunityStatusType, OpportunityValuePeriod
 __all__ = ["LeadStatusChange", "OpportunityStatusChange"]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class LeadStatusChange(ActivityBase):
     """A LeadStatusChange activity (Close's ``LeadStatusChangeActivity``).
 
@@ -34,7 +34,7 @@ class LeadStatusChange(ActivityBase):
     )
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class OpportunityStatusChange(ActivityBase):
     """An OpportunityStatusChange activity (Close's ``OpportunityStatusChangeActivity``).
 

@@ -13,7 +13,7 @@ from .common import CommentSummary
 __all__ = ["TaskCompleted"]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class TaskCompleted(ActivityBase):
     """A TaskCompleted activity (Close's ``TaskCompletedActivity``); read-only.
 

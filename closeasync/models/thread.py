@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class EmailThreadImportance(Model):
     """Whether Close counts a thread as important, and why."""
 
@@ -37,7 +37,7 @@ class EmailThreadImportance(Model):
     reason: EmailThreadImportanceReason | str = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class EmailPreview(Model):
     """A short view of one Email of a thread (Close's ``EmailPreview``), without the bodies."""
 
@@ -60,7 +60,7 @@ class EmailPreview(Model):
     date_sent: datetime | None = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class EmailThreadSummaryFeedback(Model):
     """A user's rating of a thread's AI summary."""
 
@@ -69,7 +69,7 @@ class EmailThreadSummaryFeedback(Model):
     given_at: datetime = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class EmailThreadSummary(Model):
     """The AI summary of a thread; the texts are None until ``status`` is ``success``."""
 
@@ -82,7 +82,7 @@ class EmailThreadSummary(Model):
     feedback: EmailThreadSummaryFeedback = UNSET
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class EmailThread(ActivityBase):
     """An EmailThread activity (Close's ``EmailThreadActivity``).
 

@@ -14,7 +14,7 @@ from .enums import CreationSource, EmailDirection
 __all__ = ["WhatsAppMessage"]
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)
+@attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)
 class WhatsAppMessage(ActivityBase):
     """A WhatsAppMessage activity (Close's ``WhatsAppMessageActivity``).
 

@@ -209,12 +209,13 @@ class MessageResource(Resource, Generic[M]):
                     found[ident] = exc
                 return
             asked = set(chunk)
+            origin = self._structurer.origin(got.info)
             for index, raw in enumerate(got.items):
                 key = raw.get("id") if isinstance(raw, dict) else None
                 if not isinstance(key, str) or key not in asked:
                     continue
                 try:
-                    found[key] = self._structurer.hook(raw, self._model)
+                    found[key] = self._structurer.hook(raw, self._model, origin)
                 except StructureError as exc:
                     found[key] = self._structurer.misfit(raw, exc, got.info, f"item {index} of the lookup")
 

@@ -1,0 +1,319 @@
+"""Views (the production converter) read exactly like the reference, which converts at once.
+
+Production models are views over the JSON, converting timestamps, enums and nested
+models on first read (``closeasync._views``); ``make_model_converter(lazy=False)``
+converts every field at once with the interpreted reference functions, the
+specification. Here both structure the same inputs, and reading every field of the
+view (nested views too) must give the reference's model down to the types of values,
+or fail on the same field with the same message: every response example, the whole
+demo organization, and variants with keys dropped, nulls, unknown keys and enum
+values, and values of the wrong type. Then what a view promises beyond that: the JSON
+it came from is never changed, conversions happen once, and unknown or shadowing
+keys stay out of the model's behaviour.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+import pickle
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import attrs
+import pytest
+
+from closeasync import FieldValueError
+from closeasync._serde import StructureError, converter, make_model_converter
+from closeasync._views import LazyField
+from closeasync.fake import FakeClose
+from closeasync.fake.demo import load_demo
+from closeasync.models import (
+    ACTIVITY_TYPES,
+    Attachment,
+    Email,
+    EmailEnvelope,
+    EmailIdentity,
+    MessageStatus,
+    Model,
+    evolve,
+    is_loaded,
+    loaded_fields,
+    to_dict,
+)
+from closeasync.models.activity import ActivityBase
+from tests.conftest import ACTIVITY_UNION
+from tests.spec_examples import iter_docs_examples, iter_extra_examples, iter_openapi_examples
+
+reference = make_model_converter(lazy=False)
+
+
+def _same(a: Any, b: Any, where: str = "") -> None:
+    """Assert ``a`` and ``b`` are equal and of the same types all the way down (reading every field)."""
+    assert type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
+    if isinstance(a, Model):
+        assert loaded_fields(a) == loaded_fields(b), where
+        for name in sorted(loaded_fields(a)):
+            _same(getattr(a, name), getattr(b, name), f"{where}.{name}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), where
+        for index, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same(x, y, f"{where}[{index}]")
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for key in a:
+            _same(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, enum.Enum):
+        assert a is b, where
+    elif isinstance(a, datetime):
+        assert (a, a.utcoffset()) == (b, b.utcoffset()), where
+    else:
+        assert a == b, where
+
+
+def _read_all(value: Any) -> None:
+    """Read every field of a view, nested views too (a misfit raises FieldValueError)."""
+    if isinstance(value, Model):
+        for name in sorted(loaded_fields(value)):
+            _read_all(getattr(value, name))
+    elif isinstance(value, list):
+        for item in value:
+            _read_all(item)
+
+
+def _check(data: Any, target: Any) -> None:
+    before = copy.deepcopy(data)
+    try:
+        expected = reference.structure(data, target)
+    except StructureError as exc:
+        message = str(exc)
+    else:
+        _same(converter.structure(data, target), expected, getattr(target, "__name__", "Activity"))
+        assert data == before  # the JSON a view came from is never changed
+        return
+    if not isinstance(data, dict):  # not an object: refused at once, as the reference does
+        with pytest.raises(StructureError) as refused:
+            converter.structure(data, target)
+        assert str(refused.value) == message
+        return
+    view = converter.structure(data, target)
+    with pytest.raises(FieldValueError) as info:
+        _read_all(view)
+    # The reference names the path from the top; the view, the field that was read.
+    assert message.endswith(str(info.value)), (message, str(info.value))
+    assert data == before
+
+
+def _objects(value: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object with a ``_type`` in ``value`` (nested ones too)."""
+    if isinstance(value, dict):
+        if isinstance(value.get("_type"), str):
+            yield value
+        for item in value.values():
+            yield from _objects(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _objects(item)
+
+
+def _examples() -> list[dict[str, Any]]:
+    examples = [*iter_openapi_examples(), *iter_docs_examples(), *iter_extra_examples()]
+    return [obj for e in examples if e.kind == "response" for obj in _objects(e.body)]
+
+
+def _demo() -> list[dict[str, Any]]:
+    fake = FakeClose(seed=3)
+    load_demo(fake, leads=40)
+    return list(fake.state.of_type())
+
+
+def test_views_are_in_use() -> None:
+    assert getattr(converter.get_structure_hook(Email), "__closeasync_view__", False)
+    assert not getattr(reference.get_structure_hook(Email), "__closeasync_view__", False)
+
+
+@pytest.mark.parametrize("source", ["examples", "demo"])
+def test_same_models_as_the_reference(source: str) -> None:
+    objects = _examples() if source == "examples" else _demo()
+    assert len(objects) > 20
+    for data in objects:
+        _check(data, ACTIVITY_UNION)
+        cls = ACTIVITY_TYPES.get(data["_type"])
+        if cls is not None:
+            _check(data, cls)
+
+
+_ODD_VALUES: list[Any] = [
+    None,
+    "",
+    "not-a-date",
+    "2024-02-30T00:00:00",
+    0,
+    1.5,
+    True,
+    [],
+    [None],
+    {},
+    {"x": 1},
+]
+
+
+def _mutations(data: dict[str, Any], rng: random.Random) -> Iterator[dict[str, Any]]:
+    keys = list(data)
+    yield {k: v for k, v in data.items() if rng.random() < 0.5}  # a partial object (fields=)
+    yield dict.fromkeys(keys)  # every value null
+    yield {**data, "brand_new_field": {"a": 1}, "custom.cf_x": "y"}
+    for key in rng.sample(keys, min(6, len(keys))):
+        for odd in rng.sample(_ODD_VALUES, 4):
+            yield {**data, key: odd}
+        if isinstance(data[key], dict):  # one level down: a nested model's field
+            for inner in list(data[key])[:3]:
+                yield {**data, key: {**data[key], inner: rng.choice(_ODD_VALUES)}}
+        if isinstance(data[key], list) and data[key] and isinstance(data[key][0], dict):
+            first = data[key][0]
+            for inner in list(first)[:3]:
+                yield {**data, key: [{**first, inner: rng.choice(_ODD_VALUES)}, *data[key][1:]]}
+
+
+def test_same_models_or_errors_for_odd_input() -> None:
+    rng = random.Random(7)
+    objects = _examples() + _demo()[::7]
+    count = failures = 0
+    for data in objects:
+        cls = ACTIVITY_TYPES.get(data["_type"])
+        for variant in _mutations(data, rng):
+            _check(variant, ACTIVITY_UNION)
+            if cls is not None:
+                _check(variant, cls)
+                try:
+                    reference.structure(variant, cls)
+                except StructureError:
+                    failures += 1
+            count += 1
+    assert count > 1000
+    assert failures > 100  # the comparison covered errors, not only successes
+
+
+def test_non_objects_fail_the_same_way() -> None:
+    for value in (None, [], "x", 3, [{"id": "acti_1"}]):
+        _check(value, Email)
+
+
+def test_every_model_class_gets_a_view_with_lazy_fields_where_needed() -> None:
+    seen: set[type] = set()
+
+    def walk(cls: type[Model]) -> None:
+        if cls in seen:
+            return
+        seen.add(cls)
+        assert getattr(converter.get_structure_hook(cls), "__closeasync_view__", False), cls
+        for attribute in attrs.fields(cls):
+            plain = attribute.type in ("str", "str | None", "int | None", "bool", "list[str]")
+            lazy = isinstance(cls.__dict__.get(attribute.name), LazyField)
+            assert not (plain and lazy), f"{cls.__name__}.{attribute.name}"
+            for arg in _type_args(attribute.type):
+                if isinstance(arg, type) and issubclass(arg, Model):
+                    walk(arg)
+
+    for cls in ACTIVITY_TYPES.values():
+        walk(cls)
+    assert ActivityBase not in seen  # abstract: never structured on its own
+    assert len(seen) > len(ACTIVITY_TYPES)
+    for name in ("date_created", "status", "envelope", "attachments", "body_html_quoted"):
+        assert isinstance(Email.__dict__[name], LazyField), name
+    for name in ("subject", "to", "has_reply", "send_attempts"):
+        assert name not in Email.__dict__, name  # read straight from the instance dict
+
+
+def _type_args(tp: Any) -> Iterator[Any]:
+    yield tp
+    for arg in getattr(tp, "__args__", ()):
+        yield from _type_args(arg)
+
+
+STAMP = "2026-01-05T08:55:40.515263+00:00"
+RAW: dict[str, Any] = {
+    "_type": "Email",
+    "id": "acti_1",
+    "subject": "Hi",
+    "status": "sent",
+    "date_created": STAMP,
+    "envelope": {"from": [{"email": "a@example.com", "name": "A"}], "to": []},
+    "attachments": [{"url": "https://app.close.com/go/file/x/", "size": 3}],
+}
+
+
+def test_conversions_happen_once_and_are_kept() -> None:
+    email = converter.structure(copy.deepcopy(RAW), Email)
+    assert email.date_created == datetime(2026, 1, 5, 8, 55, 40, 515263, tzinfo=UTC)
+    assert email.date_created is email.date_created
+    assert email.envelope is email.envelope
+    assert email.attachments is email.attachments
+    assert email.status is MessageStatus.SENT
+    assert email.envelope is not None
+    assert email.envelope.from_ == [EmailIdentity(email="a@example.com", name="A")]
+
+
+def test_a_view_equals_the_model_built_by_hand_and_round_trips() -> None:
+    by_hand = Email(
+        id="acti_1",
+        subject="Hi",
+        status=MessageStatus.SENT,
+        date_created=datetime(2026, 1, 5, 8, 55, 40, 515263, tzinfo=UTC),
+        envelope=EmailEnvelope(from_=[EmailIdentity(email="a@example.com", name="A")], to=[]),
+        attachments=[Attachment(url="https://app.close.com/go/file/x/", size=3)],
+    )
+    fresh = converter.structure(copy.deepcopy(RAW), Email)
+    assert fresh == by_hand
+    assert by_hand == fresh
+    assert to_dict(converter.structure(copy.deepcopy(RAW), Email)) == RAW
+    for copied in (
+        pickle.loads(pickle.dumps(converter.structure(copy.deepcopy(RAW), Email))),
+        copy.deepcopy(converter.structure(copy.deepcopy(RAW), Email)),
+        copy.copy(converter.structure(copy.deepcopy(RAW), Email)),
+        evolve(converter.structure(copy.deepcopy(RAW), Email)),
+    ):
+        assert copied == by_hand
+        assert loaded_fields(copied) == loaded_fields(by_hand)
+    assert repr(fresh) == repr(by_hand)
+
+
+def test_unknown_and_shadowing_keys_stay_out_of_the_model() -> None:
+    data = {**RAW, "brand_new": 1, "TYPE": "Hacked", "__reduce_ex__": "x", "__closeasync_origin__": 5}
+    email = converter.structure(data, Email)
+    assert email.TYPE == "Email"
+    assert pickle.loads(pickle.dumps(email)) == email
+    assert "brand_new" not in repr(email)
+    assert "brand_new" not in to_dict(email)
+    assert email == converter.structure(copy.deepcopy(RAW), Email)
+    assert email.envelope is not None
+    assert loaded_fields(email.envelope) == {"from_", "to"}
+    alias_only = converter.structure({"from_": [{"email": "b@example.com"}]}, EmailEnvelope)
+    assert not is_loaded(alias_only, "from_")  # only the wire name "from" fills from_
+
+
+def test_looking_at_a_view_converts_nothing() -> None:
+    email = converter.structure({"id": "acti_1", "date_created": "not a date"}, Email)
+    assert is_loaded(email, "date_created")
+    assert loaded_fields(email) == {"id", "date_created"}
+    assert not is_loaded(email, "subject")
+    assert not hasattr(email, "subject")
+    with pytest.raises(FieldValueError):
+        email.date_created  # noqa: B018 - the read is the test
+    with pytest.raises(FieldValueError):
+        to_dict(email)
+    with pytest.raises(FieldValueError):
+        pickle.dumps(email)  # nothing half-converted travels
+
+
+def test_values_given_by_hand_are_kept_as_given() -> None:
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
+    attachments = (Attachment(url="u"),)
+    email = Email(date_created=stamp, attachments=attachments, status="weird")  # type: ignore[arg-type]
+    assert email.date_created is stamp
+    assert email.attachments is cast("Any", attachments)
+    assert email.status == "weird"
+    # JSON given by hand is converted on read, as from Close.
+    assert Email(date_created=STAMP).date_created == datetime.fromisoformat(STAMP)  # type: ignore[arg-type]
