@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import copy
+import functools
 import os
 import platform
 import random
@@ -38,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from closeasync.models import Email, Model
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 API_KEY = "api_bench_0000000000000000000000"
@@ -64,6 +67,42 @@ _HISTORY = (
     "Quick recap of next steps: we set up the pilot workspace, import the first 500 leads from the "
     "spreadsheet, and connect the two shared inboxes. Kickoff on Tuesday works on our side. ",
 )
+
+
+#: The fields every benchmark client reads of every email: a sync job's columns. closeasync's
+#: models convert fields when first read, so reading nothing would not measure them.
+COLUMNS = ("id", "lead_id", "date_created", "status", "subject")
+
+
+def read_columns(email: Email) -> tuple[object, ...]:
+    return (email.id, email.lead_id, email.date_created, email.status, email.subject)
+
+
+def read_dict_columns(item: dict[str, object]) -> tuple[object, ...]:
+    return (item["id"], item["lead_id"], item["date_created"], item["status"], item["subject"])
+
+
+def read_every_field(model: Model) -> int:
+    """Read every field a model holds, nested models and lists of them too; count the values."""
+    count = 0
+    values = model.__dict__
+    for name in _names(type(model)):
+        if name not in values:
+            continue  # absent: nothing to read
+        value = getattr(model, name)
+        count += 1
+        if isinstance(value, Model):
+            count += read_every_field(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, Model):
+                    count += read_every_field(item)
+    return count
+
+
+@functools.cache
+def _names(cls: type[Model]) -> tuple[str, ...]:
+    return tuple(a.name for a in cls.__attrs_attrs__)
 
 
 def _new_id(rng: random.Random, prefix: str) -> str:

@@ -156,7 +156,7 @@ class Structurer(Generic[T]):
         """
         info = ResponseInfo.of(response)
         try:
-            value: T = self.hook(data, self.target, ResponseOrigin(info, self.secrets))
+            value: T = self.hook(data, self.target, ResponseOrigin(info, self.secrets), True)
         except StructureError as exc:
             raise response_error(
                 f"{self.what} response does not fit its model: {exc}",
@@ -185,17 +185,26 @@ class Structurer(Generic[T]):
         error.__cause__ = exc
         return error
 
-    def into(self, out: list[T], raw: list[Any], info: ResponseInfo | None, skip: int) -> Exception | None:
-        """Append every item of ``raw`` to ``out``; return the misfit error where one stops it."""
+    def into(
+        self, out: list[T], raw: list[Any], info: ResponseInfo | None, skip: int, *, adopt: bool = False
+    ) -> Exception | None:
+        """Append every item of ``raw`` to ``out``; return the misfit error where one stops it.
+
+        ``adopt``: the models take the items' dicts over instead of copying them (only
+        for JSON nobody else sees; see :mod:`closeasync._views`).
+        """
         hook, target, origin = self.hook, self.target, self.origin(info)
+        structured: list[T] = []
+        append = structured.append
         try:
-            out.extend([hook(item, target, origin) for item in raw])
-        except StructureError:
-            for index, item in enumerate(raw):
-                try:
-                    out.append(hook(item, target, origin))
-                except StructureError as exc:
-                    return self.misfit(item, exc, info, f"item {skip + index} of the listing")
+            for item in raw:
+                append(hook(item, target, origin, adopt))
+        except StructureError as exc:
+            # Each item is structured once (an adopted dict is not to be structured twice).
+            index = len(structured)
+            out.extend(structured)
+            return self.misfit(raw[index], exc, info, f"item {skip + index} of the listing")
+        out.extend(structured)
         return None
 
 

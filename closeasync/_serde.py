@@ -69,8 +69,8 @@ def _reference_structure_fn(cls: type[Model], builder: HookBuilder) -> Callable[
     """The plain, interpreted structuring of ``cls``: the specification the generated code follows.
 
     The strict converter uses it as it is; the views fall back to it to report
-    what is not a JSON object. ``origin`` is accepted for the views' signature and
-    not needed: nothing is left to convert later.
+    what is not a JSON object. ``origin`` and ``adopt`` are accepted for the views'
+    signature and not needed: nothing is left to convert later, nothing is adopted.
     """
     attrs.resolve_types(cls)
     prefixes: tuple[tuple[str, str], ...] = getattr(cls, "__wire_prefixes__", ())
@@ -85,7 +85,7 @@ def _reference_structure_fn(cls: type[Model], builder: HookBuilder) -> Callable[
     strict = builder.strict
     name = cls.__name__
 
-    def structure(data: Any, _: Any = None, origin: Any = None) -> Model:
+    def structure(data: Any, _: Any = None, origin: Any = None, adopt: bool = False) -> Model:
         if type(data) is not dict:
             raise StructureError(f"{name}: expected a JSON object, got {type(data).__name__}")
         values: dict[str, Any] = {}

@@ -128,7 +128,7 @@ class ItemStream(Generic[T]):
         item = self._raw[index]
         structurer = self._structurer
         try:
-            value: T = structurer.hook(item, structurer.target, self._origin)
+            value: T = structurer.hook(item, structurer.target, self._origin, True)  # adopt: ours alone
         except StructureError as exc:
             self._finish()  # the listing ends at the misfit
             where = f"item {self._skip + index} of the listing"

@@ -190,7 +190,9 @@ class Windows(Generic[T]):
         for page in pages:
             raw = page.raw
             for start in range(0, len(raw), _SLICE):
-                misfit = structurer.into(out, raw[start : start + _SLICE], page.info, page.skip + start)
+                misfit = structurer.into(
+                    out, raw[start : start + _SLICE], page.info, page.skip + start, adopt=True
+                )
                 if misfit is not None:
                     return misfit
                 await anyio.lowlevel.checkpoint()
@@ -218,7 +220,7 @@ class Windows(Generic[T]):
                         tg.cancel_scope.cancel()  # the listing ends at the misfit
             else:
                 for page in settled.pages:
-                    misfit = structurer.into(items, page.raw, page.info, page.skip)
+                    misfit = structurer.into(items, page.raw, page.info, page.skip, adopt=True)
                     if misfit is not None:
                         break
             settled.pages = []

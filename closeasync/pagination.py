@@ -181,11 +181,18 @@ class AsyncPaginator(Generic[T]):
     # -- consuming ------------------------------------------------------------------------
 
     async def _items(self) -> AsyncGenerator[T, None]:
+        structurer = self._structurer
         async with aclosing(self._sequential(0, self._max_items)) as pages:
             async for page in pages:
-                for item in page:
-                    yield item
+                # The pages never leave this generator: their items can be adopted.
+                items: list[T] = []
+                misfit = structurer.into(items, page.raw, page.info, page.skip, adopt=True)
                 del page  # not kept alive while the next page is fetched
+                items.reverse()
+                while items:
+                    yield items.pop()  # held by the consumer only, once handed out
+                if misfit is not None:
+                    raise misfit
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._windows().items() if self._prefetch > 1 else self._items()
@@ -201,7 +208,9 @@ class AsyncPaginator(Generic[T]):
             return out
         async with aclosing(self._sequential(0, self._max_items)) as pages:
             async for page in pages:
-                out.extend(page)
+                misfit = self._structurer.into(out, page.raw, page.info, page.skip, adopt=True)
+                if misfit is not None:
+                    raise misfit
         return out
 
     async def first(self) -> T | None:

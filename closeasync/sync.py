@@ -193,7 +193,7 @@ class SyncIterator(Generic[T]):
     def _deliver(self, when: datetime, ident: str, raw: Any) -> T:
         structurer = self._structurer
         try:
-            value: T = structurer.hook(raw, structurer.target, self._origin)
+            value: T = structurer.hook(raw, structurer.target, self._origin, True)  # adopt: ours alone
         except StructureError as exc:
             raise structurer.misfit(raw, exc, self._info, ident) from exc
         if self._top is None:

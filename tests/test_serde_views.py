@@ -25,7 +25,7 @@ from typing import Any, cast
 import attrs
 import pytest
 
-from closeasync import FieldValueError
+from closeasync import CloseAsync, FieldValueError, ResponseValidationError
 from closeasync._serde import StructureError, converter, make_model_converter
 from closeasync._views import LazyField
 from closeasync.fake import FakeClose
@@ -36,6 +36,7 @@ from closeasync.models import (
     Email,
     EmailEnvelope,
     EmailIdentity,
+    Meeting,
     MessageStatus,
     Model,
     evolve,
@@ -44,7 +45,8 @@ from closeasync.models import (
     to_dict,
 )
 from closeasync.models.activity import ActivityBase
-from tests.conftest import ACTIVITY_UNION
+from closeasync.models.registry import Activity
+from tests.conftest import ACTIVITY_UNION, API_KEY, StubTransport, json_response
 from tests.spec_examples import iter_docs_examples, iter_extra_examples, iter_openapi_examples
 
 reference = make_model_converter(lazy=False)
@@ -317,3 +319,45 @@ def test_values_given_by_hand_are_kept_as_given() -> None:
     assert email.status == "weird"
     # JSON given by hand is converted on read, as from Close.
     assert Email(date_created=STAMP).date_created == datetime.fromisoformat(STAMP)  # type: ignore[arg-type]
+
+
+MEETING = {
+    "_type": "Meeting",
+    "id": "acti_m",
+    "date_created": STAMP,
+    "_paused_subscriptions": [
+        {"id": "sub_1", "sequence_id": "seqn_1", "sequence_name": "S", "sequence_status": "paused"}
+    ],
+}
+
+
+@pytest.mark.parametrize("prefetch", [0, 3])
+async def test_listing_adopts_its_own_json_and_pages_keep_theirs(prefetch: int) -> None:
+    """Items of a listing are adopted (ours alone); a page handed out keeps its raw JSON as sent.
+
+    A misfit after a renamed key (``_paused_subscriptions``) must not structure the
+    earlier, adopted items a second time: they keep every field.
+    """
+    items: list[Any] = [{**MEETING, "id": f"acti_{i}"} for i in range(5)] + ["not an object"]
+    stub = StubTransport()
+    stub.handler = lambda r: json_response({"data": items, "has_more": False})
+    async with CloseAsync(api_key=API_KEY, transport=stub) as close:
+        got: list[Activity] = []
+
+        async def consume() -> None:
+            async for activity in close.activities.list(lead_id="lead_1", prefetch=prefetch):
+                got.append(activity)
+
+        with pytest.raises(ResponseValidationError):
+            await consume()
+        assert [a.id for a in got] == [f"acti_{i}" for i in range(5)]
+        for activity in got:
+            assert isinstance(activity, Meeting)
+            assert activity.paused_subscriptions[0].sequence_name == "S"
+        stub.handler = lambda r: json_response({"data": [MEETING], "has_more": False})
+        async for page in close.activities.list(lead_id="lead_1").pages():
+            for activity in page:
+                assert isinstance(activity, Meeting)
+                _read_all(activity)
+            assert page.raw == [MEETING]  # as Close sent it: nothing renamed, nothing converted
+            assert [a.id for a in page] == ["acti_m"]  # and it can be read again

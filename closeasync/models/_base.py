@@ -100,8 +100,8 @@ class Model:
     if not TYPE_CHECKING:  # keep mypy from treating every attribute as valid
 
         def __getattr__(self, name: str) -> Any:
-            # Only reached when normal lookup failed, i.e. for an empty slot.
-            if name in attrs.fields_dict(type(self)):
+            # Only reached when normal lookup failed, i.e. for an absent field.
+            if name in _field_names(type(self)):
                 raise FieldNotLoaded(type(self).__name__, name)
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
@@ -129,6 +129,17 @@ class Model:
             if a.repr and a.name in values
         )
         return f"{type(self).__name__}({shown})"
+
+
+def _field_names(cls: type[Model]) -> frozenset[str]:
+    """The field names of a model class (``getattr(m, name, None)`` on absent fields is common)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(attrs.fields_dict(cls))
+    return names
+
+
+_FIELD_NAMES: dict[type[Model], frozenset[str]] = {}
 
 
 def _shown(model: Model, name: str) -> str:
@@ -191,4 +202,4 @@ def is_loaded(model: Model, field: str) -> bool:
     It only looks: a field still to be converted is not converted (and so cannot
     raise :class:`~closeasync.errors.FieldValueError`).
     """
-    return field in model.__dict__ and field in attrs.fields_dict(type(model))
+    return field in model.__dict__ and field in _field_names(type(model))

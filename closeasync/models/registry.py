@@ -97,17 +97,17 @@ def activity_class(type_name: str) -> type[ActivityBase] | None:
 
 def register_activity_union(conv: Converter, *, strict: bool) -> None:
     """Teach ``conv`` to structure :data:`Activity` by its ``_type`` tag."""
-    # Every model hook takes the origin third (closeasync._views); cattrs' own calls pass two.
+    # Every model hook takes ``origin`` and ``adopt`` after cattrs' two (closeasync._views).
     hooks: dict[str, Callable[..., Model]] = {
         name: conv.get_structure_hook(cls) for name, cls in ACTIVITY_TYPES.items()
     }
     known = ACTIVITY_TYPES
 
-    def structure_activity(data: Any, _: Any = None, origin: Any = None) -> Model:
+    def structure_activity(data: Any, _: Any = None, origin: Any = None, adopt: bool = False) -> Model:
         tag = data.get("_type") if type(data) is dict else None
         hook = hooks.get(tag) if type(tag) is str else None
         if hook is not None:
-            model: Model = hook(data, known[tag], origin)  # type: ignore[index]  # tag is a str here
+            model: Model = hook(data, known[tag], origin, adopt)  # type: ignore[index]  # tag is a str here
             return model
         if strict:
             from .._serde import StructureError
@@ -117,7 +117,9 @@ def register_activity_union(conv: Converter, *, strict: bool) -> None:
 
     conv.register_structure_hook_func(lambda tp: tp == Activity, structure_activity)
 
-    def structure_unknown(data: Any, _: Any = None, origin: Any = None) -> UnknownActivity:
+    def structure_unknown(
+        data: Any, _: Any = None, origin: Any = None, adopt: bool = False
+    ) -> UnknownActivity:
         return _unknown(data)
 
     conv.register_structure_hook(UnknownActivity, structure_unknown)
