@@ -192,6 +192,8 @@ class SyncIterator(Generic[T]):
 
     def _deliver(self, when: datetime, ident: str, raw: Any) -> T:
         structurer = self._structurer
+        # The walk parsed date_created already: the model gets that datetime, not the text.
+        raw["date_created"] = when
         try:
             value: T = structurer.hook(raw, structurer.target, self._origin, True)  # adopt: ours alone
         except StructureError as exc:

@@ -468,3 +468,20 @@ async def test_an_unstable_order_inside_a_group_gives_up() -> None:
             await drain(close.emails.sync(page_size=5))
     assert "kept changing" in str(caught.value)
     assert calls < 30
+
+
+async def test_synced_items_carry_the_timestamp_the_walk_parsed() -> None:
+    """date_created arrives as the walk read it (naive means UTC); other fields are as sent."""
+    stub = StubTransport()
+    items = [
+        {"_type": "Email", "id": "acti_2", "date_created": "2025-06-01T12:00:01", "subject": "b"},
+        {"_type": "Email", "id": "acti_1", "date_created": "2025-06-01T12:00:00+00:00", "subject": "a"},
+    ]
+    stub.handler = lambda r: json_response({"data": items, "has_more": False})
+    async with CloseAsync(api_key=API_KEY, transport=stub) as close:
+        got = [email async for email in close.emails.sync()]
+    assert [(e.id, e.date_created, e.subject) for e in got] == [
+        ("acti_2", T0 + timedelta(seconds=1), "b"),
+        ("acti_1", T0, "a"),
+    ]
+    assert all(e.date_created.tzinfo is not None for e in got)
