@@ -111,6 +111,7 @@ async def list_raw(base_url: str, page_size: int) -> int:
             if not body["has_more"] or not body["data"]:
                 return count
             skip += len(body["data"])
+            del body  # as closeasync does: not kept alive while the next page is parsed
 
 
 def list_closeio(base_url: str, page_size: int) -> int:
@@ -126,6 +127,7 @@ def list_closeio(base_url: str, page_size: int) -> int:
             if not body["has_more"] or not body["data"]:
                 return count
             skip += len(body["data"])
+            del body  # as closeasync does: not kept alive while the next page is parsed
     finally:
         api.session.close()
 

@@ -45,7 +45,8 @@ from ._convert import (
     parse_datetime,
     split_optional,
 )
-from ._views import build_view
+from ._views import build_view, install_views
+from .errors import FieldValueError
 from .models._base import Model, wire_name
 
 __all__ = [
@@ -144,7 +145,11 @@ def _model_unstructure_fn(cls: type[Model], builder: HookBuilder) -> Callable[[A
         for attr, key, hook in specs:
             if attr not in values:
                 continue
-            value = getattr(obj, attr)  # through a view's lazy field, when it has one
+            try:
+                value = getattr(obj, attr)  # through a view's lazy field, when it has one
+            except FieldValueError:
+                out[key] = values[attr]  # malformed: written back as Close sent it
+                continue
             out[key] = value if value is None or hook is None else hook(value)
         for field, prefix in prefixed.items():
             for key, value in values.get(field, {}).items():
@@ -183,6 +188,8 @@ def make_model_converter(*, strict: bool = False, lazy: bool = True) -> OrjsonCo
     from .models.registry import register_activity_union
 
     register_activity_union(conv, strict=strict)
+    if builder.lazy:
+        install_views(conv.get_structure_hook)
     return conv
 
 

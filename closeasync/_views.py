@@ -29,9 +29,12 @@ What it changes, on purpose:
   its ``frozen`` contract and a page's ``raw`` items stay exactly as Close sent them.
   JSON the SDK parsed itself and hands to nobody else (the items of a listing, a
   response body) is adopted instead (``adopt=True``): one allocation less per item.
-- Unknown keys stay in the copy (they are not fields: equality, ``repr``, pickling and
-  unstructuring never see them). Keys that would shadow what Python looks up on an
-  instance (``__reduce_ex__``, ``TYPE``...) are dropped.
+- Only the model's own keys go into its dict: keys this version does not model are
+  left out (one subset test in C, and a filtered copy when one is there), so nothing
+  but fields can be read as attributes. Nested objects and lists are shared with the
+  JSON given until their field is first read (as lists of strings always are): do
+  not change JSON after handing it to a model.
+- ``to_dict`` writes a malformed value back as Close sent it instead of failing.
 
 The strict converter and ``make_model_converter(lazy=False)`` still convert everything
 at once (the tests compare both ways on every example, see
@@ -41,87 +44,32 @@ at once (the tests compare both ways on every example, see
 from __future__ import annotations
 
 import enum
+import threading
 import types
 import typing
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
-import orjson
 
 from ._convert import HookBuilder, enum_of, is_model, split_optional
-from .errors import FieldValueError
+from ._view_errors import ORIGIN, Origin, field_error
 from .models._base import Model, wire_name
 
-__all__ = ["ORIGIN", "LazyField", "Origin", "View", "build_view"]
-
-#: The key under which a view keeps where its JSON came from (for FieldValueError).
-ORIGIN = "__closeasync_origin__"
+__all__ = ["LazyField", "View", "build_view", "install_views"]
 
 _new = object.__new__
 _fromisoformat = datetime.fromisoformat
 #: Writes an instance's ``__dict__`` (every model class shares Model's descriptor).
 _set_values: Callable[[Any, dict[str, Any]], None] = Model.__dict__["__dict__"].__set__
+#: Two threads reading one field for the first time must end with the same object.
+_PUBLISH = threading.Lock()
 
-#: Names an instance ``__dict__`` must not hold: pickle and copy ask the instance for
-#: these, and ORIGIN is ours. Non-dunder class attributes (``TYPE``) are added per class.
-_SHADOWING = frozenset(
-    {
-        "__copy__",
-        "__deepcopy__",
-        "__getnewargs__",
-        "__getnewargs_ex__",
-        "__getstate__",
-        "__reduce__",
-        "__reduce_ex__",
-        "__setstate__",
-        "__wire_prefixes__",
-        ORIGIN,
-    }
-)
-
-
-class Origin(Protocol):
-    """Where a view's JSON came from: turns a misfit field into the error to raise."""
-
-    def field_error(self, model: str, field: str, message: str, body: bytes) -> Exception:
-        """The error for ``model.field`` whose value did not convert."""
-        ...
-
-
-#: ``view(data, _=None, origin=None)``: a model over the JSON object ``data``.
+#: ``view(data, _=None, origin=None, adopt=False)``: a model over the JSON object ``data``.
 View = Callable[..., Model]
 #: ``convert(json_value, origin)``: the attribute value of one non-null JSON value.
 _Convert = Callable[[Any, "Origin | None"], Any]
-
-
-def field_error(obj: Model, field: str, exc: Exception) -> Exception:
-    """The FieldValueError for ``obj.field``, whose value raised ``exc`` when converted."""
-    values = obj.__dict__
-    model = type(obj).__name__
-    message = f"{model}.{field}: {exc}"
-    body = _object_json(values)
-    origin: Origin | None = values.get(ORIGIN)
-    if origin is not None:
-        return origin.field_error(model, field, message, body)
-    return FieldValueError(message, model=model, field=field, body=body)
-
-
-def _object_json(values: dict[str, Any]) -> bytes:
-    """The JSON of the object holding a misfit field, as far as it can be written."""
-    try:
-        return orjson.dumps({k: v for k, v in values.items() if k != ORIGIN}, default=_jsonable)
-    except Exception:  # the error being reported matters more than its body
-        return b""
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Model):
-        from ._serde import unstructure  # the converter imports this module
-
-        return unstructure(value)
-    raise TypeError(type(value).__name__)
 
 
 class LazyField:
@@ -153,9 +101,14 @@ class LazyField:
         try:
             converted = self.convert(value, values.get(ORIGIN))
         except Exception as exc:
-            raise field_error(obj, self.name, exc) from exc
-        values[self.name] = converted
-        return converted
+            # Not chained: the cause's message holds the value, which the error redacts.
+            raise field_error(obj, self.name, exc) from None
+        with _PUBLISH:  # the first conversion stored wins: every reader gets that object
+            current = values.get(self.name, value)
+            if current is value:
+                values[self.name] = converted
+                return converted
+        return current
 
 
 # In every __get__ below, a missing key raises a bare AttributeError: Python then calls
@@ -187,7 +140,7 @@ class _Timestamp(LazyField):
             try:
                 parsed = _fromisoformat(value)
             except ValueError as exc:
-                raise field_error(obj, self.name, exc) from exc
+                raise field_error(obj, self.name, exc) from None
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=UTC)
             values[self.name] = parsed
@@ -352,39 +305,43 @@ def build_view(cls: type[Model], builder: HookBuilder, fallback: Callable[..., M
     """Install ``cls``'s lazy fields and return its view function (see the module docs).
 
     ``fallback`` structures what is not a JSON object, to raise the reference's error.
+
+    Raises:
+        TypeError: ``cls`` keeps fields in slots (a view needs them in the instance dict).
     """
     attrs.resolve_types(cls)
     prefixes: tuple[tuple[str, str], ...] = getattr(cls, "__wire_prefixes__", ())
     prefixed = {field for _, field in prefixes}
     renames: list[tuple[str, str]] = []
-    known = {"_type"}
-    names = set()
+    wires = {"_type"}
     for attribute in attrs.fields(cls):
-        names.add(attribute.name)
+        if any(attribute.name in getattr(k, "__slots__", ()) for k in cls.__mro__):
+            raise TypeError(f"{cls.__name__}.{attribute.name} is a slot: declare models with slots=False")
         if attribute.name in prefixed:
             continue
         wire = wire_name(attribute)
-        known.add(wire)
+        wires.add(wire)
         if wire != attribute.name:
             renames.append((wire, attribute.name))
         descriptor = _lazy_field(attribute.name, split_optional(attribute.type)[0], builder)
         if descriptor is not None:
             setattr(cls, attribute.name, descriptor)
-    shadowing = _SHADOWING | {n for n in dir(cls) if not n.startswith("__") and n not in names}
-    collect = _prefix_collector(prefixes, frozenset(known)) if prefixes else None
+    # Only the model's own keys go in: an unknown key would be readable as an attribute
+    # (a "subject" on a Call, or a "__html__" that rich or MarkupSafe would then call).
+    allowed = frozenset(wires)
+    collect = _prefix_collector(prefixes, allowed) if prefixes else None
 
     def view(data: Any, _: Any = None, origin: Origin | None = None, adopt: bool = False) -> Model:
         if data.__class__ is not dict:
             return fallback(data)  # raises the error naming the model
-        values = data if adopt else data.copy()
+        if data.keys() <= allowed:  # the usual case: one pass in C
+            values = data if adopt else data.copy()
+        else:  # keys this version does not model (or ORIGIN, or prefixed custom fields)
+            values = {key: value for key, value in data.items() if key in allowed}
+        values.pop("_type", None)
         for wire, attr in renames:
             if wire in values:
                 values[attr] = values.pop(wire)
-            else:
-                values.pop(attr, None)  # an unknown key that is only the attribute's name
-        if not values.keys().isdisjoint(shadowing):
-            for name in shadowing:
-                values.pop(name, None)
         if collect is not None:
             values.update(collect(data))
         if origin is not None:
@@ -397,3 +354,17 @@ def build_view(cls: type[Model], builder: HookBuilder, fallback: Callable[..., M
     view.__doc__ = f"A {cls.__name__} over a JSON object (see closeasync._views)."
     view.__closeasync_view__ = True  # type: ignore[attr-defined]
     return view
+
+
+def install_views(get_hook: Callable[[type[Model]], Any]) -> None:
+    """Build the view of every model class now, so each has its lazy fields from the start.
+
+    Otherwise a model built by hand with a JSON string for a timestamp would convert it
+    on read only once some model of its class had been structured.
+    """
+    pending = list(Model.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith("closeasync."):  # a subclass of yours: when first structured
+            get_hook(cls)

@@ -62,6 +62,7 @@ from ._cursor import SyncCursor, aware, start_cursor
 from ._serde import StructureError, parse_datetime
 from ._wire import QueryValue
 from .errors import InvalidRequestError, ResponseValidationError
+from .models.activity import ActivityBase
 from .pagination import Fetched, response_error
 
 if TYPE_CHECKING:
@@ -133,7 +134,12 @@ class SyncIterator(Generic[T]):
 
     @property
     def cursor(self) -> SyncCursor:
-        """Where the sync stands now: every item handed out so far is behind it."""
+        """Where the sync stands now: every item handed out so far is behind it.
+
+        That includes the item your loop is working on: save the cursor once you have
+        stored the items (as :func:`closeasync.export.run_export` does), not when
+        storing one failed, or a resume would start after it.
+        """
         return SyncCursor(
             scope=self._scope,
             watermark=self._watermark,
@@ -192,12 +198,14 @@ class SyncIterator(Generic[T]):
 
     def _deliver(self, when: datetime, ident: str, raw: Any) -> T:
         structurer = self._structurer
-        # The walk parsed date_created already: the model gets that datetime, not the text.
-        raw["date_created"] = when
         try:
             value: T = structurer.hook(raw, structurer.target, self._origin, True)  # adopt: ours alone
         except StructureError as exc:
             raise structurer.misfit(raw, exc, self._info, ident) from exc
+        if isinstance(value, ActivityBase):
+            # The walk parsed date_created already: the view gets that datetime. (Not in
+            # the JSON itself: an UnknownActivity keeps its raw object as it came.)
+            value.__dict__["date_created"] = when
         if self._top is None:
             self._top, self._top_ids = when, []
         if when == self._top:

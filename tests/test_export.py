@@ -450,3 +450,25 @@ def test_the_summary_says_what_was_done() -> None:
     assert len(summary(stats, "emails", "close.sqlite")) == 2  # one type: no line for it
     stats.finished = False
     assert summary(stats, "emails", "-")[0].startswith("Stopped after 3 emails")
+
+
+async def test_values_close_sent_malformed_are_kept_as_sent(fake: FakeClose, tmp_path: Path) -> None:
+    """A timestamp that does not parse or a string for an object: exported as sent, not a failure.
+
+    The models convert such fields only when read (where they raise FieldValueError);
+    an export copies what Close has, so nothing is skipped and the walk finishes.
+    """
+    email = next(a for a in fake.activities.values() if a["_type"] == "Email")
+    email["date_updated"] = "not a date"
+    email["envelope"] = "not an object"
+    path = tmp_path / "close.sqlite"
+    store = SQLiteStore(path)
+    async with client(fake) as close:
+        stats = await run_export(close, ExportSpec(what="emails", page_size=PAGE), store)
+    store.close()
+    assert stats.finished
+    db = sqlite3.connect(path)
+    rows = dict(db.execute("SELECT id, data FROM email").fetchall())
+    db.close()
+    assert orjson.loads(rows[email["id"]]) == email
+    assert len(rows) == len(by_table(fake, {"Email"})["email"])

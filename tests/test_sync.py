@@ -25,7 +25,7 @@ from closeasync import (
     SyncIterator,
 )
 from closeasync.fake import FakeClose, ListRules
-from closeasync.models import SMS, Call, Email
+from closeasync.models import SMS, Call, Email, UnknownActivity
 from closeasync.transports import Request, Response
 from tests.conftest import API_KEY, StubTransport, json_response
 
@@ -485,3 +485,19 @@ async def test_synced_items_carry_the_timestamp_the_walk_parsed() -> None:
         ("acti_1", T0, "a"),
     ]
     assert all(e.date_created.tzinfo is not None for e in got)
+
+
+async def test_a_synced_unknown_type_keeps_its_json_as_it_came() -> None:
+    stub = StubTransport()
+    item = {
+        "_type": "BrandNew",
+        "id": "acti_n",
+        "date_created": "2025-06-01T12:00:00.5Z",
+        "lead_id": "lead_1",
+    }
+    stub.handler = lambda r: json_response({"data": [item], "has_more": False})
+    async with CloseAsync(api_key=API_KEY, transport=stub) as close:
+        got = [activity async for activity in close.activities.sync(lead_id="lead")]
+    assert len(got) == 1
+    assert isinstance(got[0], UnknownActivity)
+    assert got[0].raw == item  # the timestamp as Close wrote it, not the walk's datetime

@@ -146,7 +146,7 @@ def _shown(model: Model, name: str) -> str:
     """The repr of one field; a malformed value shows as it came (repr must not raise)."""
     try:
         return repr(getattr(model, name))
-    except FieldValueError:
+    except (FieldValueError, AttributeError):
         return f"<malformed {model.__dict__[name]!r}>"
 
 

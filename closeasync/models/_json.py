@@ -15,7 +15,9 @@ def to_dict(model: Model) -> dict[str, Any]:
     """The model as Close's JSON object: wire names, ISO 8601 timestamps, absent fields left out.
 
     An :class:`~closeasync.models.UnknownActivity` gives back the object exactly as
-    it arrived.
+    it arrived, and so does a field Close sent malformed (one that raises
+    :class:`~closeasync.errors.FieldValueError` when read): a copy of Close's data
+    keeps what Close has, rather than failing on it.
 
     >>> from closeasync.models import SMS
     >>> to_dict(SMS(id="acti_1", text="hi"))
