@@ -14,7 +14,8 @@ the event loop: iterations of the loop (``_run_once``), callbacks scheduled
 ``--variants`` picks among: ``closeasync`` (``await close.emails.get(id)``), ``raw``
 (aiohttp + orjson as in ``bench_get.py``), ``sdk-transport`` (the SDK's own
 ``AiohttpTransport.send`` of the same request, no pipeline, no decoding) and
-``sdk-raw`` (``closeasync._exchange``: the pipeline and ``orjson.loads``, no model).
+``sdk-raw`` (``CloseAsync._call``: the pipeline and ``orjson.loads``, no model) and
+``sdk-structured`` (``CloseAsync._exchange`` and the model, without the resource method).
 """
 
 from __future__ import annotations
@@ -111,14 +112,21 @@ async def variants(base_url: str, stack: Any) -> dict[str, Call]:
         assert orjson.loads(response.content)["id"]
 
     async def sdk_raw() -> None:
-        data = await close._call(route, path_params={"id": EMAIL_ID}, query={"_fields": None})
+        data = await close._call(route, path_params={"id": EMAIL_ID})
         assert data["id"]
+
+    structurer = close.emails._structurer
+
+    async def sdk_structured() -> None:
+        data, response = await close._exchange(route, path_params={"id": EMAIL_ID})
+        assert structurer.one(data, response).id
 
     return {
         "closeasync": closeasync_get,
         "raw": raw_get,
         "sdk-transport": sdk_transport,
         "sdk-raw": sdk_raw,
+        "sdk-structured": sdk_structured,
     }
 
 
@@ -167,6 +175,6 @@ if __name__ == "__main__":
         "--variants",
         nargs="+",
         default=["closeasync", "raw", "sdk-transport", "sdk-raw"],
-        choices=["closeasync", "raw", "sdk-transport", "sdk-raw"],
+        choices=["closeasync", "raw", "sdk-transport", "sdk-raw", "sdk-structured"],
     )
     asyncio.run(main(parser.parse_args()))
