@@ -20,7 +20,7 @@ import attrs
 
 from . import errors
 from ._ratelimit import RateLimitState, nap
-from ._ratelimit_headers import parse_rate_limit, parse_retry_after, retry_delay
+from ._ratelimit_headers import parse_retry_after, retry_delay
 from ._wire import Request, Response, decode_error
 from .retry import RetryPolicy
 from .transports.base import Transport
@@ -84,50 +84,40 @@ class Pipeline:
             except Exception:  # a metrics bug must not break requests
                 log.exception("closeasync on_event hook failed")
 
-    async def _attempt(
-        self, request: Request, method: str, group: str, policy: RetryPolicy, instant: bool, attempt: int
+    async def _queued(
+        self,
+        request: Request,
+        limiter: anyio.CapacityLimiter,
+        token: object,
+        group: str,
+        policy: RetryPolicy,
+        attempt: int,
     ) -> Response:
-        limiter = self.limits.limiter()
-        if limiter is None:
-            return await self.transport.send(request)
-        if method != "GET":
-            # A pending cancellation stops a write here, before anything is sent (as
-            # ``async with limiter`` did); this does not yield unless cancelled. A read
-            # skips it (~3 us): its cancellation lands at the transport's first wait.
-            await anyio.lowlevel.checkpoint_if_cancelled()
-        # Each attempt borrows under its own token (not the task), so that a task never
-        # holds two slots by mistake and no task lookup is needed.
-        token = object()
+        """Send once a concurrency slot frees (none was free: ``limiter`` is full or has a queue).
+
+        Queued behind other requests, the rate-limit turn taken before may be stale when a
+        slot frees (the first answers of a cold start tell the budget), so it is given back
+        and taken afresh, holding the slot (the queue's order is kept).
+        """
+        self.limits.give_back(group)
+        await limiter.acquire_on_behalf_of(token)
         try:
-            # The common case, a free slot and nobody queued, takes it without a trip
-            # through the event loop (``acquire`` always yields once, ~20-40 us a call).
-            # Waiters keep their order: ``*_nowait`` refuses while anyone is queued.
-            limiter.acquire_on_behalf_of_nowait(token)
-        except anyio.WouldBlock:
-            # Queued behind other requests: the rate-limit turn taken before may be stale
-            # when a slot frees (the first answers of a cold start tell the budget), so it
-            # is given back and taken afresh, holding the slot (the queue's order is kept).
-            self.limits.give_back(group)
-            await limiter.acquire_on_behalf_of(token)
-            try:
-                await self._turn_again(request, group, policy, instant, attempt)
-            except BaseException:
-                limiter.release_on_behalf_of(token)
-                raise
-        try:
+            await self._turn_again(request, group, policy, attempt)
             if self._is_closed():  # closed while waiting for a slot
                 raise self._closed_error(request)
             return await self.transport.send(request)
         finally:
             limiter.release_on_behalf_of(token)
 
-    async def _wait_turn(
-        self, request: Request, group: str, policy: RetryPolicy, instant: bool, attempt: int
-    ) -> float:
+    def _instant(self) -> bool:
+        """Whether waits are taken as done at once (a replay transport says so)."""
+        return bool(getattr(self.transport, "instant_waits", False))
+
+    async def _wait_turn(self, request: Request, group: str, policy: RetryPolicy, attempt: int) -> float:
         """Wait for the rate limit of ``group`` to allow one more request; the seconds waited."""
         try:
             waited = await self.limits.wait_turn(
-                group, instant=instant, max_wait=policy.max_rate_limit_wait, stop=self._is_closed
+                group, instant=self._instant(), max_wait=policy.max_rate_limit_wait, stop=self._is_closed
             )
         except errors.RateLimitError as exc:  # the pacer refused a wait this long
             exc.method, exc.url = request.method, request.url
@@ -137,22 +127,20 @@ class Pipeline:
             raise self._closed_error(request)
         return waited
 
-    async def _turn_again(
-        self, request: Request, group: str, policy: RetryPolicy, instant: bool, attempt: int
-    ) -> None:
+    async def _turn_again(self, request: Request, group: str, policy: RetryPolicy, attempt: int) -> None:
         """Take a fresh turn after queueing for a slot (the one taken before was given back)."""
         try:
             if self.limits.take_turn(group):
                 return
-            waited = await self._wait_turn(request, group, policy, instant, attempt)
+            waited = await self._wait_turn(request, group, policy, attempt)
         except BaseException:
             self.limits.hold(group)  # the caller's ``done`` balances a turn it no longer has
             raise
         if waited and self._hooks:
             self._emit(request, "wait", attempt, delay=waited)
 
-    async def _pause(self, delay: float, instant: bool) -> None:
-        if delay > 0 and not instant:
+    async def _pause(self, delay: float) -> None:
+        if delay > 0 and not self._instant():
             await nap(self._sleep, delay, self._is_closed)  # cut short when the client closes
 
     def _closed_error(self, request: Request) -> errors.ClientClosedError:
@@ -168,28 +156,57 @@ class Pipeline:
             ClientClosedError: the client was closed meanwhile.
         """
         policy = policy or self.policy
-        instant = bool(getattr(self.transport, "instant_waits", False))
-        group = request.route.group if request.route else request.method
+        route = request.route
+        group = route.group if route else request.method
         # A long GET travels as a POST with x-http-method-override; it is still a read.
-        method = request.route.method if request.route else request.method
+        method = route.method if route else request.method
         sends = request.sends
+        limits = self.limits
+        pacer = limits.pacer(group)
         reached_before = False
         for attempt in range(1, policy.max_attempts + 1):
             if self._is_closed():
                 raise self._closed_error(request)
-            if self.limits.take_turn(group):  # the budget allows it now: no coroutine, no wait
+            if limits.take(pacer):  # the budget allows it now: no coroutine, no wait
                 waited = 0.0
             else:
-                waited = await self._wait_turn(request, group, policy, instant, attempt)
+                waited = await self._wait_turn(request, group, policy, attempt)
             if self._hooks:
                 if waited:
                     self._emit(request, "wait", attempt, delay=waited)
                 self._emit(request, "request", attempt)
+            # The attempt itself, inline: a coroutine per attempt would cost its creation and
+            # a frame on every suspension and resumption (measured on the GET path).
             try:
                 try:
-                    response = await self._attempt(request, method, group, policy, instant, attempt)
+                    limiter = limits.limiter()
+                    if limiter is None:
+                        response = await self.transport.send(request)
+                    else:
+                        if method != "GET":
+                            # A pending cancellation stops a write here, before anything is sent
+                            # (as ``async with limiter`` did); this does not yield unless cancelled.
+                            # A read skips it (~3 us): its cancellation lands at the transport's
+                            # first wait.
+                            await anyio.lowlevel.checkpoint_if_cancelled()
+                        # Each attempt borrows under its own token (not the task), so that a task
+                        # never holds two slots by mistake and no task lookup is needed.
+                        token = object()
+                        try:
+                            # The common case, a free slot and nobody queued, takes it without a
+                            # trip through the event loop (``acquire`` always yields once, ~20-40
+                            # us a call). Waiters keep their order: ``*_nowait`` refuses while
+                            # anyone is queued.
+                            limiter.acquire_on_behalf_of_nowait(token)
+                        except anyio.WouldBlock:
+                            response = await self._queued(request, limiter, token, group, policy, attempt)
+                        else:
+                            try:
+                                response = await self.transport.send(request)
+                            finally:
+                                limiter.release_on_behalf_of(token)
                 finally:
-                    self.limits.done(group)  # answered, failed or cancelled: no longer in flight
+                    limits.finish(pacer)  # answered, failed or cancelled: no longer in flight
             except errors.TransportError as exc:
                 reached = exc.may_have_reached_server
                 if self._is_closed():
@@ -204,14 +221,15 @@ class Pipeline:
                     log.info(
                         "%s %s: %s; retry %d in %.2f s", method, request.url, exc, attempt, decision.delay
                     )
-                    await self._pause(decision.delay, instant)
+                    await self._pause(decision.delay)
                     continue
                 self._emit(request, "give_up", attempt, error=repr(exc))
                 if reached and not policy.repeatable(method, sends=sends):
                     raise _unknown_outcome(request, str(exc)) from exc
                 raise
-            self.limits.observe(group, parse_rate_limit(response.headers))
-            self._emit(request, "response", attempt, status=response.status)
+            limits.record(pacer, response.headers)
+            if self._hooks:
+                self._emit(request, "response", attempt, status=response.status)
             status = response.status
             if status == 429:
                 asked = retry_delay(response)
@@ -235,7 +253,7 @@ class Pipeline:
                     log.info(
                         "%s %s: %d; retry %d in %.2f s", method, request.url, status, attempt, decision.delay
                     )
-                    await self._pause(decision.delay, instant)
+                    await self._pause(decision.delay)
                     continue
                 self._emit(request, "give_up", attempt, status=status)
                 if status >= 500 and not policy.repeatable(method, sends=sends):

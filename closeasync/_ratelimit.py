@@ -29,13 +29,15 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from . import errors
-from ._ratelimit_headers import RateLimit
+from ._ratelimit_headers import Headers, RateLimit, get_header, parse_rate_limit, usual_rate_limit
 
 __all__ = ["POLL", "GroupPacer", "RateLimitState", "nap"]
 
 log = logging.getLogger("closeasync")
 Sleep = Callable[[float], Awaitable[None]]
 
+
+_INF = math.inf  # read on every response: a global, not an attribute of math
 
 #: While a wait can be cut short (``stop``), it looks at ``stop`` at least this often (s).
 POLL = 0.1
@@ -114,26 +116,37 @@ class GroupPacer:
 
     def observe(self, info: RateLimit, now: float) -> None:
         """Take in what a response said about the group's limit."""
-        if info.limit is not None:
-            self.limit = info.limit
-        if info.reset is None or info.remaining is None:
+        self.update(info.limit, info.remaining, info.reset, now)
+
+    def update(self, limit: float | None, remaining: float | None, reset: float | None, now: float) -> None:
+        """:meth:`observe` with the numbers themselves (no :class:`RateLimit` made per response).
+
+        Every response comes through here: comparisons stand in for ``min``/``max`` calls.
+        """
+        if limit is not None:
+            self.limit = limit
+        if reset is None or remaining is None:
             return
-        end = now + info.reset
-        self.period = info.reset if self.period is None else max(self.period, info.reset)
+        end = now + reset
+        period = self.period
+        if period is None or reset > period:
+            self.period = reset  # the longest seen
         # Close counted this request, not the ones still on their way to it.
-        left = max(0.0, info.remaining - self.inflight)
-        if self.window_end == math.inf or self.guessed_end:
+        left = remaining - self.inflight
+        if left < 0.0:
+            left = 0.0
+        local = self.remaining
+        if self.window_end == _INF or self.guessed_end:
             # First news of this window: requests started since took units locally already.
-            local = self.remaining
-            self.remaining = left if local is None else min(local, left)
+            if local is None or left < local:
+                self.remaining = left
             self.window_end = end
             self.guessed_end = False
         elif end > self.window_end + 0.5:
             # Close moved to a window we had not noticed: its count is the truth.
             self.remaining, self.window_end = left, end
-        else:
-            local = self.remaining
-            self.remaining = left if local is None else min(local, left)
+        elif local is None or left < local:
+            self.remaining = left
 
     def rejected(self, wait: float, now: float) -> None:
         """A 429: nobody in this group sends before ``wait`` seconds have passed."""
@@ -179,7 +192,10 @@ class RateLimitState:
 
         False means it may not yet: call :meth:`wait_turn` (nothing was taken).
         """
-        pacer = self.pacer(group)
+        return self.take(self.pacer(group))
+
+    def take(self, pacer: GroupPacer) -> bool:
+        """:meth:`take_turn` for the group's pacer, already looked up (once per request)."""
         if pacer.reserve(self._clock(), pace=self.pace) > 0:
             return False
         pacer.inflight += 1
@@ -230,8 +246,27 @@ class RateLimitState:
 
     def done(self, group: str) -> None:
         """A request of ``group`` let through by :meth:`wait_turn` is no longer in flight."""
-        pacer = self.pacer(group)
-        pacer.inflight = max(0, pacer.inflight - 1)
+        self.finish(self.pacer(group))
+
+    def finish(self, pacer: GroupPacer) -> None:
+        """:meth:`done` for the group's pacer, already looked up."""
+        if pacer.inflight > 0:
+            pacer.inflight -= 1
+
+    def record(self, pacer: GroupPacer, headers: Headers) -> None:
+        """Take in a response's rate-limit header (call :meth:`finish` first).
+
+        Close's usual form is read straight into the pacer; any other goes through
+        :func:`~closeasync._ratelimit_headers.parse_rate_limit`.
+        """
+        usual = usual_rate_limit(get_header(headers, "ratelimit"))
+        if usual is not None:
+            limit, remaining, reset = usual
+            pacer.update(limit, remaining, reset, self._clock())
+        else:
+            info = parse_rate_limit(headers)
+            if info is not None:
+                pacer.observe(info, self._clock())
 
     def hold(self, group: str) -> None:
         """Count one more request of ``group`` in flight (balances a :meth:`done` to come)."""

@@ -165,7 +165,7 @@ def build_request(
     JSON object under ``_params``.
     """
     base = base_url.rstrip("/") + route.path(**(path_params or {}))
-    encoded = encode_query(query or {})
+    encoded = encode_query(query) if query else ""
     url = f"{base}?{encoded}" if encoded else base
     method = route.method
     body = None if json is None else orjson.dumps(json)

@@ -281,20 +281,22 @@ class CloseAsync:
             ResponseValidationError: the body is not JSON.
             ClientClosedError: the client was closed.
         """
-        self._check_open()
+        core = self._core
+        if core.closed:
+            self._check_open()
         request = build_request(
             route,
-            base_url=self._core.base_url,
+            base_url=core.base_url,
             path_params=path_params,
             query=query,
             json=json,
-            headers=self._core.headers,
+            headers=core.headers,
             timeout=self._timeout,
             sends=sends,
         )
         started = time.perf_counter()
         try:
-            response = await self._core.pipeline.send(request, policy=self._retry)
+            response = await core.pipeline.send(request, policy=self._retry)
             if log.isEnabledFor(logging.DEBUG):  # skips formatting the arguments on every call
                 log.debug(
                     "%s %s -> %d in %.1f ms",
@@ -308,7 +310,7 @@ class CloseAsync:
                 raise decode_error(response)
             return (decode_json(response) if decode else None), response
         except errors.CloseError as exc:
-            redact_exception(exc, self._core.secrets)
+            redact_exception(exc, core.secrets)
             log.info("%s %s failed: %s", request.method, request.url, exc)
             raise
 

@@ -610,6 +610,105 @@ async def test_borrowed_session_closed_by_its_owner_is_client_closed(server: Fak
     assert server.seen == []
 
 
+async def test_borrowed_session_closed_after_use_is_client_closed(server: FakeClose) -> None:
+    """A borrowed session closed by its owner between two requests: the second is refused, unsent."""
+    server.reply = reply_json({"id": EMAIL_ID})
+    session = aiohttp.ClientSession()
+    try:
+        async with CloseAsync(
+            retry=NO_RETRY, api_key=API_KEY, base_url=server.base_url, session=session
+        ) as close:
+            async with asyncio.timeout(BOUND):
+                assert (await close.emails.get(EMAIL_ID)).id == EMAIL_ID
+                await session.close()
+                with pytest.raises(ClientClosedError, match="closed by its owner"):
+                    await close.emails.get(EMAIL_ID)
+    finally:
+        await session.close()
+    assert len(server.seen) == 1
+
+
+# -- what each request reuses ------------------------------------------------------------------------
+# The transport keeps aiohttp's form of the last headers and time limits it saw, and reads a
+# response without aiohttp's context managers: these check that nothing leaks between requests.
+
+
+async def test_each_request_carries_its_own_headers(server: FakeClose) -> None:
+    """Two clients on one transport, and a write between reads: every request has its own headers."""
+    other_key = "api_OTHERKEY0123456789"
+    transport = AiohttpTransport()
+    first = CloseAsync(retry=NO_RETRY, api_key=API_KEY, base_url=server.base_url, transport=transport)
+    second = CloseAsync(
+        retry=NO_RETRY, api_key=other_key, base_url=server.base_url, transport=transport, tz_offset=2
+    )
+    server.reply = reply_json({"id": EMAIL_ID})
+    try:
+        async with asyncio.timeout(BOUND):
+            await first.emails.get(EMAIL_ID)
+            await second.emails.get(EMAIL_ID)
+            await first.emails.create(lead_id="lead_1", status="draft")
+            await first.emails.get(EMAIL_ID)
+            await second.emails.get(EMAIL_ID)
+    finally:
+        await transport.aclose()
+    keys = [base64.b64decode(s.headers["Authorization"].removeprefix("Basic ")) for s in server.seen]
+    assert keys == [f"{k}:".encode() for k in (API_KEY, other_key, API_KEY, API_KEY, other_key)]
+    assert [s.headers.get("X-TZ-Offset") for s in server.seen] == [None, "2", None, None, "2"]
+    content_types = [s.headers.get("Content-Type") for s in server.seen]
+    assert content_types == [None, None, "application/json", None, None]
+
+
+async def test_a_request_after_another_uses_its_own_time_limit(server: FakeClose) -> None:
+    """A request with its own limit after one with the default: the new limit applies, not the last."""
+    transport = AiohttpTransport(timeout=Timeout(total=BOUND * 10))
+    try:
+        async with asyncio.timeout(BOUND):
+            server.reply = reply_json({})
+            await transport.send(Request("GET", server.base_url + "/x/"))  # the default: generous
+            server.reply = server.block
+            with pytest.raises(RequestTimeoutError):  # not the default's 50 s: asyncio.timeout would trip
+                await transport.send(Request("GET", server.base_url + "/y/", timeout=Timeout(read=0.2)))
+        assert acquired_connections(transport) == 0
+    finally:
+        await transport.aclose()
+
+
+async def test_answered_requests_give_their_connection_back(server: FakeClose, client: CloseAsync) -> None:
+    """Answers read in full return the connection to the pool: one socket serves them all."""
+    peers: list[object] = []
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        assert request.transport is not None
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"id": EMAIL_ID})
+
+    server.reply = answer
+    async with asyncio.timeout(BOUND):
+        for _ in range(3):
+            await client.emails.get(EMAIL_ID)
+            assert acquired_connections(transport_of(client)) == 0
+        await client.emails.create(lead_id="lead_1", status="draft")
+        await client.emails.get(EMAIL_ID)
+    assert len(peers) == 5
+    assert len(set(peers)) == 1
+
+
+async def test_cancelled_mid_body_releases_its_connection(server: FakeClose, client: CloseAsync) -> None:
+    """Cancelled while the body is arriving: the half-read connection is closed, never reused."""
+    server.reply = server.stall_body
+    task = asyncio.create_task(client.emails.get(EMAIL_ID))
+    async with asyncio.timeout(BOUND):
+        await server.blocked.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await server.disconnected.wait()
+    assert acquired_connections(transport_of(client)) == 0
+    server.reply = reply_json({"id": EMAIL_ID})
+    async with asyncio.timeout(BOUND):
+        assert (await client.emails.get(EMAIL_ID)).id == EMAIL_ID
+
+
 # -- secrets ---------------------------------------------------------------------------------------
 
 

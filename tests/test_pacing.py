@@ -449,6 +449,27 @@ async def test_requests_in_flight_are_taken_off_what_an_answer_says_is_left() ->
     assert pacer.remaining == 0  # the 4 in flight will use what is left
 
 
+async def test_more_in_flight_than_is_left_leaves_nothing_not_a_debt() -> None:
+    """An answer leaving fewer units than requests in flight spends the budget, no further:
+    the next window's first answer is then taken as it is."""
+    vt = VirtualTime()
+    limits = state(vt)
+    for _ in range(6):
+        assert await limits.wait_turn(GROUP) == 0.0
+    limits.done(GROUP)
+    limits.observe(GROUP, RateLimit(limit=10, remaining=2, reset=10))  # 5 still in flight
+    pacer = limits.pacer(GROUP)
+    assert pacer.remaining == 0
+    for _ in range(5):
+        limits.done(GROUP)
+    limits.observe(GROUP, RateLimit(limit=10, remaining=3, reset=9))  # the same window
+    assert pacer.remaining == 0  # what Close said is left was taken locally already
+    assert not limits.take_turn(GROUP)
+    vt.now = 10.0
+    assert limits.take_turn(GROUP)  # the next window: the announced limit again
+    assert pacer.remaining == 9
+
+
 def test_take_turn_goes_at_once_only_while_the_budget_lasts() -> None:
     """The pipeline's no-wait path: it takes a unit like wait_turn, or takes nothing."""
     vt = VirtualTime()

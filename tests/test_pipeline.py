@@ -679,6 +679,31 @@ async def test_rate_limit_header_feeds_the_pacer() -> None:
     assert wait.attempt == 1
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        (("RateLimit", "limit=40, remaining=0, reset=5"),),  # as documented: read by the shortcut
+        (("ratelimit", "limit=40; remaining=0; reset=5"),),  # as seen live: the shortcut too
+        (("RateLimit", " LIMIT = 40 ,remaining=0,  reset=5 "),),  # the usual form, loosely written
+        (("RateLimit", "remaining=0, reset=5, limit=40"),),  # another order: the general parser
+        (("x-rate-limit-limit", "40"), ("x-rate-limit-remaining", "0"), ("x-rate-limit-reset", "5")),
+    ],
+    ids=["documented", "semicolons", "loose", "reordered", "legacy-headers"],
+)
+async def test_every_rate_limit_form_feeds_the_pacer(headers: tuple[tuple[str, str], ...]) -> None:
+    """Whichever form the header takes, ``remaining=0, reset=5`` holds the group's next request ~5 s."""
+    stub, rec = ScriptedTransport(), Recorder()
+    stub.queue(json_response(EMAIL, headers=headers))
+    stub.handler = lambda request: json_response(EMAIL)
+    with anyio.fail_after(LIMIT_S):
+        async with make_client(stub, rec) as close:
+            await get(close)
+            assert rec.of("wait") == []
+            await get(close)
+    (wait,) = rec.of("wait")
+    assert wait.delay == pytest.approx(5.0, abs=0.05)
+
+
 async def test_pace_rate_limits_false_does_not_wait_on_the_header() -> None:
     stub, rec = ScriptedTransport(), Recorder()
     stub.handler = lambda request: json_response(EMAIL, headers=(reset_header(5, remaining=0),))

@@ -668,15 +668,26 @@ def test_parse_rate_limit_values_are_floats() -> None:
         "limit=१००, remaining=50, reset=5",  # non-ASCII digits: float() takes them, the fast path not
         "limit=100, remaining=0, reset=" + "9" * 400,  # too long for a float: dropped, never inf
         "limit=100, remaining=0, reset=123456789012345.123456789012345",  # the longest the shortcut takes
+        "limit=1000000, remaining=999000, reset=0.532",  # Close's own form to the letter
+        "limit=160; remaining=159; reset=8.5",
+        "limit=160;remaining=159;reset=8",  # no spaces: not Close's exact form
+        "limit=160,  remaining=159, reset=8",  # two spaces
+        "limit=160, remaining=159, reset=8 ",  # a trailing space
+        "Limit=160, remaining=159, reset=8",
+        "limit=1234567890123456, remaining=1, reset=1",  # 16 digits: beyond both shortcuts
+        "limit=160, remaining=159., reset=8",  # a bare decimal point
+        "limit=160 remaining=159 reset=8",  # spaces are no separator
     ],
 )
 def test_parse_rate_limit_fast_path_agrees_with_the_general_parser(value: str) -> None:
     """Close's usual header takes a shortcut; it must give what the general parser gives."""
-    from closeasync._ratelimit_headers import _combined_rate_limit
+    from closeasync._ratelimit_headers import _combined_rate_limit, usual_rate_limit
 
     headers = (("content-type", "application/json"), ("RateLimit", value))
     general = _combined_rate_limit(headers)
     assert parse_rate_limit(headers) == (RateLimit(**general) if general else None)
+    usual = usual_rate_limit(value)  # what the pacer reads on every response
+    assert usual is None or RateLimit(*usual) == RateLimit(**general)
 
 
 # --------------------------------------------------------------------------- Retry-After
