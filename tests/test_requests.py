@@ -101,13 +101,15 @@ class AioresponsesHarness:
         for (method, url), calls in self.mocked.requests.items():
             for call in calls:
                 data = call.kwargs.get("data")
+                headers = call.kwargs.get("headers") or ()
+                pairs = headers.items() if hasattr(headers, "items") else headers  # a multidict or pairs
                 out.append(
                     Sent(
                         method,
                         url.path,
                         dict(url.query.items()),
                         orjson.loads(data) if data else None,
-                        {k.lower(): v for k, v in call.kwargs.get("headers") or ()},
+                        {k.lower(): v for k, v in pairs},
                     )
                 )
         return out
