@@ -19,7 +19,7 @@ import anyio.lowlevel
 import attrs
 
 from . import errors
-from ._ratelimit import RateLimitState, nap
+from ._ratelimit import RateLimitState, Slots, nap
 from ._ratelimit_headers import parse_retry_after, retry_delay
 from ._wire import Request, Response, decode_error
 from .retry import RetryPolicy
@@ -85,29 +85,23 @@ class Pipeline:
                 log.exception("closeasync on_event hook failed")
 
     async def _queued(
-        self,
-        request: Request,
-        limiter: anyio.CapacityLimiter,
-        token: object,
-        group: str,
-        policy: RetryPolicy,
-        attempt: int,
+        self, request: Request, slots: Slots, group: str, policy: RetryPolicy, attempt: int
     ) -> Response:
-        """Send once a concurrency slot frees (none was free: ``limiter`` is full or has a queue).
+        """Send once a concurrency slot frees (none was free, or others queue for one).
 
         Queued behind other requests, the rate-limit turn taken before may be stale when a
         slot frees (the first answers of a cold start tell the budget), so it is given back
         and taken afresh, holding the slot (the queue's order is kept).
         """
         self.limits.give_back(group)
-        await limiter.acquire_on_behalf_of(token)
+        await slots.take()
         try:
             await self._turn_again(request, group, policy, attempt)
             if self._is_closed():  # closed while waiting for a slot
                 raise self._closed_error(request)
             return await self.transport.send(request)
         finally:
-            limiter.release_on_behalf_of(token)
+            slots.give()
 
     def _instant(self) -> bool:
         """Whether waits are taken as done at once (a replay transport says so)."""
@@ -179,8 +173,8 @@ class Pipeline:
             # a frame on every suspension and resumption (measured on the GET path).
             try:
                 try:
-                    limiter = limits.limiter()
-                    if limiter is None:
+                    slots = limits.slots
+                    if slots is None:
                         response = await self.transport.send(request)
                     else:
                         if method != "GET":
@@ -189,22 +183,15 @@ class Pipeline:
                             # A read skips it (~3 us): its cancellation lands at the transport's
                             # first wait.
                             await anyio.lowlevel.checkpoint_if_cancelled()
-                        # Each attempt borrows under its own token (not the task), so that a task
-                        # never holds two slots by mistake and no task lookup is needed.
-                        token = object()
-                        try:
-                            # The common case, a free slot and nobody queued, takes it without a
-                            # trip through the event loop (``acquire`` always yields once, ~20-40
-                            # us a call). Waiters keep their order: ``*_nowait`` refuses while
-                            # anyone is queued.
-                            limiter.acquire_on_behalf_of_nowait(token)
-                        except anyio.WouldBlock:
-                            response = await self._queued(request, limiter, token, group, policy, attempt)
-                        else:
+                        # The common case, a free slot and nobody queued, takes it without a trip
+                        # through the event loop (waiting always yields once, ~20-40 us a call).
+                        if slots.take_nowait():
                             try:
                                 response = await self.transport.send(request)
                             finally:
-                                limiter.release_on_behalf_of(token)
+                                slots.give()
+                        else:
+                            response = await self._queued(request, slots, group, policy, attempt)
                 finally:
                     limits.finish(pacer)  # answered, failed or cancelled: no longer in flight
             except errors.TransportError as exc:

@@ -24,14 +24,16 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 import anyio
+import anyio.lowlevel
 
 from . import errors
 from ._ratelimit_headers import Headers, RateLimit, get_header, parse_rate_limit, usual_rate_limit
 
-__all__ = ["POLL", "GroupPacer", "RateLimitState", "nap"]
+__all__ = ["POLL", "GroupPacer", "RateLimitState", "Slots", "nap"]
 
 log = logging.getLogger("closeasync")
 Sleep = Callable[[float], Awaitable[None]]
@@ -156,6 +158,59 @@ class GroupPacer:
         self.blocked_until = max(self.blocked_until, now + wait)
 
 
+class Slots:
+    """The cap on requests in flight, shared by every task of one client.
+
+    A free slot is taken without a trip through the event loop. When none is free,
+    requests queue, and a slot given back passes straight to the longest-waiting one
+    (it never becomes free while anyone is queued), so a newcomer never overtakes the
+    queue. anyio's ``CapacityLimiter`` does the same with a token per borrower in a
+    set; a counter costs half as much on the path of every request (~2k instructions).
+    """
+
+    __slots__ = ("_queue", "free")
+
+    def __init__(self, total: int) -> None:
+        self.free = total
+        self._queue: deque[anyio.Event] = deque()
+
+    def take_nowait(self) -> bool:
+        """Take a slot if one is free (then nobody is queued for it); whether it did."""
+        if self.free > 0:
+            self.free -= 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        """Take a slot, queueing for one if need be (a pending cancellation stops it first)."""
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        if self.take_nowait():
+            return
+        handed = anyio.Event()
+        self._queue.append(handed)
+        try:
+            await handed.wait()
+        except BaseException:
+            if handed.is_set():
+                self.give()  # handed a slot while being cancelled: pass it on
+            else:
+                self._queue.remove(handed)
+            raise
+
+    def give(self) -> None:
+        """Give a slot back: to the longest-waiting request if any, else to the free ones."""
+        if self._queue:
+            self._queue.popleft().set()
+        else:
+            self.free += 1
+
+    async def __aenter__(self) -> None:
+        await self.take()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.give()
+
+
 class RateLimitState:
     """Every group's pacer, and the cap on requests in flight, for one client."""
 
@@ -172,7 +227,7 @@ class RateLimitState:
         self._clock = clock
         self._sleep = sleep
         self.max_concurrency = max_concurrency
-        self._limiter: anyio.CapacityLimiter | None = None
+        self.slots = None if max_concurrency is None else Slots(max_concurrency)
 
     def pacer(self, group: str) -> GroupPacer:
         """The pacer of ``group`` (created on first use)."""
@@ -181,11 +236,9 @@ class RateLimitState:
             found = self._groups[group] = GroupPacer(group)
         return found
 
-    def limiter(self) -> anyio.CapacityLimiter | None:
-        """The in-flight cap (created lazily: anyio primitives need a running loop)."""
-        if self._limiter is None and self.max_concurrency is not None:
-            self._limiter = anyio.CapacityLimiter(self.max_concurrency)
-        return self._limiter
+    def limiter(self) -> Slots | None:
+        """The in-flight cap (:attr:`slots`), None when uncapped."""
+        return self.slots
 
     def take_turn(self, group: str) -> bool:
         """Let one more request of ``group`` go now if it may without waiting.

@@ -660,6 +660,45 @@ async def test_closing_while_waiting_for_a_slot_sends_nothing() -> None:
     assert len(errors) == 1
 
 
+async def test_a_slot_handed_to_a_request_cancelled_meanwhile_goes_to_the_next() -> None:
+    """The one slot frees just as the request queued first is cancelled: the slot it was
+    handed passes on to the request queued after it, instead of being lost."""
+    release, first_sent = anyio.Event(), anyio.Event()
+    sent: list[str] = []
+
+    class Slow(StubTransport):
+        async def send(self, request: Request) -> Response:
+            sent.append(request.url.rsplit("/", 2)[-2])
+            first_sent.set()
+            if len(sent) == 1:
+                await release.wait()
+            return json_response(EMAIL)
+
+    cancelled = anyio.CancelScope()
+
+    async def fetch(close: CloseAsync, name: str, scope: anyio.CancelScope | None = None) -> None:
+        with scope or anyio.CancelScope():
+            await close.emails.get(name)
+
+    with anyio.fail_after(LIMIT_S):
+        async with CloseAsync(api_key=API_KEY, transport=Slow(), base_url=BASE, max_concurrency=1) as close:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(fetch, close, "acti_first")
+                await first_sent.wait()
+                tg.start_soon(fetch, close, "acti_cancelled", cancelled)
+                for _ in range(5):  # it is now queued for the one slot
+                    await anyio.lowlevel.checkpoint()
+                tg.start_soon(fetch, close, "acti_next")
+                for _ in range(5):  # and this one behind it
+                    await anyio.lowlevel.checkpoint()
+                release.set()  # the first answer frees the slot for acti_cancelled ...
+                cancelled.cancel()  # ... which is cancelled before it can use it
+            assert cancelled.cancelled_caught
+            assert sent == ["acti_first", "acti_next"]
+            await close.emails.get("acti_last")  # and the slot came back afterwards
+    assert sent == ["acti_first", "acti_next", "acti_last"]
+
+
 async def test_rate_limit_header_feeds_the_pacer() -> None:
     """After ``remaining=0, reset=5`` the next request of that group waits ~5 s; others don't."""
     stub, rec = ScriptedTransport(), Recorder()

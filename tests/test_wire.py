@@ -16,7 +16,13 @@ import orjson
 import pytest
 
 from closeasync import errors
-from closeasync._ratelimit_headers import RateLimit, parse_rate_limit, parse_retry_after, retry_delay
+from closeasync._ratelimit_headers import (
+    RateLimit,
+    get_header,
+    parse_rate_limit,
+    parse_retry_after,
+    retry_delay,
+)
 from closeasync._routes import ROUTES, Route
 from closeasync._wire import (
     MAX_URL_LENGTH,
@@ -688,6 +694,33 @@ def test_parse_rate_limit_fast_path_agrees_with_the_general_parser(value: str) -
     assert parse_rate_limit(headers) == (RateLimit(**general) if general else None)
     usual = usual_rate_limit(value)  # what the pacer reads on every response
     assert usual is None or RateLimit(*usual) == RateLimit(**general)
+
+
+TRICKY_HEADERS = (
+    ("Content-Type", "application/json"),
+    ("ratelimit ", "a trailing space"),
+    ("\u212aey", "a Kelvin sign: lowercases to k"),
+    ("\u0130d", "a dotted capital I: lowercases to two characters"),
+    ("RateLimit", "first"),
+    ("RATELIMIT", "second"),
+    ("X-Request-Id", "req_1"),
+)
+
+
+@pytest.mark.parametrize(
+    "name", ["ratelimit", "RateLimit", "key", "KEY", "i\u0307d", "x-request-id", "ratelimit ", "absent", ""]
+)
+def test_get_header_finds_what_a_plain_case_insensitive_scan_finds(name: str) -> None:
+    """The length shortcut for ASCII names changes nothing, even for names whose case folds oddly."""
+    plain = next((v for k, v in TRICKY_HEADERS if k.lower() == name.lower()), None)
+    assert get_header(TRICKY_HEADERS, name) == plain
+
+
+def test_get_header_is_case_insensitive_and_takes_the_first() -> None:
+    assert get_header(TRICKY_HEADERS, "ratelimit") == "first"
+    assert get_header(TRICKY_HEADERS, "KEY") == "a Kelvin sign: lowercases to k"
+    assert get_header(TRICKY_HEADERS, "i\u0307d") == "a dotted capital I: lowercases to two characters"
+    assert get_header((), "ratelimit") is None
 
 
 # --------------------------------------------------------------------------- Retry-After
