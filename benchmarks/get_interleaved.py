@@ -13,9 +13,17 @@ the event loop: iterations of the loop (``_run_once``), callbacks scheduled
 
 ``--variants`` picks among: ``closeasync`` (``await close.emails.get(id)``), ``raw``
 (aiohttp + orjson as in ``bench_get.py``), ``sdk-transport`` (the SDK's own
-``AiohttpTransport.send`` of the same request, no pipeline, no decoding) and
+``AiohttpTransport.send`` of the same request, no pipeline, no decoding),
 ``sdk-raw`` (``CloseAsync._call``: the pipeline and ``orjson.loads``, no model) and
 ``sdk-structured`` (``CloseAsync._exchange`` and the model, without the resource method).
+
+Wall-clock time on a small VM drifts by tens of percent; CPU instructions do not.
+``--just N`` only makes N calls of the first variant (after a warm-up block), for a
+count under cachegrind: the difference between N and 2N calls, divided by N, is the
+variant's instructions per call, repeatable to ~1k::
+
+    PYTHONPATH=. valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+        python benchmarks/get_interleaved.py --variants closeasync --just 200
 """
 
 from __future__ import annotations
@@ -139,6 +147,11 @@ async def main(args: argparse.Namespace) -> None:
         for call in chosen.values():  # connect and warm up
             for _ in range(args.block):
                 await call()
+        if args.just is not None:
+            call = chosen[args.variants[0]]
+            for _ in range(args.just):
+                await call()
+            return
         per_call: dict[str, list[float]] = {name: [] for name in chosen}
         order = list(chosen)
         gc.collect()
@@ -171,6 +184,9 @@ if __name__ == "__main__":
     parser.add_argument("--block", type=int, default=50)
     parser.add_argument("--server", default="protocol")
     parser.add_argument("--gc-off", action="store_true", help="time with the garbage collector off")
+    parser.add_argument(
+        "--just", type=int, metavar="N", help="only make N calls of the first variant (for cachegrind)"
+    )
     parser.add_argument(
         "--variants",
         nargs="+",
