@@ -156,7 +156,7 @@ class Structurer(Generic[T]):
         """
         info = ResponseInfo.of(response)
         try:
-            value: T = self.hook(data, self.target, ResponseOrigin(info, self.secrets), True)
+            value: T = self.hook(data, self.target, self.origin(info), True)  # adopt: parsed for this call
         except StructureError as exc:
             raise response_error(
                 f"{self.what} response does not fit its model: {exc}",

@@ -47,7 +47,7 @@ from ._convert import (
 )
 from ._views import build_view, install_views
 from .errors import FieldValueError
-from .models._base import Model, wire_name
+from .models._base import Model, set_values, wire_name
 
 __all__ = [
     "StructureError",
@@ -63,7 +63,6 @@ __all__ = [
 T = TypeVar("T")
 _Conv = Callable[[Any], Any]
 _new = object.__new__
-_set_values: Callable[[Any, dict[str, Any]], None] = Model.__dict__["__dict__"].__set__
 
 
 def _reference_structure_fn(cls: type[Model], builder: HookBuilder) -> Callable[..., Model]:
@@ -122,7 +121,7 @@ def _reference_structure_fn(cls: type[Model], builder: HookBuilder) -> Callable[
         for _, field in prefixes:  # present even when empty: no custom field is set
             values[field] = collected.get(field, {}) if collected else {}
         obj = _new(cls)
-        _set_values(obj, values)
+        set_values(obj, values)
         return obj
 
     return structure

@@ -55,14 +55,12 @@ import attrs
 
 from ._convert import HookBuilder, enum_of, is_model, split_optional
 from ._view_errors import ORIGIN, Origin, field_error
-from .models._base import Model, wire_name
+from .models._base import Model, set_values, wire_name
 
 __all__ = ["LazyField", "View", "build_view", "install_views"]
 
 _new = object.__new__
 _fromisoformat = datetime.fromisoformat
-#: Writes an instance's ``__dict__`` (every model class shares Model's descriptor).
-_set_values: Callable[[Any, dict[str, Any]], None] = Model.__dict__["__dict__"].__set__
 #: Two threads reading one field for the first time must end with the same object.
 _PUBLISH = threading.Lock()
 
@@ -153,8 +151,8 @@ class _Enum(LazyField):
 
     __slots__ = ("lookup",)
 
-    def __init__(self, name: str, convert: _Convert, lookup: Callable[[Any, Any], Any]) -> None:
-        super().__init__(name, convert)
+    def __init__(self, name: str, lookup: Callable[[Any, Any], Any]) -> None:
+        super().__init__(name, lambda value, _: lookup(value, value))
         self.lookup = lookup  # the members' dict.get: one C call per read of a string
 
     def __get__(self, obj: Any, owner: Any = None) -> Any:
@@ -228,16 +226,14 @@ class _NestedList(LazyField):
 
 def _lazy_field(name: str, tp: Any, builder: HookBuilder) -> LazyField | None:
     """The descriptor for a field of type ``tp`` (None: the JSON value is the value)."""
-    if builder.value_hook(tp) is None:
+    hook = builder.value_hook(tp)
+    if hook is None:
         return None
     if tp is datetime or tp is date:
-        parse = builder.value_hook(tp)
-        assert parse is not None
-        return _Timestamp(name, lambda value, _: parse(value), tp)
+        return _Timestamp(name, lambda value, _: hook(value), tp)
     members = enum_of(tp)
     if members is not None:
-        by_value = {member.value: member for member in members}.get
-        return _Enum(name, lambda value, _: by_value(value, value), by_value)
+        return _Enum(name, {member.value: member for member in members}.get)
     view = _nested_view(tp, builder)
     if view is not None:
         return _Nested(name, view)
@@ -347,7 +343,7 @@ def build_view(cls: type[Model], builder: HookBuilder, fallback: Callable[..., M
         if origin is not None:
             values[ORIGIN] = origin
         obj = _new(cls)
-        _set_values(obj, values)
+        set_values(obj, values)
         return obj
 
     view.__qualname__ = f"view_{cls.__name__}"

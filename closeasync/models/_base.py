@@ -20,6 +20,7 @@ object, and timestamps, enums and nested models are converted when first read (s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
@@ -150,6 +151,11 @@ def _shown(model: Model, name: str) -> str:
         return f"<malformed {model.__dict__[name]!r}>"
 
 
+#: Sets a model's instance ``__dict__`` past the frozen ``__setattr__`` (every model class
+#: shares Model's descriptor): how the converter builds models without ``__init__``.
+set_values: Callable[[Any, dict[str, Any]], None] = Model.__dict__["__dict__"].__set__
+
+
 def _loaded_state(model: Model) -> dict[str, Any]:
     values = model.__dict__
     return {a.name: getattr(model, a.name) for a in attrs.fields(type(model)) if a.name in values}
@@ -157,7 +163,7 @@ def _loaded_state(model: Model) -> dict[str, Any]:
 
 def _rebuild(cls: type[Model], state: dict[str, Any]) -> Model:
     obj = object.__new__(cls)
-    object.__setattr__(obj, "__dict__", dict(state))
+    set_values(obj, dict(state))
     return obj
 
 
