@@ -31,7 +31,7 @@ import anyio
 import anyio.lowlevel
 
 from . import errors
-from ._ratelimit_headers import Headers, RateLimit, get_header, parse_rate_limit, usual_rate_limit
+from ._ratelimit_headers import Headers, RateLimit, read_rate_limit
 
 __all__ = ["POLL", "GroupPacer", "RateLimitState", "Slots", "nap"]
 
@@ -85,7 +85,7 @@ class GroupPacer:
         self.guessed_end = False  # window_end is a guess no response confirmed
         self.inflight = 0  # requests sent and not yet answered
 
-    def reserve(self, now: float, *, pace: bool = True) -> float:
+    def reserve(self, now: float, pace: bool = True) -> float:
         """Take one unit of budget, or return how long to wait before trying again.
 
         With ``pace=False`` only an explicit stop (a 429) makes anyone wait.
@@ -222,7 +222,8 @@ class RateLimitState:
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = anyio.sleep,
     ) -> None:
-        self._groups: dict[str, GroupPacer] = {}
+        #: Every group's pacer so far, by group (:meth:`pacer` makes a missing one).
+        self.pacers: dict[str, GroupPacer] = {}
         self.pace = pace
         self._clock = clock
         self._sleep = sleep
@@ -231,9 +232,9 @@ class RateLimitState:
 
     def pacer(self, group: str) -> GroupPacer:
         """The pacer of ``group`` (created on first use)."""
-        found = self._groups.get(group)
+        found = self.pacers.get(group)
         if found is None:
-            found = self._groups[group] = GroupPacer(group)
+            found = self.pacers[group] = GroupPacer(group)
         return found
 
     def limiter(self) -> Slots | None:
@@ -249,7 +250,7 @@ class RateLimitState:
 
     def take(self, pacer: GroupPacer) -> bool:
         """:meth:`take_turn` for the group's pacer, already looked up (once per request)."""
-        if pacer.reserve(self._clock(), pace=self.pace) > 0:
+        if pacer.reserve(self._clock(), self.pace) > 0:
             return False
         pacer.inflight += 1
         return True
@@ -275,7 +276,7 @@ class RateLimitState:
         for _ in range(10_000):  # bounded: each pass either goes or sleeps a positive time
             if stop is not None and stop():
                 return waited
-            wait = pacer.reserve(self._clock(), pace=self.pace)
+            wait = pacer.reserve(self._clock(), self.pace)
             if wait <= 0:
                 pacer.inflight += 1
                 return waited
@@ -306,20 +307,18 @@ class RateLimitState:
         if pacer.inflight > 0:
             pacer.inflight -= 1
 
-    def record(self, pacer: GroupPacer, headers: Headers) -> None:
-        """Take in a response's rate-limit header (call :meth:`finish` first).
+    def answered(self, pacer: GroupPacer, headers: Headers) -> None:
+        """A response arrived: its request is no longer in flight, and its rate-limit header is taken in.
 
-        Close's usual form is read straight into the pacer; any other goes through
-        :func:`~closeasync._ratelimit_headers.parse_rate_limit`.
+        One call for both, since every response comes here; the numbers go straight
+        into the pacer (see :func:`~closeasync._ratelimit_headers.read_rate_limit`).
         """
-        usual = usual_rate_limit(get_header(headers, "ratelimit"))
-        if usual is not None:
-            limit, remaining, reset = usual
+        if pacer.inflight > 0:
+            pacer.inflight -= 1
+        found = read_rate_limit(headers)
+        if found is not None:
+            limit, remaining, reset = found
             pacer.update(limit, remaining, reset, self._clock())
-        else:
-            info = parse_rate_limit(headers)
-            if info is not None:
-                pacer.observe(info, self._clock())
 
     def hold(self, group: str) -> None:
         """Count one more request of ``group`` in flight (balances a :meth:`done` to come)."""

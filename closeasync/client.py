@@ -48,16 +48,20 @@ log = logging.getLogger("closeasync")
 class _Core:
     """State shared by a client and the views :meth:`CloseAsync.with_options` makes."""
 
-    __slots__ = ("base_url", "closed", "credentials", "headers", "pipeline", "secrets")
+    __slots__ = ("base_url", "credentials", "headers", "pipeline", "secrets")
 
     def __init__(self, credentials: Credentials, base_url: str, headers: tuple[tuple[str, str], ...]) -> None:
         self.credentials = credentials
         self.base_url = base_url.rstrip("/")
         self.headers = headers
-        self.closed = False
         self.pipeline: Pipeline
         # What must never appear in an error message, even if a server echoes it.
         self.secrets = credentials.secrets()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the client was closed (the pipeline keeps the flag: it checks it most)."""
+        return self.pipeline.closed
 
 
 class CloseAsync:
@@ -149,7 +153,6 @@ class CloseAsync:
             policy=self._retry,
             limits=RateLimitState(max_concurrency=max_concurrency or max_connections, pace=pace_rate_limits),
             hooks=hooks,
-            is_closed=lambda: core.closed,
         )
         self._attach_resources()
 
@@ -228,7 +231,7 @@ class CloseAsync:
         """
         if self._core.closed:
             return
-        self._core.closed = True
+        self._core.pipeline.closed = True
         await self._core.pipeline.transport.aclose()
 
     def _check_open(self) -> None:
@@ -282,7 +285,8 @@ class CloseAsync:
             ClientClosedError: the client was closed.
         """
         core = self._core
-        if core.closed:
+        pipeline = core.pipeline
+        if pipeline.closed:
             self._check_open()
         request = build_request(
             route,
@@ -294,10 +298,11 @@ class CloseAsync:
             timeout=self._timeout,
             sends=sends,
         )
-        started = time.perf_counter()
+        debug = log.isEnabledFor(logging.DEBUG)  # skips timing and formatting on every call
+        started = time.perf_counter() if debug else 0.0
         try:
-            response = await core.pipeline.send(request, policy=self._retry)
-            if log.isEnabledFor(logging.DEBUG):  # skips formatting the arguments on every call
+            response = await pipeline.send(request, policy=self._retry)
+            if debug:
                 log.debug(
                     "%s %s -> %d in %.1f ms",
                     request.method,

@@ -470,6 +470,35 @@ async def test_more_in_flight_than_is_left_leaves_nothing_not_a_debt() -> None:
     assert pacer.remaining == 9
 
 
+def test_answered_ends_the_flight_and_takes_in_the_header_as_observe_does() -> None:
+    """What the pipeline calls for every response: done() and observe() in one call."""
+    vt = VirtualTime()
+    limits, twin = state(vt), state(vt)
+    for each in (limits, twin):
+        for _ in range(3):
+            assert each.take_turn(GROUP)
+    limits.answered(limits.pacer(GROUP), (("Date", "x"), ("ratelimit", "limit=5; remaining=3; reset=10")))
+    twin.done(GROUP)
+    twin.observe(GROUP, RateLimit(limit=5, remaining=3, reset=10))
+    pacer, expected = limits.pacer(GROUP), twin.pacer(GROUP)
+    assert pacer.inflight == expected.inflight == 2
+    assert (pacer.limit, pacer.remaining, pacer.window_end) == (expected.limit, expected.remaining, 10.0)
+    assert pacer.remaining == 1  # 3 left, 2 still on their way
+
+
+def test_answered_without_a_rate_limit_header_changes_only_the_flight() -> None:
+    """Close often sends no RateLimit: the group stays as it was (unpaced if never told)."""
+    vt = VirtualTime()
+    limits = state(vt)
+    assert limits.take_turn(GROUP)
+    pacer = limits.pacer(GROUP)
+    limits.answered(pacer, (("Content-Type", "application/json"), ("X-Frame-Options", "DENY")))
+    assert pacer.inflight == 0
+    assert (pacer.limit, pacer.remaining, pacer.period) == (None, None, None)
+    limits.answered(pacer, ())  # an answer never counts below zero in flight
+    assert pacer.inflight == 0
+
+
 def test_take_turn_goes_at_once_only_while_the_budget_lasts() -> None:
     """The pipeline's no-wait path: it takes a unit like wait_turn, or takes nothing."""
     vt = VirtualTime()

@@ -21,6 +21,7 @@ from closeasync._ratelimit_headers import (
     get_header,
     parse_rate_limit,
     parse_retry_after,
+    read_rate_limit,
     retry_delay,
 )
 from closeasync._routes import ROUTES, Route
@@ -882,11 +883,78 @@ def test_request_json_without_body_is_none() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["acti_1", "lead_AbC09", "a.b~c-d_e", "a/b", "a b", "a%2Fb", "é", "a?b#c", "a+b"]
+    "value",
+    [
+        "acti_1",
+        "lead_AbC09",
+        "a.b~c-d_e",
+        "a/b",
+        "a b",
+        "a%2Fb",
+        "é",
+        "a?b#c",
+        "a+b",
+        "1abc",  # not an identifier (a digit first): the general path, the same result
+        "_",
+        "__class__",
+        "\u2160",  # a Roman numeral: an identifier, but not ASCII
+        "...",
+        "a" * 300,
+    ],
 )
 def test_route_paths_quote_ids_as_quote_does(value: str) -> None:
     """Plain ids go in as they are; anything else is percent-quoted whole (no path change)."""
     assert ROUTES["email"]["get"].path(id=value) == f"/activity/email/{quote(value, safe='')}/"
+    assert ROUTES["email"]["get"].fill({"id": value}) == ROUTES["email"]["get"].path(id=value)
     two = Route("GET", "/x/{a}/y/{b}/")
     assert two.path(a=value, b="z") == f"/x/{quote(value, safe='')}/y/z/"
     assert ROUTES["email"]["list"].path() == "/activity/email/"
+
+
+@pytest.mark.parametrize("ident", ["", " ", ".", "..", 7, None, b"acti_1"])
+def test_route_fill_refuses_what_path_refuses(ident: Any) -> None:
+    with pytest.raises(errors.InvalidRequestError):
+        ROUTES["email"]["get"].fill({"id": ident})
+
+
+def test_route_fill_without_the_template_parameter_fails_loudly() -> None:
+    with pytest.raises(KeyError):
+        ROUTES["email"]["get"].fill({"ident": "acti_1"})
+
+
+# --------------------------------------------------------------------------- read_rate_limit
+
+RATE_LIMIT_HEADER_SETS: list[tuple[tuple[str, str], ...]] = [
+    (),
+    (("Content-Type", "application/json"), ("Date", "Sun, 22 Nov 2026 10:00:00 GMT")),
+    (("X-Frame-Options", "DENY"),),  # the length of a rate-limit name, another name
+    (("RateLimit", "limit=100, remaining=50, reset=5"),),
+    (("content-type", "x"), ("ratelimit", "limit=160; remaining=159; reset=8"), ("date", "y")),
+    (("RATELIMIT", "limit=1,remaining=2,reset=3"),),
+    (("RateLimit", "reset=0.25"),),
+    (("RateLimit", "garbage"), ("x-rate-limit-reset", "4")),
+    (("x-rate-limit-reset", "4"), ("RateLimit-Reset", "9")),
+    (("x-rate-limit-limit", "10"), ("RateLimit", "limit=100, remaining=50, reset=5")),  # usual wins
+    (("RateLimit-Limit", "10"), ("RateLimit-Remaining", "3"), ("RateLimit-Reset", "1.5")),
+    (("RateLimit", "first=1"), ("RateLimit", "limit=1, remaining=1, reset=1")),  # the first decides
+    (("RateLimit", "limit=100, remaining=0, reset=" + "9" * 400),),
+    (("RateLimit", "limit=1234567890123456, remaining=1, reset=1"),),
+    TRICKY_HEADERS,
+]
+
+
+@pytest.mark.parametrize("headers", RATE_LIMIT_HEADER_SETS)
+def test_read_rate_limit_gives_what_parse_rate_limit_gives(headers: tuple[tuple[str, str], ...]) -> None:
+    """The pacer's one-pass reader agrees with the general parser on every form, and on none."""
+    parsed = parse_rate_limit(headers)
+    expected = None if parsed is None else (parsed.limit, parsed.remaining, parsed.reset)
+    assert read_rate_limit(headers) == expected
+
+
+@pytest.mark.parametrize("value", ["limit=100, remaining=50, reset=5", "limit=160; remaining=159; reset=8.5"])
+def test_read_rate_limit_finds_the_header_among_many(value: str) -> None:
+    noise = tuple((f"x-header-{i}", "v") for i in range(20))
+    got = read_rate_limit((*noise, ("RateLimit", value), *noise))
+    assert got == read_rate_limit((("RateLimit", value),))
+    assert got is not None
+    assert all(isinstance(n, float) for n in got)

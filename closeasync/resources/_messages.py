@@ -73,8 +73,9 @@ class MessageResource(Resource, Generic[M]):
         # Straight to the client, not through ``_one``: a coroutine less on the path of
         # every single GET (its creation, and a frame to pass at each suspension).
         query = None if fields is None else {"_fields": fields_param(fields)}
+        ident = target if target.__class__ is str else self._id_of(target)
         data, response = await self._client._exchange(
-            self._routes["get"], path_params={"id": self._id_of(target)}, query=query
+            self._routes["get"], path_params={"id": ident}, query=query
         )
         return self._structurer.one(data, response)
 
