@@ -10,6 +10,12 @@ A child process serves one precomputed ~6 KiB email at ``GET /activity/email/{id
 
 Reported: median calls per second of each, and the medians of the per-run ratios.
 
+At concurrency 1 the two clients of a pair run side by side: blocks of ``--block`` calls
+of each alternate until both made ``--calls``, and the run's ratio is of their summed
+times. Run one after the other, a pair of ~1 s runs picked up this VM's drift between
+them: per-pair ratios spread from 0.59 to 1.05 in one run of nine pairs, enough to move
+the median by +-0.04. Alternating blocks expose both clients to the same moments.
+
     python benchmarks/bench_get.py --calls 2000 --runs 5
 
 Every loop is bounded by its call count, and every run by a time limit.
@@ -62,22 +68,57 @@ async def get_closeasync(base_url: str, calls: int, concurrency: int) -> float:
         return time.perf_counter() - started
 
 
-async def get_raw(base_url: str, calls: int, concurrency: int) -> float:
-    connector = aiohttp.TCPConnector(limit=100)
+def raw_session() -> aiohttp.ClientSession:
+    """The raw baseline's session: closeasync's transport settings, the same headers."""
     headers = {"Authorization": aiohttp.encode_basic_auth(API_KEY, ""), "Accept": "application/json"}
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=100), auto_decompress=True, headers=headers
+    )
+
+
+def raw_get(session: aiohttp.ClientSession, base_url: str) -> Callable[[], Awaitable[None]]:
     url = f"{base_url}/activity/email/{EMAIL_ID}/"
-    async with aiohttp.ClientSession(connector=connector, auto_decompress=True, headers=headers) as session:
 
-        async def call() -> None:
-            async with session.get(url) as response:
-                response.raise_for_status()
-                email = orjson.loads(await response.read())
-            assert email["id"]
+    async def call() -> None:
+        async with session.get(url) as response:
+            response.raise_for_status()
+            email = orjson.loads(await response.read())
+        assert email["id"]
 
+    return call
+
+
+async def get_raw(base_url: str, calls: int, concurrency: int) -> float:
+    async with raw_session() as session:
+        call = raw_get(session, base_url)
         await call()
         started = time.perf_counter()
         await in_tasks(call, calls, concurrency)
         return time.perf_counter() - started
+
+
+async def get_pair_c1(base_url: str, calls: int, block: int) -> tuple[float, float]:
+    """closeasync and raw at concurrency 1, in alternating blocks: (closeasync s, raw s)."""
+    async with CloseAsync(api_key=API_KEY, base_url=base_url) as close, raw_session() as session:
+
+        async def closeasync_call() -> None:
+            email = await close.emails.get(EMAIL_ID)
+            assert email.id
+
+        calls_of = {"closeasync": closeasync_call, "raw": raw_get(session, base_url)}
+        spent = dict.fromkeys(calls_of, 0.0)
+        for call in calls_of.values():
+            await call()  # connect outside the timing
+        for first in range(0, calls, block):
+            size = min(block, calls - first)
+            order = list(calls_of) if (first // block) % 2 == 0 else list(reversed(calls_of))
+            for name in order:
+                call = calls_of[name]
+                started = time.perf_counter()
+                for _ in range(size):
+                    await call()
+                spent[name] += time.perf_counter() - started
+        return spent["closeasync"], spent["raw"]
 
 
 def get_closeio(base_url: str, calls: int) -> float:
@@ -101,23 +142,35 @@ async def timed(run: Callable[[], Awaitable[float]]) -> float:
         return await run()
 
 
+async def timed_pair(run: Callable[[], Awaitable[tuple[float, float]]]) -> tuple[float, float]:
+    """:func:`timed` for the c=1 pair."""
+    gc.collect()
+    async with asyncio.timeout(2 * RUN_TIMEOUT):
+        return await run()
+
+
 async def measure(base_url: str, args: argparse.Namespace) -> tuple[list[list[str]], dict[str, float]]:
     n = args.calls
+    pair = ("closeasync c=1", "raw aiohttp c=1")  # measured together, see the module docs
     clients: dict[str, Callable[[], Awaitable[float]]] = {
-        "closeasync c=1": lambda: get_closeasync(base_url, n, 1),
-        "raw aiohttp c=1": lambda: get_raw(base_url, n, 1),
         "closeasync c=50": lambda: get_closeasync(base_url, n, 50),
         "raw aiohttp c=50": lambda: get_raw(base_url, n, 50),
         "closeio (sequential)": lambda: asyncio.to_thread(get_closeio, base_url, n),
     }
     for run in clients.values():  # warm up
         await timed(run)
-    times: dict[str, list[float]] = {name: [] for name in clients}
-    order = list(clients)
+    await timed_pair(lambda: get_pair_c1(base_url, n, args.block))
+    times: dict[str, list[float]] = {name: [] for name in (*pair, *clients)}
+    order = [None, *clients]  # None: the c=1 pair
     for index in range(args.runs):
         shift = index % len(order)
         for name in order[shift:] + order[:shift]:
-            times[name].append(await timed(clients[name]))
+            if name is None:
+                closeasync_s, raw_s = await timed_pair(lambda: get_pair_c1(base_url, n, args.block))
+                times[pair[0]].append(closeasync_s)
+                times[pair[1]].append(raw_s)
+            else:
+                times[name].append(await timed(clients[name]))
 
     def ratio(a: str, b: str) -> float:  # throughput of a over b, median of the paired runs
         return median([tb / ta for ta, tb in zip(times[a], times[b], strict=True)])
@@ -129,7 +182,7 @@ async def measure(base_url: str, args: argparse.Namespace) -> tuple[list[list[st
         "closeasync c=50/closeio": ratio("closeasync c=50", "closeio (sequential)"),
     }
     rows = [["client", "median s", "calls/s", "runs (s)"]]
-    for name in clients:
+    for name in times:
         med = median(times[name])
         rows.append([name, f"{med:.3f}", f"{n / med:,.0f}", " ".join(f"{t:.2f}" for t in times[name])])
     return rows, summary
@@ -148,13 +201,19 @@ async def main(args: argparse.Namespace) -> None:
     details = [
         f"One email of {server.one_bytes / 1024:.1f} KiB JSON; "
         f"{args.calls} GETs per client per run, {args.runs} paired runs (medians), "
-        f"server in a child process ({args.server})"
+        f"c=1 in alternating blocks of {args.block}, server in a child process ({args.server})"
     ]
     print(details[0])
     print(table(rows, markdown=False))
     print("\n".join(verdicts(summary)))
     if not args.no_write:
-        argv = ["python", "benchmarks/bench_get.py", f"--calls={args.calls}", f"--runs={args.runs}"]
+        argv = [
+            "python",
+            "benchmarks/bench_get.py",
+            f"--calls={args.calls}",
+            f"--runs={args.runs}",
+            f"--block={args.block}",
+        ]
         if args.server != DEFAULT_SERVER:
             argv.append(f"--server={args.server}")
         command = shlex.join(argv)
@@ -167,13 +226,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--calls", type=int, default=2000, help="GETs per client per run (2000)")
     parser.add_argument("--runs", type=int, default=5, help="paired runs (5)")
+    parser.add_argument("--block", type=int, default=50, help="calls per alternating block at c=1 (50)")
     parser.add_argument(
         "--server", choices=SERVER_KINDS, default=DEFAULT_SERVER, help="page server (see _server.py)"
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
-    if not 1 <= args.calls <= 100_000 or not 1 <= args.runs <= 50:
-        parser.error("--calls must be 1..100000 and --runs 1..50")
+    if not 1 <= args.calls <= 100_000 or not 1 <= args.runs <= 50 or not 1 <= args.block <= args.calls:
+        parser.error("--calls must be 1..100000, --runs 1..50 and --block 1..calls")
     args.emails = 100  # the server needs only a few to pick a typical one from
     return args
 

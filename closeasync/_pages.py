@@ -18,7 +18,7 @@ from ._serde import StructureError, converter
 from .errors import FieldValueError, ResponseValidationError
 
 if TYPE_CHECKING:
-    from ._wire import Request, Response
+    from ._wire import Response
 
 __all__ = [
     "FetchPage",
@@ -51,7 +51,7 @@ class ResponseInfo(NamedTuple):
         return cls(response.status, request.method if request else "", request.url if request else "")
 
 
-class ResponseOrigin(tuple[int, "Request | None", frozenset[str], "ResponseInfo | None"]):
+class ResponseOrigin(tuple[int, str, str, frozenset[str]]):
     """Where the objects of one response came from, kept by each model built from it.
 
     A model converts timestamps, enums and nested objects when they are first read
@@ -59,33 +59,34 @@ class ResponseOrigin(tuple[int, "Request | None", frozenset[str], "ResponseInfo 
     failure into a :class:`~closeasync.errors.FieldValueError` that names the
     response, with credentials removed as from every error.
 
-    Made from a page's :class:`ResponseInfo`, or (by :meth:`Structurer.one`) from a
-    single object's response, whose method and URL are then read from its request only
-    when a field fails. It keeps the request, never the body. A tuple ``(status, request, secrets,
-    info)``: every single object fetched gets one, and a tuple is built in one call
-    (a class with an ``__init__`` cost ~2k instructions more on every GET).
+    A tuple ``(status, method, url, secrets)``: every object a GET, create or update
+    returns gets one (:meth:`Structurer.one` builds it), and a tuple is built in one
+    call, where a class with an ``__init__`` cost ~2k instructions more per call. It
+    keeps strings only: never the request (its headers hold the credentials) or a body.
     """
 
     __slots__ = ()
 
     def __new__(cls, info: ResponseInfo, secrets: frozenset[str]) -> ResponseOrigin:
-        return _new_origin(cls, (info.status, None, secrets, info))
+        return _new_origin(cls, (info.status, info.method, info.url, secrets))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copied or pickled (not through __new__'s arguments), it leaves the credentials
+        # behind: a pickle must never hold them. (A model's own copies keep no origin.)
+        return _new_origin, (type(self), (self[0], self[1], self[2], frozenset()))
 
     @property
     def secrets(self) -> frozenset[str]:
         """What must never appear in an error."""
-        return self[2]
+        return self[3]
 
     @property
     def info(self) -> ResponseInfo:
         """The status, method and URL of the response."""
-        status, request, _, info = self
-        if info is None:
-            info = ResponseInfo(status, request.method if request else "", request.url if request else "")
-        return info
+        return ResponseInfo(self[0], self[1], self[2])
 
     def __repr__(self) -> str:  # the secrets stay out of it
-        return f"<ResponseOrigin {self.info.method} {self.info.url}>"
+        return f"<ResponseOrigin {self[1]} {self[2]}>"
 
     def field_error(self, model: str, field: str, message: str, body: bytes) -> Exception:
         """The FieldValueError for ``model.field`` of an object of this response."""
@@ -174,7 +175,11 @@ class Structurer(Generic[T]):
             ResponseValidationError: it does not fit the model.
         """
         # Built here, not by a method: this runs for every single object fetched.
-        origin = _new_origin(ResponseOrigin, (response.status, response.request, self.secrets, None))
+        request = response.request
+        if request is not None:
+            origin = _new_origin(ResponseOrigin, (response.status, request.method, request.url, self.secrets))
+        else:
+            origin = _new_origin(ResponseOrigin, (response.status, "", "", self.secrets))
         try:
             value: T = self.hook(data, self.target, origin, True)  # adopt: parsed for this call
         except StructureError as exc:

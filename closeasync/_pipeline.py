@@ -97,7 +97,11 @@ class Pipeline:
         and taken afresh, holding the slot (the queue's order is kept).
         """
         self.limits.give_back(group)
-        await slots.take()
+        try:
+            await slots.take()
+        except BaseException:  # cancelled while queued: the caller's ``finish`` balances this
+            self.limits.hold(group)
+            raise
         try:
             await self._turn_again(request, group, policy, attempt)
             if self.closed:  # closed while waiting for a slot
@@ -131,7 +135,7 @@ class Pipeline:
                 return
             waited = await self._wait_turn(request, group, policy, attempt)
         except BaseException:
-            self.limits.hold(group)  # the caller's ``done`` balances a turn it no longer has
+            self.limits.hold(group)  # the caller's ``finish`` balances a turn it no longer has
             raise
         if waited and self._hooks:
             self._emit(request, "wait", attempt, delay=waited)

@@ -123,7 +123,8 @@ class GroupPacer:
     def update(self, limit: float | None, remaining: float | None, reset: float | None, now: float) -> None:
         """:meth:`observe` with the numbers themselves (no :class:`RateLimit` made per response).
 
-        Every response comes through here: comparisons stand in for ``min``/``max`` calls.
+        Every response with a rate-limit header comes through here: comparisons stand in
+        for ``min``/``max`` calls.
         """
         if limit is not None:
             self.limit = limit

@@ -44,9 +44,9 @@ def get_header(headers: Headers, name: str) -> str | None:
     """Return the first value of a header (case-insensitive name), or None."""
     lowered = name.lower()
     if lowered.isascii():
-        # Every response is searched (for RateLimit), and most of its names differ from the
-        # one sought in length: comparing lengths first spares a lowercased copy of each
-        # (~0.2k instructions a header). Exact for an ASCII name: the one lowercasing that
+        # Most names differ from the one sought in length: comparing lengths first spares a
+        # lowercased copy of each (~0.2k instructions a header; error responses and
+        # retry decisions search several). Exact for an ASCII name: the one lowercasing that
         # changes a length (U+0130) brings a non-ASCII character.
         size = len(lowered)
         for key, value in headers:
@@ -129,14 +129,15 @@ def parse_rate_limit(headers: Headers) -> RateLimit | None:
 
 #: Close's form to the letter (commas as documented, or semicolons as seen live): a
 #: sublanguage of ``_USUAL_FORM`` with the same groups, without its optional spaces and
-#: case-folding, which cost the regex engine about as much again on every response.
+#: case-folding, which cost the regex engine about as much again on every response
+#: that carries it.
 #: Possessive repeats (``{1,15}+``): the same language, with nothing for the engine to
 #: backtrack into (~15% cheaper on every response).
 _NUMBER = r"(\d{1,15}+(?:\.\d{1,15}+)?+)"
 _CLOSE_FORM = re.compile(rf"limit={_NUMBER}[,;] remaining={_NUMBER}[,;] reset={_NUMBER}", re.ASCII)
 
-#: What Close sends on every response, in its order: the general parser gives the same
-#: numbers, at several times the cost. Every response is parsed (the pacer needs it) and
+#: Close's ``RateLimit``, when it sends one, in its order: the general parser gives the
+#: same numbers, at several times the cost. Every response is read (the pacer needs it) and
 #: ``remaining``/``reset`` differ from one response to the next, so a cache would miss.
 #: Digits are bounded so that every match is a finite float; longer numbers (junk) go
 #: to the general parser, which drops what is not finite.

@@ -28,6 +28,7 @@ from closeasync import (
     TransportError,
 )
 from closeasync._pipeline import EventHook, RequestEvent
+from closeasync._routes import ROUTES
 from closeasync.errors import WriteOutcomeUnknownError
 from closeasync.retry import RetryPolicy
 from closeasync.transports import Request, Response
@@ -658,6 +659,41 @@ async def test_closing_while_waiting_for_a_slot_sends_nothing() -> None:
             release.set()
     assert len(sent) == 1
     assert len(errors) == 1
+
+
+async def test_cancelling_a_request_queued_for_a_slot_keeps_the_count_in_flight() -> None:
+    """The queued request gave its rate-limit turn back while it waited: cancelled there, it
+    must not give it back a second time (that would hide the request still on the wire)."""
+    release, first_sent = anyio.Event(), anyio.Event()
+
+    class Slow(StubTransport):
+        async def send(self, request: Request) -> Response:
+            first_sent.set()
+            await release.wait()
+            return json_response(EMAIL)
+
+    queued = anyio.CancelScope()
+
+    async def queued_get(close: CloseAsync) -> None:
+        with queued:
+            await close.emails.get("acti_queued")
+
+    with anyio.fail_after(LIMIT_S):
+        async with CloseAsync(api_key=API_KEY, transport=Slow(), base_url=BASE, max_concurrency=1) as close:
+            pacer = close._core.pipeline.limits.pacer(ROUTES["email"]["get"].group)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(close.emails.get, "acti_first")
+                await first_sent.wait()
+                tg.start_soon(queued_get, close)
+                for _ in range(5):  # it is now queued for the one slot
+                    await anyio.lowlevel.checkpoint()
+                queued.cancel()
+                for _ in range(5):
+                    await anyio.lowlevel.checkpoint()
+                assert pacer.inflight == 1  # acti_first, still on the wire
+                release.set()
+            assert queued.cancelled_caught
+            assert pacer.inflight == 0
 
 
 async def test_a_slot_handed_to_a_request_cancelled_meanwhile_goes_to_the_next() -> None:

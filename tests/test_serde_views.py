@@ -425,6 +425,30 @@ def test_a_nested_misfit_reports_the_nested_object_as_sent() -> None:
     }
 
 
+async def test_an_object_fetched_alone_names_its_response_and_holds_no_credentials() -> None:
+    """get() keeps where the object came from as plain strings: a misfit field names the
+    status, method and URL, and the model holds neither the request nor the API key."""
+    stub = StubTransport()
+    stub.handler = lambda request: json_response({"id": "acti_1", "date_created": "yesterday"}, status=201)
+    async with CloseAsync(api_key=API_KEY, transport=stub, base_url="https://close.test/api/v1") as close:
+        email = await close.emails.get("acti_1")
+    with pytest.raises(FieldValueError) as caught:
+        email.date_created  # noqa: B018 - the read is the test
+    error = caught.value
+    assert (error.status, error.method, error.url) == (
+        201,
+        "GET",
+        "https://close.test/api/v1/activity/email/acti_1/",
+    )
+    state = vars(email)
+    assert API_KEY not in repr(state)
+    assert API_KEY not in str(pickle.dumps(state))  # the origin keeps strings, not the request
+    for copied in (copy.copy(state), copy.deepcopy(state), pickle.loads(pickle.dumps(state))):
+        assert copied.keys() == state.keys()
+        assert repr(copied) == repr(state)
+    hash(next(v for k, v in state.items() if k.startswith("__closeasync")))  # only strings inside
+
+
 def test_a_slotted_model_class_is_refused() -> None:
     @attrs.frozen(kw_only=True, eq=False, repr=False)
     class Slotted(Model):
