@@ -55,14 +55,18 @@ async def in_tasks(call: Callable[[], Awaitable[object]], calls: int, concurrenc
             group.create_task(worker())
 
 
+def closeasync_get(close: CloseAsync) -> Callable[[], Awaitable[None]]:
+    async def call() -> None:
+        email = await close.emails.get(EMAIL_ID)
+        assert email.id
+
+    return call
+
+
 async def get_closeasync(base_url: str, calls: int, concurrency: int) -> float:
     async with CloseAsync(api_key=API_KEY, base_url=base_url) as close:
-        await close.emails.get(EMAIL_ID)  # connect outside the timing loop, as raw does
-
-        async def call() -> None:
-            email = await close.emails.get(EMAIL_ID)
-            assert email.id
-
+        call = closeasync_get(close)
+        await call()  # connect outside the timing loop, as raw does
         started = time.perf_counter()
         await in_tasks(call, calls, concurrency)
         return time.perf_counter() - started
@@ -100,12 +104,7 @@ async def get_raw(base_url: str, calls: int, concurrency: int) -> float:
 async def get_pair_c1(base_url: str, calls: int, block: int) -> tuple[float, float]:
     """closeasync and raw at concurrency 1, in alternating blocks: (closeasync s, raw s)."""
     async with CloseAsync(api_key=API_KEY, base_url=base_url) as close, raw_session() as session:
-
-        async def closeasync_call() -> None:
-            email = await close.emails.get(EMAIL_ID)
-            assert email.id
-
-        calls_of = {"closeasync": closeasync_call, "raw": raw_get(session, base_url)}
+        calls_of = {"closeasync": closeasync_get(close), "raw": raw_get(session, base_url)}
         spent = dict.fromkeys(calls_of, 0.0)
         for call in calls_of.values():
             await call()  # connect outside the timing

@@ -120,11 +120,8 @@ def parse_rate_limit(headers: Headers) -> RateLimit | None:
     >>> parse_rate_limit((("ratelimit", "limit=160; remaining=159; reset=8"),))
     RateLimit(limit=160.0, remaining=159.0, reset=8.0)
     """
-    usual = usual_rate_limit(get_header(headers, "ratelimit"))
-    if usual is not None:
-        return RateLimit(*usual)
-    found = _combined_rate_limit(headers) or _separate_rate_limit(headers)
-    return RateLimit(**found) if found else None
+    found = read_rate_limit(headers)
+    return None if found is None else RateLimit(*found)
 
 
 #: Close's form to the letter (commas as documented, or semicolons as seen live): a
@@ -177,10 +174,10 @@ _RATE_LIMIT_NAME_LENGTHS = frozenset(len(name) for name in _RATE_LIMIT_NAMES)
 def read_rate_limit(headers: Headers) -> tuple[float | None, float | None, float | None] | None:
     """``limit``, ``remaining`` and ``reset`` from whichever form ``headers`` carry; None without any.
 
-    What :func:`parse_rate_limit` finds, in one pass over the headers for Close's usual
-    form and for a response without any rate-limit header (Close often sends none),
-    which between them are nearly every response the pacer reads. Any other form
-    goes to :func:`parse_rate_limit`.
+    The reader behind :func:`parse_rate_limit`, which the pacer calls directly: one pass
+    over the headers for Close's usual form and for a response without any rate-limit
+    header (Close often sends none), which between them are nearly every response. Any
+    other form goes to the general parsers.
 
     >>> read_rate_limit((("Date", "x"), ("RateLimit", "limit=160, remaining=159, reset=8")))
     (160.0, 159.0, 8.0)
@@ -192,17 +189,18 @@ def read_rate_limit(headers: Headers) -> tuple[float | None, float | None, float
         if len(key) in _RATE_LIMIT_NAME_LENGTHS:
             name = key.lower()
             if name == "ratelimit":  # the first one decides, as for get_header
-                usual = _CLOSE_FORM.fullmatch(value) or _USUAL_FORM.fullmatch(value)
+                usual = usual_rate_limit(value)
                 if usual is not None:
-                    limit, remaining, reset = usual.groups()
-                    return float(limit), float(remaining), float(reset)
+                    return usual
                 other_form = True
                 break
             other_form = other_form or name in _RATE_LIMIT_NAMES
     if not other_form:
         return None
-    info = parse_rate_limit(headers)
-    return None if info is None else (info.limit, info.remaining, info.reset)
+    general = _combined_rate_limit(headers) or _separate_rate_limit(headers)
+    if not general:
+        return None
+    return general.get("limit"), general.get("remaining"), general.get("reset")
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
