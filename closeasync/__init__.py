@@ -8,81 +8,106 @@
 ...             print(email.subject)
 """
 
+# Names are imported on first use (PEP 562), so ``import closeasync`` (and the pytest plugin
+# that every pytest run of a project with closeasync installed loads) costs no aiohttp,
+# cattrs or model imports until a program touches the client. Type checkers read the
+# imports below; ``_PUBLIC`` says where each name lives at run time, and a test checks
+# that the two agree.
 from __future__ import annotations
 
-from ._pipeline import RequestEvent
-from ._ratelimit_headers import RateLimit
-from ._version import __version__
-from ._wire import Timeout
-from .bulk import BulkResult
-from .client import DEFAULT_BASE_URL, CloseAsync
-from .errors import (
-    APIError,
-    AuthenticationError,
-    BadRequestError,
-    CassetteError,
-    CassetteSecretError,
-    ClientClosedError,
-    CloseError,
-    ConfigurationError,
-    ConnectError,
-    FieldValueError,
-    InvalidRequestError,
-    MethodNotAllowedError,
-    NotFoundError,
-    PaymentRequiredError,
-    PermissionDeniedError,
-    RateLimitError,
-    RequestTimeoutError,
-    ResponseValidationError,
-    ServerError,
-    TransportError,
-    UnmatchedRequestError,
-    UnsupportedMediaTypeError,
-    UnusedInteractionsError,
-    WriteOutcomeUnknownError,
-)
-from .models import FieldNotLoaded
-from .pagination import AsyncPaginator, Page
-from .retry import RetryPolicy
-from .sync import SyncCursor, SyncIterator
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "APIError",
-    "AsyncPaginator",
-    "AuthenticationError",
-    "BadRequestError",
-    "BulkResult",
-    "CassetteError",
-    "CassetteSecretError",
-    "ClientClosedError",
-    "CloseAsync",
-    "CloseError",
-    "ConfigurationError",
-    "ConnectError",
-    "FieldNotLoaded",
-    "FieldValueError",
-    "InvalidRequestError",
-    "MethodNotAllowedError",
-    "NotFoundError",
-    "Page",
-    "PaymentRequiredError",
-    "PermissionDeniedError",
-    "RateLimit",
-    "RateLimitError",
-    "RequestEvent",
-    "RequestTimeoutError",
-    "ResponseValidationError",
-    "RetryPolicy",
-    "ServerError",
-    "SyncCursor",
-    "SyncIterator",
-    "Timeout",
-    "TransportError",
-    "UnmatchedRequestError",
-    "UnsupportedMediaTypeError",
-    "UnusedInteractionsError",
-    "WriteOutcomeUnknownError",
-    "__version__",
-]
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._pipeline import RequestEvent as RequestEvent
+    from ._ratelimit_headers import RateLimit as RateLimit
+    from ._wire import Timeout as Timeout
+    from .bulk import BulkResult as BulkResult
+    from .client import DEFAULT_BASE_URL as DEFAULT_BASE_URL
+    from .client import CloseAsync as CloseAsync
+    from .errors import APIError as APIError
+    from .errors import AuthenticationError as AuthenticationError
+    from .errors import BadRequestError as BadRequestError
+    from .errors import CassetteError as CassetteError
+    from .errors import CassetteSecretError as CassetteSecretError
+    from .errors import ClientClosedError as ClientClosedError
+    from .errors import CloseError as CloseError
+    from .errors import ConfigurationError as ConfigurationError
+    from .errors import ConnectError as ConnectError
+    from .errors import FieldValueError as FieldValueError
+    from .errors import InvalidRequestError as InvalidRequestError
+    from .errors import MethodNotAllowedError as MethodNotAllowedError
+    from .errors import NotFoundError as NotFoundError
+    from .errors import PaymentRequiredError as PaymentRequiredError
+    from .errors import PermissionDeniedError as PermissionDeniedError
+    from .errors import RateLimitError as RateLimitError
+    from .errors import RequestTimeoutError as RequestTimeoutError
+    from .errors import ResponseValidationError as ResponseValidationError
+    from .errors import ServerError as ServerError
+    from .errors import TransportError as TransportError
+    from .errors import UnmatchedRequestError as UnmatchedRequestError
+    from .errors import UnsupportedMediaTypeError as UnsupportedMediaTypeError
+    from .errors import UnusedInteractionsError as UnusedInteractionsError
+    from .errors import WriteOutcomeUnknownError as WriteOutcomeUnknownError
+    from .models import FieldNotLoaded as FieldNotLoaded
+    from .pagination import AsyncPaginator as AsyncPaginator
+    from .pagination import Page as Page
+    from .retry import RetryPolicy as RetryPolicy
+    from .sync import SyncCursor as SyncCursor
+    from .sync import SyncIterator as SyncIterator
+
+_PUBLIC: dict[str, str] = {
+    "RequestEvent": "._pipeline",
+    "RateLimit": "._ratelimit_headers",
+    "Timeout": "._wire",
+    "BulkResult": ".bulk",
+    "DEFAULT_BASE_URL": ".client",
+    "CloseAsync": ".client",
+    "APIError": ".errors",
+    "AuthenticationError": ".errors",
+    "BadRequestError": ".errors",
+    "CassetteError": ".errors",
+    "CassetteSecretError": ".errors",
+    "ClientClosedError": ".errors",
+    "CloseError": ".errors",
+    "ConfigurationError": ".errors",
+    "ConnectError": ".errors",
+    "FieldValueError": ".errors",
+    "InvalidRequestError": ".errors",
+    "MethodNotAllowedError": ".errors",
+    "NotFoundError": ".errors",
+    "PaymentRequiredError": ".errors",
+    "PermissionDeniedError": ".errors",
+    "RateLimitError": ".errors",
+    "RequestTimeoutError": ".errors",
+    "ResponseValidationError": ".errors",
+    "ServerError": ".errors",
+    "TransportError": ".errors",
+    "UnmatchedRequestError": ".errors",
+    "UnsupportedMediaTypeError": ".errors",
+    "UnusedInteractionsError": ".errors",
+    "WriteOutcomeUnknownError": ".errors",
+    "FieldNotLoaded": ".models",
+    "AsyncPaginator": ".pagination",
+    "Page": ".pagination",
+    "RetryPolicy": ".retry",
+    "SyncCursor": ".sync",
+    "SyncIterator": ".sync",
+}
+
+__all__ = [*_PUBLIC, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'closeasync' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups are plain module attributes
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})

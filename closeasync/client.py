@@ -71,7 +71,8 @@ class CloseAsync:
         api_key: a Close API key (HTTP Basic, key as username). Defaults to the
             ``CLOSE_API_KEY`` environment variable when no credential is given.
         oauth_token: an OAuth 2.0 access token (Bearer), instead of ``api_key``.
-        base_url: the API root, ``https://api.close.com/api/v1`` unless testing.
+        base_url: the API root. Defaults to the ``CLOSE_BASE_URL`` environment variable,
+            else ``https://api.close.com/api/v1``; e.g. a ``closeasync serve`` fake's URL.
         transport: how requests are sent; defaults to an :class:`AiohttpTransport`.
         session: an aiohttp session to borrow (not closed by the client).
         timeout: default time limits: a :class:`Timeout` or total seconds.
@@ -105,7 +106,7 @@ class CloseAsync:
         api_key: str | None = None,
         *,
         oauth_token: str | None = None,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         transport: Transport | None = None,
         session: aiohttp.ClientSession | None = None,
         timeout: Timeout | float | None = None,
@@ -146,6 +147,9 @@ class CloseAsync:
         ]
         if tz_offset is not None:
             headers.append(("x-tz-offset", f"{tz_offset:g}"))
+        if base_url is None:
+            # Read as CLOSE_API_KEY is, so a script meant for a fake never goes to production.
+            base_url = os.environ.get("CLOSE_BASE_URL") or DEFAULT_BASE_URL
         core = self._core = _Core(credentials, _check_base_url(base_url), tuple(headers))
         hooks = () if on_event is None else (on_event,) if callable(on_event) else tuple(on_event)
         core.pipeline = Pipeline(

@@ -61,6 +61,13 @@ class StubTransport:
         return self.requests[-1]
 
 
+@pytest.fixture(autouse=True)
+def _no_close_settings_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep a developer's CLOSE_API_KEY / CLOSE_BASE_URL out of the tests: the client reads both."""
+    monkeypatch.delenv("CLOSE_API_KEY", raising=False)
+    monkeypatch.delenv("CLOSE_BASE_URL", raising=False)
+
+
 @pytest.fixture
 def stub() -> StubTransport:
     return StubTransport()

@@ -33,6 +33,7 @@ from closeasync import (
     ClientClosedError,
     CloseAsync,
     CloseError,
+    ConfigurationError,
     ConnectError,
     NotFoundError,
     RateLimit,
@@ -756,3 +757,23 @@ async def test_secrets_never_reach_logs_errors_or_reprs(
     for text in texts:
         assert API_KEY not in text
         assert BASIC_TOKEN not in text
+
+
+@pytest.mark.parametrize("version", ["3.10.11", "3.9.5"])
+def test_an_aiohttp_that_resends_on_its_own_is_refused(monkeypatch: pytest.MonkeyPatch, version: str) -> None:
+    """aiohttp < 3.11 re-sends a sending PUT with no switch to stop it: the client will not run on it."""
+    monkeypatch.setattr(aiohttp, "__version__", version)
+    with pytest.raises(ConfigurationError, match=rf"aiohttp {version} may send a sending PUT twice"):
+        CloseAsync(api_key="api_x")
+
+
+def test_the_declared_aiohttp_floor_is_the_first_safe_release() -> None:
+    """pyproject's aiohttp floor (what `nox -s floors` tests) is the version the transport checks for."""
+    import tomllib
+
+    from closeasync.transports.aiohttp import SAFE_AIOHTTP
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]
+    [floor] = [d.removeprefix("aiohttp>=") for d in project["dependencies"] if d.startswith("aiohttp")]
+    assert tuple(int(p) for p in floor.split(".")[:2]) == SAFE_AIOHTTP
+    assert tuple(int(p) for p in aiohttp.__version__.split(".")[:2]) >= SAFE_AIOHTTP

@@ -141,6 +141,28 @@ async def test_base_url_is_used(stub: StubTransport) -> None:
     assert stub.last.url == "http://127.0.0.1:9/x/activity/email/acti_1/"
 
 
+async def test_base_url_from_environment(stub: StubTransport, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLOSE_BASE_URL is read as CLOSE_API_KEY is, so a script meant for a fake never goes to Close."""
+    monkeypatch.setenv("CLOSE_BASE_URL", "http://127.0.0.1:9/fake/api/v1")
+    stub.handler = lambda r: json_response({})
+    async with CloseAsync(api_key=API_KEY, transport=stub) as close:
+        assert close.base_url == "http://127.0.0.1:9/fake/api/v1"
+        await close.emails.delete("acti_1")
+    assert stub.last.url == "http://127.0.0.1:9/fake/api/v1/activity/email/acti_1/"
+    # An explicit base_url wins over the environment.
+    async with CloseAsync(api_key=API_KEY, transport=stub, base_url="https://close.test/api/v1") as close:
+        assert close.base_url == "https://close.test/api/v1"
+
+
+def test_base_url_from_environment_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLOSE_BASE_URL that is no http(s) URL is refused as an argument would be; empty means unset."""
+    monkeypatch.setenv("CLOSE_BASE_URL", "ftp://close.test/")
+    with pytest.raises(ConfigurationError, match="base_url must be an http"):
+        CloseAsync(api_key=API_KEY)
+    monkeypatch.setenv("CLOSE_BASE_URL", "")
+    assert CloseAsync(api_key=API_KEY).base_url == "https://api.close.com/api/v1"
+
+
 async def test_secret_never_shown(stub: StubTransport, caplog: pytest.LogCaptureFixture) -> None:
     """The key appears in no repr, str, exception or log line, even on errors."""
     caplog.set_level(logging.DEBUG, logger="closeasync")

@@ -32,17 +32,37 @@ def _payload(content: bytes | None) -> bytes | io.BytesIO | None:
     return io.BytesIO(content) if content is not None and len(content) > _LARGE_BODY else content
 
 
+#: The first aiohttp whose silent resend can be turned off (``ClientSession._retry_connection``).
+#: aiohttp 3.10 resends a PUT or DELETE on a dropped pooled connection with no switch at
+#: all: 8 sending PUTs whose answers were lost reached the server 16 times.
+SAFE_AIOHTTP = (3, 11)
+
+
+def _aiohttp_version() -> tuple[int, ...]:
+    return tuple(int(part) for part in aiohttp.__version__.split(".")[:2] if part.isdigit())
+
+
 def _no_silent_resend(session: aiohttp.ClientSession) -> None:
     """Stop aiohttp from quietly sending a GET/PUT/DELETE again when a pooled connection drops.
 
     aiohttp does this once, unseen by the retry policy, so a PUT that sends an email
     could go out twice and a DELETE could report a 404 for what it deleted. Whether to
     repeat is the policy's decision alone (a borrowed session is changed too, for the
-    same reason). There is no public switch; an aiohttp without the attribute is left
-    as it is.
+    same reason). There is no public switch. aiohttp 3.11+ (the floor we declare) has
+    the attribute; a newer aiohttp without it is one that no longer resends (the
+    resilience tests run on every aiohttp line we allow).
     """
     if getattr(session, "_retry_connection", False):
         session._retry_connection = False
+
+
+def _refuse_unsafe_aiohttp() -> None:
+    """Refuse an aiohttp older than the declared floor (installed with ``--no-deps``, say)."""
+    if _aiohttp_version() < SAFE_AIOHTTP:
+        raise errors.ConfigurationError(
+            f"aiohttp {aiohttp.__version__} may send a sending PUT twice when a kept-alive "
+            f"connection drops; closeasync needs aiohttp >= {'.'.join(map(str, SAFE_AIOHTTP))}"
+        )
 
 
 def _closed_by_owner() -> errors.ClientClosedError:
@@ -64,6 +84,10 @@ class AiohttpTransport:
         session: an existing session to borrow instead of owning one.
         timeout: default time limits, used when a request carries none.
         max_connections: connection pool size of an owned session.
+
+    Raises:
+        ConfigurationError: the installed aiohttp is older than 3.11, which re-sends a
+            PUT or DELETE on its own when a kept-alive connection drops.
     """
 
     def __init__(
@@ -73,6 +97,7 @@ class AiohttpTransport:
         timeout: Timeout | None = None,
         max_connections: int = 100,
     ) -> None:
+        _refuse_unsafe_aiohttp()
         self._session = session
         self._owns_session = session is None
         self._timeout = timeout or Timeout()

@@ -1,0 +1,178 @@
+"""The README runs as written: its set-up commands, its Quick start, and every Python block.
+
+- The Quick start block is ``examples/quickstart.py`` byte for byte, and that file runs
+  against ``closeasync serve --demo`` with only ``CLOSE_BASE_URL`` and ``CLOSE_API_KEY`` set.
+- Every other Python block runs, in README order, in one namespace (as a reader pastes them
+  into one session); a parameterless ``test_*`` coroutine a block defines is run too. The
+  blocks that are pytest tests using the plugin's fixtures run under pytest itself in
+  ``tests/test_pytest_plugin.py``, which takes them from here (:func:`plugin_examples`).
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import inspect
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from closeasync import CloseAsync
+from closeasync.fake import DEFAULT_API_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+QUICKSTART = ROOT / "examples" / "quickstart.py"
+BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", flags=re.DOTALL | re.MULTILINE)
+TIMEOUT = 120
+
+
+def blocks(language: str | None = None) -> list[tuple[str, str, str]]:
+    """``(heading, language, code)`` of each fenced block, in README order."""
+    found = []
+    for match in BLOCK.finditer(README):
+        headings = re.findall(r"^## (.+)$", README[: match.start()], flags=re.MULTILINE)
+        heading = headings[-1] if headings else ""
+        if language is None or match.group(1) == language:
+            found.append((heading, match.group(1), match.group(2)))
+    return found
+
+
+def _takes_fixtures(code: str) -> bool:
+    """Whether the block defines a test function with parameters (pytest fixtures)."""
+    return any(
+        isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef)
+        and node.name.startswith("test_")
+        and node.args.args
+        for node in ast.walk(ast.parse(code))
+    )
+
+
+def plugin_examples() -> list[str]:
+    """The README's Python blocks that are pytest tests using the plugin's fixtures."""
+    return [code for _, _, code in blocks("python") if _takes_fixtures(code)]
+
+
+def test_readme_opens_with_the_demo_and_the_ci_test_command() -> None:
+    """Exactly two set-up commands: the demo against the fake, then what .ci/run runs."""
+    _, language, first = blocks()[0]
+    assert language == "bash"
+    demo, tests = first.strip().splitlines()
+    assert demo.endswith("closeasync demo")
+    assert "pytest" in tests
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert tests in ci_lines
+
+
+def test_the_quick_start_block_is_the_example_file() -> None:
+    """What the README shows is exactly the file the next test runs."""
+    quick = [code for heading, _, code in blocks("python") if heading == "Quick start"]
+    assert quick == [QUICKSTART.read_text(encoding="utf-8")]
+
+
+def test_the_quick_start_commands_name_the_served_fake() -> None:
+    """The bash lines above the Quick start give the URL and key `closeasync serve --demo` uses."""
+    [commands] = [code for heading, language, code in blocks("bash") if heading == "Quick start"]
+    assert "closeasync serve --demo" in commands
+    assert f"CLOSE_API_KEY={DEFAULT_API_KEY}" in commands
+    assert "CLOSE_BASE_URL=http://127.0.0.1:8000/api/v1" in commands  # serve's default port
+    assert "python examples/quickstart.py" in commands
+
+
+@pytest.fixture(scope="module")
+def served_demo() -> Iterator[str]:
+    """``closeasync serve --demo`` as a user starts it (a free port): its base_url."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "closeasync", "serve", "--demo", "--leads", "40", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        facts = {}
+        for line in server.stdout:
+            name, _, value = line.partition(": ")
+            facts[name] = value.strip()
+            if name == "demo":
+                break
+        assert facts.get("api_key") == DEFAULT_API_KEY, facts
+        yield facts["base_url"]
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=TIMEOUT)
+
+
+async def test_the_quick_start_runs_against_the_served_demo(served_demo: str) -> None:
+    """examples/quickstart.py exits 0 with only the two variables set, and did what it says."""
+    env = {"PATH": os.environ["PATH"], "CLOSE_BASE_URL": served_demo, "CLOSE_API_KEY": DEFAULT_API_KEY}
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(QUICKSTART)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^sent: acti_\w+ outbox$", result.stdout, flags=re.MULTILINE), result.stdout
+    assert re.search(r"^\d+ emails walked$", result.stdout, flags=re.MULTILINE)
+    assert "['acti_missing']" in result.stdout  # get_many's one failure, reported per item
+    # What it did is in the fake: the sent email, three drafts, the SMS; the scheduled one deleted.
+    async with CloseAsync(api_key=DEFAULT_API_KEY, base_url=served_demo) as close:
+        ours = ("Hello", "Later", "Hi 0", "Hi 1", "Hi 2")
+        mine = sorted([(e.subject, str(e.status)) async for e in close.emails.list() if e.subject in ours])
+        drafts = [("Hi 0", "draft"), ("Hi 1", "draft"), ("Hi 2", "draft")]
+        assert mine in ([("Hello", "outbox"), *drafts], [("Hello", "sent"), *drafts])
+        texts = [t async for t in close.sms.list() if t.text == "See you at 3pm"]
+        assert [str(t.status) for t in texts] in (["outbox"], ["sent"])
+
+
+def _run_block(code: str, namespace: dict[str, Any]) -> None:
+    before = set(namespace)
+    exec(compile(code, "README.md", "exec"), namespace)
+    for name in sorted(set(namespace) - before):
+        function = namespace[name]
+        if name.startswith("test_") and inspect.iscoroutinefunction(function):
+            asyncio.run(function())
+
+
+def test_every_other_python_block_runs() -> None:
+    """Each Python block outside the Quick start runs as written, in order, in one namespace."""
+    namespace: dict[str, Any] = {"__name__": "readme"}
+    ran = 0
+    for heading, _, code in blocks("python"):
+        if heading == "Quick start" or _takes_fixtures(code):
+            continue
+        _run_block(code, namespace)
+        ran += 1
+    assert ran >= 5
+    # The blocks did what they say: the fake block's test sent one email; the retry block's hook.
+    assert len(namespace["fake"].sent_emails) == 1
+    assert namespace["close"].base_url == "https://api.close.com/api/v1"
+
+
+def test_the_plugin_examples_are_found() -> None:
+    """The pytest-fixture blocks exist (test_pytest_plugin runs them under pytest)."""
+    examples = plugin_examples()
+    assert examples
+    assert all("close_" in code for code in examples)
+
+
+def test_readme_python_examples_use_public_names() -> None:
+    """What every Python example imports from closeasync is a public name of it."""
+    import closeasync
+
+    for _, _, code in blocks("python"):
+        for node in ast.walk(ast.parse(code)):
+            if isinstance(node, ast.ImportFrom) and node.module == "closeasync":
+                for alias in node.names:
+                    assert alias.name in closeasync.__all__, alias.name
