@@ -4,8 +4,9 @@
   against ``closeasync serve --demo`` with only ``CLOSE_BASE_URL`` and ``CLOSE_API_KEY`` set.
 - Every other Python block runs, in README order, in one namespace (as a reader pastes them
   into one session); a parameterless ``test_*`` coroutine a block defines is run too. The
-  blocks that are pytest tests using the plugin's fixtures run under pytest itself in
-  ``tests/test_pytest_plugin.py``, which takes them from here (:func:`plugin_examples`).
+  blocks that are pytest tests using the plugin's fixtures run under pytest itself, in a
+  fresh project in strict mode, in ``tests/test_pytest_plugin_strict.py``, which takes them
+  from here (:func:`plugin_examples`).
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def test_every_other_python_block_runs() -> None:
 
 
 def test_the_plugin_examples_are_found() -> None:
-    """The pytest-fixture blocks exist (test_pytest_plugin runs them under pytest)."""
+    """The pytest-fixture blocks exist (test_pytest_plugin_strict runs them under pytest)."""
     examples = plugin_examples()
     assert examples
     assert all("close_" in code for code in examples)

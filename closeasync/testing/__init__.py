@@ -8,6 +8,19 @@ closeasync makes its fixtures available: ``close_fake``, ``close_fake_client``,
 
 from __future__ import annotations
 
-from .plugin import CassetteConfig
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._config import CassetteConfig
 
 __all__ = ["CassetteConfig"]
+
+
+def __getattr__(name: str) -> object:
+    # The entry point imports this package in every pytest run of any project with
+    # closeasync installed, so CassetteConfig (attrs, the client) loads only when used.
+    if name == "CassetteConfig":
+        from ._config import CassetteConfig
+
+        return CassetteConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,42 +17,48 @@ anyio's plugin):
 
 Mark a test with ``@pytest.mark.close_cassette("other/name.json", allow_unused=False)``
 to choose its file or to fail when recorded interactions go unplayed.
+
+Under pytest-asyncio's strict mode an unmarked ``async def`` test that asks for one of
+these fixtures is marked ``asyncio`` for the user, so the tests in the README run in a
+project with no configuration. Tests marked for another runner (anyio, trio), already
+marked, or not asking for these fixtures are left alone.
+
+This module is imported at the start of every pytest run of any project with closeasync
+installed (the ``pytest11`` entry point), so it imports only pytest and the standard
+library at module level: the client, the fake and the transports are imported by the
+fixtures that use them.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import attrs
 import pytest
 
-from ..client import DEFAULT_BASE_URL, CloseAsync
-from ..fake import FakeClose
-from ..transports.aiohttp import AiohttpTransport
-from ..transports.cassette import MatchOptions, ScrubOptions
-from ..transports.replay import RECORD_MODES, CassetteTransport, RecordMode
-from ._threadloop import ThreadLoopTransport
+if TYPE_CHECKING:
+    from ..client import CloseAsync
+    from ..fake import FakeClose
+    from ..transports.replay import RecordMode
+    from ._config import CassetteConfig
 
-__all__ = ["CassetteConfig"]
+__all__: list[str] = []
 
 #: The key used on replay when CLOSE_API_KEY is not set: never sent anywhere.
 REPLAY_KEY = "api_replay_only_not_a_real_key"
+#: ``closeasync.transports.replay.RECORD_MODES``, repeated here because the option is
+#: declared at startup, before anything heavy may be imported (a test keeps them equal).
+RECORD_MODES = ("none", "once", "new_episodes", "all")
 #: Whether the test's own call failed (then unplayed interactions are no news).
 _CALL_FAILED = pytest.StashKey[bool]()
-
-
-@attrs.frozen
-class CassetteConfig:
-    """How ``close_cassette`` records and replays; override the fixture to change it."""
-
-    api_key: str | None = None
-    base_url: str = DEFAULT_BASE_URL
-    match: MatchOptions = attrs.field(factory=MatchOptions)
-    scrub: ScrubOptions = attrs.field(factory=ScrubOptions)
-    allow_unused: bool = True
+#: The fixtures this plugin provides: an async test asking for one is marked for pytest-asyncio.
+FIXTURES = frozenset({"close_fake", "close_fake_client", "close_cassette", "close_cassette_config"})
+#: Marks that hand a coroutine test to a runner: such a test is not ours to mark.
+_RUNNER_MARKS = ("asyncio", "anyio", "trio")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,6 +79,50 @@ def pytest_configure(config: pytest.Config) -> None:
         "close_cassette(path=None, *, allow_unused=True): the cassette file of this test "
         "(relative to the test's cassettes/ folder) and whether unplayed interactions fail it",
     )
+
+
+# -- running async tests that use the fixtures under pytest-asyncio's strict mode ---------------
+
+
+def _needs_asyncio_mark(item: pytest.Function) -> bool:
+    """Whether ``item`` is an unmarked ``async def`` test asking for our fixtures itself.
+
+    Only fixtures the test names (as parameters or with ``usefixtures``) count, not ones
+    its other fixtures use: a test that does not name ours is not ours to run.
+    """
+    if not item.config.pluginmanager.has_plugin("asyncio") or not inspect.iscoroutinefunction(item.obj):
+        return False
+    if any(item.get_closest_marker(name) for name in _RUNNER_MARKS) or "anyio_backend" in item.fixturenames:
+        return False  # already someone's: anyio also runs tests that ask for anyio_backend
+    named = set(inspect.signature(item.obj).parameters)
+    for mark in item.iter_markers("usefixtures"):
+        named.update(mark.args)
+    return not named.isdisjoint(FIXTURES)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> Generator[None, None, None]:
+    # pytest-asyncio 1.x parametrizes marked tests here (over its loop factories), before
+    # the items exist: mark the definition first, as a decorator would have.
+    if _needs_asyncio_mark(metafunc.definition):
+        metafunc.definition.add_marker(pytest.mark.asyncio)
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_pycollect_makeitem(
+    collector: pytest.Module | pytest.Class, name: str, obj: object
+) -> Generator[None, object, object]:
+    # pytest-asyncio turns marked coroutine items into its own items in its own wrapper of
+    # this hook; trylast makes ours the inner wrapper, so the mark is there when it looks.
+    result = yield
+    for item in result if isinstance(result, list) else [result]:
+        if isinstance(item, pytest.Function) and _needs_asyncio_mark(item):
+            item.add_marker(pytest.mark.asyncio)
+    return result
+
+
+# -- cassettes -----------------------------------------------------------------------------------
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -109,18 +159,25 @@ def cassette_path(node: pytest.Item, marked: str | None = None) -> Path:
 @pytest.fixture
 def close_fake() -> FakeClose:
     """A fresh fake Close organization."""
+    from ..fake import FakeClose
+
     return FakeClose()
 
 
 @pytest.fixture
 def close_fake_client(close_fake: FakeClose) -> CloseAsync:
     """A client on ``close_fake``, in-process (nothing to close)."""
+    from ..client import CloseAsync
+
     return CloseAsync(api_key=close_fake.api_key, transport=close_fake.transport())
 
 
 @pytest.fixture
 def close_cassette_config() -> CassetteConfig:
     """Key and base URL from ``CLOSE_API_KEY``/``CLOSE_BASE_URL``; override for more."""
+    from ..client import DEFAULT_BASE_URL
+    from ._config import CassetteConfig
+
     return CassetteConfig(
         api_key=os.environ.get("CLOSE_API_KEY"), base_url=os.environ.get("CLOSE_BASE_URL", DEFAULT_BASE_URL)
     )
@@ -131,6 +188,11 @@ def close_cassette(
     request: pytest.FixtureRequest, close_cassette_config: CassetteConfig
 ) -> Iterator[CloseAsync]:
     """A client on this test's cassette (replayed, or recorded per ``--close-record-mode``)."""
+    from ..client import CloseAsync
+    from ..transports.aiohttp import AiohttpTransport
+    from ..transports.replay import CassetteTransport
+    from ._threadloop import ThreadLoopTransport
+
     config = close_cassette_config
     marker = request.node.get_closest_marker("close_cassette")
     marked_path = marker.args[0] if marker and marker.args else None
