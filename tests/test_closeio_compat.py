@@ -1,7 +1,8 @@
 """The official sync client (``closeio`` on PyPI, ``closeio_api``) against the served fake.
 
-``closeio_api.API(base_url, api_key)`` talks plain ``requests`` to the fake served on
-127.0.0.1 by :func:`closeasync.fake.app.serve`. Each closeio call runs in a worker
+``closeio_api.API(base_url + "/", api_key=api_key)`` (the call ``closeasync serve --help``
+gives, :data:`closeasync.cli._serve.CLOSEIO_CALL`) talks plain ``requests`` to the fake
+served on 127.0.0.1 by :func:`closeasync.fake.app.serve`. Each closeio call runs in a worker
 thread (:func:`asyncio.to_thread`) so the event loop keeps serving; no request is in
 flight between calls, so the test may touch the fake (``advance``, ``add_lead``) there.
 
@@ -22,6 +23,8 @@ from closeio_api import API, APIError, ValidationError
 
 from closeasync import CloseAsync, NotFoundError
 from closeasync._serde import format_datetime
+from closeasync.cli import main
+from closeasync.cli._serve import CLOSEIO_CALL
 from closeasync.fake import FakeClose
 from closeasync.fake.app import FakeServer, serve
 
@@ -38,10 +41,15 @@ async def server() -> AsyncIterator[FakeServer]:
         yield running
 
 
-def make_api(server: FakeServer, api_key: str, *, max_retries: int = 1) -> API:
-    """closeio pointed at the served fake (its ``Client`` only knows Close's own URLs)."""
-    # closeio appends each endpoint to base_url as is, so the root needs its trailing slash.
-    api = API(server.base_url + "/", api_key=api_key, max_retries=max_retries)
+def make_api(server: FakeServer, api_key: str, *, max_retries: int = 1, call: str = CLOSEIO_CALL) -> API:
+    """closeio pointed at the served fake by ``call``: by default the very text the help gives.
+
+    (Its ``Client`` only knows Close's own URLs; ``API`` appends each endpoint to base_url as
+    it is, so the root needs its trailing slash.)
+    """
+    api = eval(call, {"closeio_api": closeio_api}, {"base_url": server.base_url, "api_key": api_key})
+    assert isinstance(api, API)
+    api.max_retries = max_retries
     # requests honours HTTP(S)_PROXY from the environment; loopback must not go through one.
     api.session.trust_env = False
     return api
@@ -63,6 +71,24 @@ async def call(method: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[st
 
 def ids(page: dict[str, Any]) -> list[str]:
     return [item["id"] for item in page["data"]]
+
+
+async def test_the_call_serve_help_gives_drives_closeio_against_the_fake(
+    server: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--help"]) == 0
+    given = [
+        line.split("#")[0].strip() for line in capsys.readouterr().out.splitlines() if "closeio_api." in line
+    ]
+    assert given == [CLOSEIO_CALL]  # the help shows it once, as the tests run it
+    lead = server.fake.add_lead("Acme")["id"]
+    email = server.fake.add_activity("Email", lead_id=lead, subject="Hello")
+    api = make_api(server, server.fake.api_key, call=given[0])
+    try:
+        listed = await call(api.get, "activity/email", params={"lead_id": lead})
+    finally:
+        api.session.close()
+    assert ids(listed) == [email["id"]]  # answered by the fake, not by api.close.com
 
 
 async def test_email_lifecycle(server: FakeServer, closeio: API) -> None:

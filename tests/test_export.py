@@ -13,6 +13,7 @@ import io
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -80,13 +81,14 @@ async def test_sqlite_export_holds_every_activity_in_its_types_table(
 
 async def test_rows_hold_the_lifted_columns_and_the_whole_object(fake: FakeClose, tmp_path: Path) -> None:
     path = tmp_path / "close.sqlite"
-    store = SQLiteStore(path)
     async with client(fake) as close:
-        await run_export(close, ExportSpec(what="emails"), store)
-    store.close()
-    db = sqlite3.connect(path)
-    db.row_factory = sqlite3.Row
-    rows = {row["id"]: row for row in db.execute('SELECT id, subject, status, "to", data FROM email')}
+        with closing(SQLiteStore(path)) as store:
+            await run_export(close, ExportSpec(what="emails"), store)
+    with closing(sqlite3.connect(path)) as db:
+        db.row_factory = sqlite3.Row
+        rows = {row["id"]: row for row in db.execute('SELECT id, subject, status, "to", data FROM email')}
+        # The resume point is saved with the rows, and says the walk is complete.
+        state = db.execute("SELECT export, in_progress, rows_saved FROM closeasync_exports").fetchall()
     assert rows
     for ident, row in rows.items():
         source = fake.activities[ident]
@@ -94,8 +96,6 @@ async def test_rows_hold_the_lifted_columns_and_the_whole_object(fake: FakeClose
         assert row["status"] == source["status"]
         assert orjson.loads(row["to"]) == source["to"]
         assert orjson.loads(row["data"]) == source  # the object as Close sent it, whole
-    # The resume point is saved with the rows, and says the walk is complete.
-    state = db.execute("SELECT export, in_progress, rows_saved FROM closeasync_exports").fetchall()
     assert [(s, p, n) for s, p, n in state] == [("/activity/email/", 0, len(rows))]
 
 
@@ -124,14 +124,16 @@ async def test_filters_select_one_leads_calls_and_notes(fake: FakeClose, sqlite_
 async def test_filters_close_refuses_are_refused_before_sending(fake: FakeClose, tmp_path: Path) -> None:
     sent: list[object] = []
     async with client(fake, on_event=sent.append) as close:
-        with pytest.raises(InvalidRequestError) as types_without_lead:
-            await run_export(
-                close, ExportSpec(what="activities", types=("Call",)), SQLiteStore(tmp_path / "a.db")
-            )
-        with pytest.raises(InvalidRequestError) as types_of_emails:
-            await run_export(
-                close, ExportSpec(what="emails", types=("Call",)), SQLiteStore(tmp_path / "b.db")
-            )
+        with (
+            pytest.raises(InvalidRequestError) as types_without_lead,
+            closing(SQLiteStore(tmp_path / "a.db")) as store,
+        ):
+            await run_export(close, ExportSpec(what="activities", types=("Call",)), store)
+        with (
+            pytest.raises(InvalidRequestError) as types_of_emails,
+            closing(SQLiteStore(tmp_path / "b.db")) as store,
+        ):
+            await run_export(close, ExportSpec(what="emails", types=("Call",)), store)
     assert "types" in types_without_lead.value.field_errors
     assert "types" in types_of_emails.value.field_errors
     assert sent == []
@@ -148,19 +150,17 @@ async def test_an_export_stopped_by_an_error_resumes_without_loss_or_duplicates(
     spec = ExportSpec(what="activities", page_size=PAGE)
     path = tmp_path / f"close.{form}"
     fake.faults.add("status", status=503, count=1, skip=6)  # the 7th page fails, no retries
-    first = jsonl_store(path, False) if form == "jsonl" else SQLiteStore(path)
     stats = ExportStats()
     async with client(fake) as close:
-        with pytest.raises(ServerError):
+        first = jsonl_store(path, False) if form == "jsonl" else SQLiteStore(path)
+        with closing(first), pytest.raises(ServerError):
             await run_export(close, spec, first, stats=stats)
-    first.close()
     assert not stats.finished
     assert 0 < stats.saved == stats.items < len(fake.activities)  # what it had is saved
-    second = jsonl_store(path, True) if form == "jsonl" else SQLiteStore(path)
     resumed = ExportStats()
     async with client(fake) as close:
-        await run_export(close, spec, second, resume=True, stats=resumed)
-    second.close()
+        with closing(jsonl_store(path, True) if form == "jsonl" else SQLiteStore(path)) as second:
+            await run_export(close, spec, second, resume=True, stats=resumed)
     assert resumed.resumed_from is not None
     assert resumed.resumed_from.in_progress
     assert stats.items + resumed.items == len(fake.activities)  # nothing fetched twice
@@ -169,9 +169,8 @@ async def test_an_export_stopped_by_an_error_resumes_without_loss_or_duplicates(
         assert len(ids) == len(set(ids)) == len(fake.activities)
         assert set(ids) == set(fake.activities)
     else:
-        store = SQLiteStore(path)
-        assert store.row_ids() == by_table(fake)
-        store.close()
+        with closing(SQLiteStore(path)) as store:
+            assert store.row_ids() == by_table(fake)
 
 
 async def test_a_cancelled_export_saves_what_it_received(fake: FakeClose, sqlite_store: SQLiteStore) -> None:
@@ -240,17 +239,18 @@ async def test_resuming_a_finished_export_fetches_only_what_is_new(
 
 async def test_a_full_export_again_replaces_rows_in_place(fake: FakeClose, tmp_path: Path) -> None:
     path = tmp_path / "close.sqlite"
-    store = SQLiteStore(path)
     spec = ExportSpec(what="sms", page_size=PAGE)
     async with client(fake) as close:
-        await run_export(close, spec, store)
-        changed = next(obj for obj in fake.activities.values() if obj["_type"] == "SMS")
-        changed["text"] = "Edited after the first export"
-        await run_export(close, spec, store)
-    store.close()
-    db = sqlite3.connect(path)
-    assert db.execute("SELECT COUNT(*) FROM sms").fetchone()[0] == len(by_table(fake, {"SMS"})["sms"])
-    assert db.execute("SELECT text FROM sms WHERE id = ?", (changed["id"],)).fetchone()[0] == changed["text"]
+        with closing(SQLiteStore(path)) as store:
+            await run_export(close, spec, store)
+            changed = next(obj for obj in fake.activities.values() if obj["_type"] == "SMS")
+            changed["text"] = "Edited after the first export"
+            await run_export(close, spec, store)
+    with closing(sqlite3.connect(path)) as db:
+        count = db.execute("SELECT COUNT(*) FROM sms").fetchone()[0]
+        text = db.execute("SELECT text FROM sms WHERE id = ?", (changed["id"],)).fetchone()[0]
+    assert count == len(by_table(fake, {"SMS"})["sms"])
+    assert text == changed["text"]
 
 
 async def test_stats_count_rate_limit_waits_and_retries(fake: FakeClose, sqlite_store: SQLiteStore) -> None:
@@ -300,16 +300,16 @@ def test_a_jsonl_file_shorter_than_its_resume_state_is_refused(tmp_path: Path) -
 def test_two_exports_never_write_the_same_file_at_once(tmp_path: Path, form: str) -> None:
     path = tmp_path / f"out.{form}"
     cursor = SyncCursor(scope="/activity/sms/")
-    first = SQLiteStore(path) if form == "sqlite" else JsonLinesStore(path, resume=True)
-    first.save([{"_type": "SMS", "id": "acti_1"}], cursor, "sms")
-    second = SQLiteStore(path) if form == "sqlite" else JsonLinesStore(path, resume=True)
-    with pytest.raises(StoreBusyError, match="another closeasync export is writing"):
-        second.save([{"_type": "SMS", "id": "acti_2"}], cursor, "sms")
-    second.close()
-    first.close()
-    third = SQLiteStore(path) if form == "sqlite" else JsonLinesStore(path, resume=True)
-    third.save([{"_type": "SMS", "id": "acti_2"}], cursor, "sms")  # free again once the first closed
-    third.close()
+
+    def store() -> SQLiteStore | JsonLinesStore:
+        return SQLiteStore(path) if form == "sqlite" else JsonLinesStore(path, resume=True)
+
+    with closing(store()) as first:
+        first.save([{"_type": "SMS", "id": "acti_1"}], cursor, "sms")
+        with closing(store()) as second, pytest.raises(StoreBusyError, match="another closeasync export"):
+            second.save([{"_type": "SMS", "id": "acti_2"}], cursor, "sms")
+    with closing(store()) as third:
+        third.save([{"_type": "SMS", "id": "acti_2"}], cursor, "sms")  # free again once the first closed
 
 
 async def test_a_date_bounded_export_has_its_own_resume_point(
@@ -429,6 +429,17 @@ def test_progress_redraws_one_line_on_a_terminal_and_writes_lines_elsewhere() ->
     assert drawn.endswith("\x1b[K\n")
     assert "1,300 items | 13 pages | " in drawn
     assert "rate-limit waits 2 (1.5 s) | retries 1 | saved 1,200" in drawn
+    # A message (a retry, say) clears the redrawn line, takes a line of its own, and the
+    # next update draws the progress again at once.
+    noted = io.StringIO()
+    progress = Progress(noted, terminal=True, refresh=3600)
+    progress.update(stats)
+    progress.note("retrying in 0.5 s (attempt 2 of 6)")
+    progress.update(stats)
+    first, told, again = noted.getvalue().split("\r")[1:]
+    assert told == "\x1b[Kretrying in 0.5 s (attempt 2 of 6)\n"
+    assert first.startswith("1,300 items")
+    assert again.startswith("1,300 items")  # within the refresh interval, but the line was gone
     log = io.StringIO()
     progress = Progress(log, terminal=False, interval=3600)
     progress.update(stats)
@@ -462,13 +473,11 @@ async def test_values_close_sent_malformed_are_kept_as_sent(fake: FakeClose, tmp
     email["date_updated"] = "not a date"
     email["envelope"] = "not an object"
     path = tmp_path / "close.sqlite"
-    store = SQLiteStore(path)
     async with client(fake) as close:
-        stats = await run_export(close, ExportSpec(what="emails", page_size=PAGE), store)
-    store.close()
+        with closing(SQLiteStore(path)) as store:
+            stats = await run_export(close, ExportSpec(what="emails", page_size=PAGE), store)
     assert stats.finished
-    db = sqlite3.connect(path)
-    rows = dict(db.execute("SELECT id, data FROM email").fetchall())
-    db.close()
+    with closing(sqlite3.connect(path)) as db:
+        rows = dict(db.execute("SELECT id, data FROM email").fetchall())
     assert orjson.loads(rows[email["id"]]) == email
     assert len(rows) == len(by_table(fake, {"Email"})["email"])

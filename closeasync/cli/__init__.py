@@ -71,7 +71,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else ExitCode.USAGE
     try:
         code: int = args.run(args)
-    except BrokenPipeError:  # the reader went away (closeasync list ... | head): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return ExitCode.FAILED
+    except BrokenPipeError:
+        # The reader of standard output went away (`closeasync export sms --to - | head -2`):
+        # end quietly with 0, as Unix tools do. Standard output now goes to devnull, so the
+        # interpreter's last flush of what is still buffered does not fail in its turn.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+        return ExitCode.OK
     return code

@@ -12,11 +12,15 @@ import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..client import DEFAULT_BASE_URL, CloseAsync
 from ..retry import RetryPolicy
+from ._notices import RetryNotices
+
+if TYPE_CHECKING:
+    from .. import RequestEvent
 
 __all__ = [
     "EXIT_CODES_HELP",
@@ -47,10 +51,11 @@ class ExitCode(enum.IntEnum):
 
 EXIT_CODES_HELP = """\
 exit status:
-  0 done; 1 failed otherwise (e.g. the output cannot be written); 2 usage error (bad
-  arguments, no API key, a filter refused before sending); 3 Close answered with an
-  error (wrong key, bad filter, not found); 4 Close could not be reached; 130 or 143
-  interrupted (Ctrl+C, SIGTERM)."""
+  0 done (also when the reader of standard output goes away, as `| head` does); 1
+  failed otherwise (e.g. the disk filled up); 2 usage error (bad arguments, no API key,
+  an output that cannot be written, a filter refused before sending); 3 Close answered
+  with an error (wrong key, bad filter, not found); 4 Close could not be reached; 130
+  or 143 interrupted (Ctrl+C, SIGTERM)."""
 
 CONNECTION_HELP = """\
 The API key is read from the CLOSE_API_KEY environment variable, or from the file
@@ -126,7 +131,8 @@ def add_connection_args(parser: argparse.ArgumentParser) -> None:
         type=count(0),
         default=5,
         metavar="N",
-        help="retry a failed read up to N times, after a 429, 5xx or lost connection (default: %(default)s)",
+        help="retry a failed read up to N times, after a 429, 5xx or lost connection, saying so on "
+        "standard error (default: %(default)s)",
     )
 
 
@@ -153,11 +159,31 @@ def _api_key(args: argparse.Namespace) -> str:
     return key
 
 
-def open_client(args: argparse.Namespace, **options: Any) -> CloseAsync:
-    """The client the command uses, from ``--api-key-file``/``CLOSE_API_KEY`` and ``--base-url``."""
+def open_client(
+    args: argparse.Namespace,
+    *,
+    on_event: Callable[[RequestEvent], None] | None = None,
+    say: Callable[[str], None] | None = None,
+    **options: Any,
+) -> CloseAsync:
+    """The client the command uses, from ``--api-key-file``/``CLOSE_API_KEY`` and ``--base-url``.
+
+    Each retry is told as it starts (after a 429, only a long pause), through ``say``
+    (default: a line on standard error), so a run that cannot reach Close is not silent
+    while it tries again. ``on_event`` also gets every event.
+    """
+    key = _api_key(args)
+    retry = RetryPolicy(max_attempts=args.retries + 1)
+    if say is None:
+        prefix = f"closeasync {args.command}: "
+
+        def say(text: str) -> None:
+            print(prefix + text, file=sys.stderr, flush=True)
+
+    notices = RetryNotices(args.base_url, retry.max_attempts, say, secret=key)
+    hooks = [notices.on_event] if on_event is None else [notices.on_event, on_event]
     try:
-        retry = RetryPolicy(max_attempts=args.retries + 1)
-        return CloseAsync(api_key=_api_key(args), base_url=args.base_url, retry=retry, **options)
+        return CloseAsync(api_key=key, base_url=args.base_url, retry=retry, on_event=hooks, **options)
     except errors.ConfigurationError as exc:
         raise UsageError(str(exc)) from None
 
@@ -168,8 +194,22 @@ def _fields(problems: dict[str, Any], general: list[str]) -> str:
     return "\n" + "\n".join(lines) if lines else ""
 
 
-def explain(exc: BaseException, base_url: str) -> tuple[ExitCode, str] | None:
-    """The exit status and a plain message for an error, or None for one we do not know."""
+def _wrong_root(base_url: str) -> str:
+    """Why a listing Close always has can answer 404: the API root is not Close's."""
+    if base_url.rstrip("/") == DEFAULT_BASE_URL.rstrip("/"):
+        return f"Close has this listing, so something between here and {base_url} answered instead"
+    return (
+        f"Close has this listing, so the API root is likely wrong: --base-url (or CLOSE_BASE_URL) is "
+        f"{base_url}; Close's is {DEFAULT_BASE_URL}"
+    )
+
+
+def explain(exc: BaseException, base_url: str, *, listing: bool = False) -> tuple[ExitCode, str] | None:
+    """The exit status and a plain message for an error, or None for one we do not know.
+
+    ``listing``: the command only lists (export, list), so a 404 cannot mean a missing
+    object: it means the route is not there, most likely a wrong ``--base-url``.
+    """
     if isinstance(exc, UsageError):
         return ExitCode.USAGE, str(exc)
     if isinstance(exc, errors.InvalidRequestError):
@@ -185,7 +225,8 @@ def explain(exc: BaseException, base_url: str) -> tuple[ExitCode, str] | None:
         detail = _fields(exc.field_errors, exc.errors) or f" {exc.message}"
         return ExitCode.API, f"Close refused the request (HTTP 400):{detail}"
     if isinstance(exc, errors.NotFoundError):
-        return ExitCode.API, f"not found (HTTP 404): {exc.method} {exc.url}"
+        message = f"not found (HTTP 404): {exc.method} {exc.url}"
+        return ExitCode.API, message + (f"\n{_wrong_root(base_url)}" if listing else "")
     if isinstance(exc, errors.RateLimitError):
         return ExitCode.API, f"Close's rate limit held us back too long: {exc}"
     if isinstance(exc, errors.APIError):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -148,10 +150,44 @@ def _check_output(args: argparse.Namespace, form: str) -> None:
     path = Path(args.to)
     if form == "sqlite" and args.overwrite:
         raise UsageError("--overwrite is for JSON Lines; SQLite rows are upserted by id")
+    try:
+        _check_writable(path, form)
+    except OSError as exc:  # a name too long, a folder we may not look into...
+        raise UsageError(f"cannot write --to {path}: {exc.strerror or exc}") from None
+
+
+def _check_writable(path: Path, form: str) -> None:
+    """Refuse an output that cannot be written before anything is fetched, leaving no trace.
+
+    The stores open their file at the first save (so that a run failing before it leaves
+    nothing behind): without this check, a read-only folder or an impossible name would
+    be found only after the first page had been fetched.
+
+    Raises:
+        UsageError: ``path`` is a folder, or its folder is missing.
+        OSError: ``path`` cannot be written.
+    """
     if path.is_dir():
         raise UsageError(f"--to {path} is a folder; give a file in it, e.g. {path / ('close.' + form)}")
-    if not path.absolute().parent.is_dir():
-        raise UsageError(f"--to {path}: the folder {path.absolute().parent} does not exist")
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        problem = f"{folder} is not a folder" if folder.exists() else f"the folder {folder} does not exist"
+        raise UsageError(f"--to {path}: {problem}")
+    try:
+        if path.exists():
+            with path.open("r+b"):  # open for writing, without emptying it
+                pass
+            if path.is_file():
+                # The folder must take new files too: SQLite's -wal and -shm, JSON Lines' state file.
+                with tempfile.TemporaryFile(dir=folder):
+                    pass
+        else:
+            # Create the very file (its name may be what is refused), and only it: O_EXCL
+            # never takes over a file another process made meanwhile.
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            path.unlink()
+    except FileExistsError:
+        pass  # made by someone else since exists(): the store will find out what it is
 
 
 def _store(args: argparse.Namespace, form: str) -> Store:
@@ -196,8 +232,15 @@ def _run(args: argparse.Namespace) -> int:
         if progress is not None and event.kind in ("wait", "retry"):
             progress.update(stats)  # a long wait for the rate limit shows while it lasts
 
+    def say(text: str) -> None:  # a retry, told on a line of its own (off the redrawn progress line)
+        text = "closeasync export: " + text
+        if progress is not None:
+            progress.note(text)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
     async def main() -> int:
-        async with open_client(args, on_event=on_event) as close:
+        async with open_client(args, on_event=on_event, say=say) as close:
             spec.key(close)  # a filter Close refuses is refused before any file is touched
             stores.append(_store(args, form))
             await run_export(
@@ -222,7 +265,13 @@ def _run(args: argparse.Namespace) -> int:
         )
         return exc.code
     except Exception as exc:  # every error becomes a message and an exit status
-        known = explain(exc, args.base_url) or _output_error(exc, target)
+        if isinstance(exc, BrokenPipeError) and args.to == "-":
+            # The reader of standard output went away (`| head`): stop quietly, as Unix tools
+            # do (main() exits 0). Rows on standard output cannot be resumed: no summary.
+            if progress is not None:
+                progress.done(stats)
+            raise
+        known = explain(exc, args.base_url, listing=True) or _output_error(exc, target)
         if known is None:
             raise
         _finish(stats, spec, target, progress, report)

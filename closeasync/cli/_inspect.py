@@ -155,7 +155,7 @@ def _guarded(command: str, args: argparse.Namespace, main: Any) -> int:
         print(f"closeasync {command}: interrupted ({exc})", file=sys.stderr, flush=True)
         return exc.code
     except Exception as exc:  # every error becomes a message and an exit status
-        known = explain(exc, args.base_url)
+        known = explain(exc, args.base_url, listing=(command == "list"))
         if known is None:
             raise
         return fail(command, *known)

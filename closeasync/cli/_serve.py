@@ -19,13 +19,22 @@ from ._common import Interrupted, count, port, run_async
 if TYPE_CHECKING:
     from ..fake import FakeClose
 
-__all__ = ["add_demo_command", "add_serve_command"]
+__all__ = ["CLOSEIO_CALL", "add_demo_command", "add_serve_command"]
 
-_SERVE = """\
+#: How the official client (``closeio`` on PyPI) is pointed at the fake, as the help says it.
+#: Not ``closeio_api.Client(api_key, base_url)``: that one always calls api.close.com and takes
+#: the second argument as its tz_offset. ``API`` appends each endpoint to ``base_url`` as it is,
+#: hence the slash. tests/test_closeio_compat.py runs exactly this text against the served fake.
+CLOSEIO_CALL = 'closeio_api.API(base_url + "/", api_key=api_key)'
+
+_SERVE = f"""\
 Serve a fake Close over HTTP until Ctrl+C (SIGINT) or SIGTERM. On start it prints one
 "name: value" line per fact to stdout: base_url, api_key (the fake's own key, not a
-secret), seed, clock, and with --demo what was loaded. Point any client at it, e.g.
-CloseAsync(api_key=..., base_url=...) or closeio_api.Client(api_key, base_url)."""
+secret), seed, clock, and with --demo what was loaded. Point any client at it, with
+base_url and api_key as printed:
+
+  CloseAsync(api_key=api_key, base_url=base_url)
+  {CLOSEIO_CALL}    # the official closeio client"""
 _SERVE_EPILOG = """\
 examples:
   closeasync serve --demo                      300 demo leads at http://127.0.0.1:8000/api/v1

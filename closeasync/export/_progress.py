@@ -56,6 +56,15 @@ class Progress:
             self._stream.write(_status(stats) + "\n")
         self._stream.flush()
 
+    def note(self, text: str) -> None:
+        """A message on a line of its own (a retry, say), clearing a redrawn line first."""
+        if self._terminal and self._drawn:
+            self._stream.write("\r\x1b[K")
+            self._drawn = False
+            self._last = -float("inf")  # redraw the progress at the next update
+        self._stream.write(text + "\n")
+        self._stream.flush()
+
     def done(self, stats: ExportStats) -> None:
         """The last state, ending the redrawn line."""
         self._draw(stats)

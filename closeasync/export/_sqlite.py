@@ -27,10 +27,24 @@ from ._tables import UNTYPED, columns_for, row_values, table_for
 __all__ = ["SQLiteStore"]
 
 _STATE_TABLE = "closeasync_exports"
+#: Columns indexed in every activity table: the usual questions are a lead's history and a period.
+_INDEXED = ("lead_id", "date_created")
 
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _create_indexes(db: sqlite3.Connection, table: str) -> None:
+    """Index ``table``'s ``lead_id`` and ``date_created`` (a no-op when they are there).
+
+    A table someone else added to the file, without those columns, is left alone.
+    """
+    columns = {row[1] for row in db.execute(f"PRAGMA table_info({_quote(table)})")}
+    for column in _INDEXED:
+        if column in columns:
+            index = _quote(f"idx_{table}_{column}")
+            db.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {_quote(table)} ({_quote(column)})")
 
 
 class SQLiteStore:
@@ -75,6 +89,10 @@ class SQLiteStore:
             )
             lock = open(self.path, "rb")  # noqa: SIM115  (held, locked, until close())
             lock_output(lock, str(self.path))
+            # A copy made by an older version has no indexes: add them once it is ours
+            # (after the lock, so as not to write under another export's feet).
+            for table in self._tables(db):
+                _create_indexes(db, table)
         except BaseException as exc:
             db.close()
             if lock is not None:
@@ -131,6 +149,7 @@ class SQLiteStore:
                 f"{_quote(c)} TEXT PRIMARY KEY" if c == "id" else _quote(c) for c in columns
             )
             self._db.execute(f"CREATE TABLE IF NOT EXISTS {_quote(table)} ({definitions})")
+            _create_indexes(self._db, table)
             updates = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in columns if c != "id")
             marks = ", ".join("?" for _ in columns)
             statement = (
@@ -143,8 +162,16 @@ class SQLiteStore:
     def _activity_tables(self) -> list[str]:
         if self._connection is None and not self.path.exists():
             return []
-        query = "SELECT name FROM sqlite_master WHERE type = 'table' AND name != ? ORDER BY name"
-        return [name for (name,) in self._db.execute(query, (_STATE_TABLE,))]
+        return self._tables(self._db)
+
+    @staticmethod
+    def _tables(db: sqlite3.Connection) -> list[str]:
+        """The activity tables (not the resume points, nor SQLite's own ``sqlite_stat1``...)."""
+        query = (
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name != ? "
+            "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+        )
+        return [name for (name,) in db.execute(query, (_STATE_TABLE,))]
 
     def counts(self) -> dict[str, int]:
         """Rows per activity table."""

@@ -149,3 +149,8 @@ __all__ = [
     "to_dict",
     "to_json",
 ]
+
+# The converter gives every model its lazy-field descriptors when it is built, so a model
+# made by hand converts its JSON even in a program that imported only closeasync.models
+# (``import closeasync`` no longer imports the client, which used to build it first).
+from .. import _serde as _serde
