@@ -4,8 +4,8 @@ It changes data (it creates, sends and deletes an email and an SMS), so point it
 Close (or a sandbox organization), never at your production account:
 
     closeasync serve --demo          # prints base_url and api_key
-    CLOSE_BASE_URL=http://127.0.0.1:8000/api/v1 CLOSE_API_KEY=<the api_key it printed> \\
-        python examples/quickstart.py
+    export CLOSE_BASE_URL=http://127.0.0.1:8000/api/v1 CLOSE_API_KEY=<the api_key it printed>
+    python examples/quickstart.py
 """
 
 import asyncio

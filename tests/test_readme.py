@@ -3,7 +3,10 @@
 - The Quick start block is ``examples/quickstart.py`` byte for byte, and that file runs
   against ``closeasync serve --demo`` with only ``CLOSE_BASE_URL`` and ``CLOSE_API_KEY`` set.
 - Every other Python block runs, in README order, in one namespace (as a reader pastes them
-  into one session); a parameterless ``test_*`` coroutine a block defines is run too. The
+  into one session); a parameterless ``test_*`` coroutine a block defines is run too.
+- The command examples run line by line against that served demo, the placeholders
+  (``api_...``, ``lead_...``, ``acti_...``) filled with its key and ids; the development
+  block names only nox sessions the noxfile defines. The
   blocks that are pytest tests using the plugin's fixtures run under pytest itself, in a
   fresh project in strict mode, in ``tests/test_pytest_plugin_strict.py``, which takes them
   from here (:func:`plugin_examples`).
@@ -14,6 +17,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import inspect
+import json
 import os
 import re
 import signal
@@ -177,3 +181,66 @@ def test_readme_python_examples_use_public_names() -> None:
             if isinstance(node, ast.ImportFrom) and node.module == "closeasync":
                 for alias in node.names:
                     assert alias.name in closeasync.__all__, alias.name
+
+
+def _command_block() -> str:
+    [code] = [
+        code for heading, language, code in blocks("bash") if heading.startswith("The `closeasync` command")
+    ]
+    return code
+
+
+async def test_the_command_examples_run_against_the_served_demo(served_demo: str, tmp_path: Path) -> None:
+    """Each line of the command block exits 0 with its placeholders filled, and does what it says."""
+    async with CloseAsync(api_key=DEFAULT_API_KEY, base_url=served_demo) as close:
+        [email] = await close.emails.list().limit(1).collect()
+    assert email.lead_id is not None
+    filled = (
+        _command_block()
+        .replace("api_...", DEFAULT_API_KEY)
+        .replace("http://127.0.0.1:8000/api/v1", served_demo)
+        .replace("lead_...", email.lead_id)
+        .replace("acti_...", email.id)
+    )
+    lines = [line.split("  #")[0].strip() for line in filled.strip().splitlines()]
+    setup = [line for line in lines if line.startswith("export ")]
+    commands = [line for line in lines if not line.startswith("export ")]
+    assert len(setup) == 2
+    assert all(command.startswith("closeasync ") for command in commands)
+    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    out = {}
+    for command in commands:
+        result = await asyncio.to_thread(
+            subprocess.run,
+            ["bash", "-c", "\n".join(["set -euo pipefail", *setup, command])],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+        assert result.returncode == 0, (command, result.stderr)
+        out[command.split(" --")[0]] = result.stdout
+    assert (tmp_path / "close.sqlite").stat().st_size > 0
+    kinds = {json.loads(line)["_type"] for line in (tmp_path / "lead.jsonl").read_text().splitlines()}
+    assert kinds
+    assert kinds <= {"Call", "Note"}
+    texts = out["closeasync export sms"].splitlines()
+    assert len(texts) == 3
+    assert all(json.loads(line)["_type"] == "SMS" for line in texts)
+    assert json.loads(out[f"closeasync get email {email.id}"])["id"] == email.id
+    timeline = out["closeasync list activities"].splitlines()
+    assert 0 < len(timeline) <= 50
+    assert {json.loads(line)["lead_id"] for line in timeline} == {email.lead_id}
+
+
+def test_the_development_block_names_real_nox_sessions() -> None:
+    """The sessions the README runs exist in noxfile.py (read, not imported: nox may be absent)."""
+    [code] = [code for heading, language, code in blocks("bash") if heading == "Development"]
+    tree = ast.parse((ROOT / "noxfile.py").read_text(encoding="utf-8"))
+    sessions = {node.name for node in tree.body if isinstance(node, ast.FunctionDef) and node.decorator_list}
+    named = set(re.findall(r"-s ([\w\-. ]+?)\s+#", code))
+    assert named
+    for group in named:
+        for session in group.split():
+            assert session.split("-")[0] in sessions, session
