@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import weakref
 from typing import Any
 
 from .errors import CloseError, ConfigurationError
 
-__all__ = ["Credentials"]
+__all__ = ["Credentials", "live_secrets"]
+
+#: Every credential a program still holds. An object handed out (a model) keeps none,
+#: so an error raised later, when one of its fields is read, is cleaned against these.
+_LIVE: weakref.WeakSet[Credentials] = weakref.WeakSet()
+
+
+def live_secrets() -> frozenset[str]:
+    """Every form of every credential still in use (see :meth:`Credentials.secrets`)."""
+    return frozenset().union(*(credentials.secrets() for credentials in list(_LIVE)))
 
 
 class Credentials:
@@ -21,11 +31,12 @@ class Credentials:
     <Credentials api_key (hidden)>
     """
 
-    __slots__ = ("_header", "kind")
+    __slots__ = ("__weakref__", "_header", "kind")
 
     def __init__(self, kind: str, header: str) -> None:
         self.kind = kind
         self._header = header
+        _LIVE.add(self)
 
     @classmethod
     def api_key(cls, key: str) -> Credentials:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
@@ -27,6 +28,7 @@ __all__ = [
     "ResponseInfo",
     "ResponseOrigin",
     "Structurer",
+    "origin_of",
     "read_envelope",
     "response_error",
     "sequential_pages",
@@ -51,52 +53,60 @@ class ResponseInfo(NamedTuple):
         return cls(response.status, request.method if request else "", request.url if request else "")
 
 
-class ResponseOrigin(tuple[int, str, str, frozenset[str]]):
+class ResponseOrigin(tuple[int, str, str]):
     """Where the objects of one response came from, kept by each model built from it.
 
     A model converts timestamps, enums and nested objects when they are first read
     (see :mod:`closeasync._views`); when a value does not convert, this turns the
     failure into a :class:`~closeasync.errors.FieldValueError` that names the
-    response, with credentials removed as from every error.
+    response. It also tells a partial object (fetched with ``_fields``) from a whole one.
 
-    A tuple ``(status, method, url, secrets)``: every object a GET, create or update
-    returns gets one (:meth:`Structurer.one` builds it), and a tuple is built in one
-    call, where a class with an ``__init__`` cost ~2k instructions more per call. It
-    keeps strings only: never the request (its headers hold the credentials) or a body.
+    A tuple ``(status, method, url)`` of strings and a number, built in one call for
+    every object a GET, create or update returns (a class with an ``__init__`` cost
+    ~2k instructions more per call). It holds no credential, nor anything that refers
+    to one: a model is handed to code that dumps or walks objects (debuggers, error
+    trackers). The URL is cleaned of them when the origin is made (:func:`origin_of`).
     """
 
     __slots__ = ()
 
-    def __new__(cls, info: ResponseInfo, secrets: frozenset[str]) -> ResponseOrigin:
-        return _new_origin(cls, (info.status, info.method, info.url, secrets))
+    def __new__(cls, info: ResponseInfo, secrets: frozenset[str] = frozenset()) -> ResponseOrigin:
+        return origin_of(info.status, info.method, info.url, secrets)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Copied or pickled (not through __new__'s arguments), it leaves the credentials
-        # behind: a pickle must never hold them. (A model's own copies keep no origin.)
-        return _new_origin, (type(self), (self[0], self[1], self[2], frozenset()))
-
-    @property
-    def secrets(self) -> frozenset[str]:
-        """What must never appear in an error."""
-        return self[3]
+        return _new_origin, (type(self), tuple(self))
 
     @property
     def info(self) -> ResponseInfo:
         """The status, method and URL of the response."""
         return ResponseInfo(self[0], self[1], self[2])
 
-    def __repr__(self) -> str:  # the secrets stay out of it
+    @property
+    def requested_fields(self) -> tuple[str, ...] | None:
+        """The ``_fields`` the request asked for (None: every field)."""
+        url = self[2]
+        if "_fields=" not in url:
+            return None
+        values = parse_qs(urlsplit(url).query).get("_fields")
+        return tuple(",".join(values).split(",")) if values else None
+
+    def __repr__(self) -> str:
         return f"<ResponseOrigin {self[1]} {self[2]}>"
 
     def field_error(self, model: str, field: str, message: str, body: bytes) -> Exception:
         """The FieldValueError for ``model.field`` of an object of this response."""
-        info = self.info
-        error = FieldValueError(
-            message, model=model, field=field, status=info.status, body=body, method=info.method, url=info.url
+        status, method, url = self
+        return FieldValueError(
+            message, model=model, field=field, status=status, body=body, method=method, url=url
         )
-        if self.secrets:
-            redact_exception(error, self.secrets)
-        return error
+
+
+def origin_of(status: int, method: str, url: str, secrets: frozenset[str]) -> ResponseOrigin:
+    """A :class:`ResponseOrigin`, its URL cleaned of ``secrets`` (should one ever be in it)."""
+    for secret in secrets:
+        if secret in url:
+            url = url.replace(secret, "[redacted]")
+    return _new_origin(ResponseOrigin, (status, method, url))
 
 
 class Fetched(NamedTuple):
@@ -166,7 +176,7 @@ class Structurer(Generic[T]):
 
     def origin(self, info: ResponseInfo | None) -> ResponseOrigin | None:
         """What the models of one response keep to report a misfit field."""
-        return None if info is None else ResponseOrigin(info, self.secrets)
+        return None if info is None else origin_of(info.status, info.method, info.url, self.secrets)
 
     def one(self, data: Any, response: Response) -> T:
         """Structure a whole response body.
@@ -177,9 +187,9 @@ class Structurer(Generic[T]):
         # Built here, not by a method: this runs for every single object fetched.
         request = response.request
         if request is not None:
-            origin = _new_origin(ResponseOrigin, (response.status, request.method, request.url, self.secrets))
+            origin = origin_of(response.status, request.method, request.url, self.secrets)
         else:
-            origin = _new_origin(ResponseOrigin, (response.status, "", "", self.secrets))
+            origin = _new_origin(ResponseOrigin, (response.status, "", ""))
         try:
             value: T = self.hook(data, self.target, origin, True)  # adopt: parsed for this call
         except StructureError as exc:

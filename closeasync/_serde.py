@@ -47,7 +47,7 @@ from ._convert import (
 )
 from ._views import build_view, install_views
 from .errors import FieldValueError
-from .models._base import Model, set_values, wire_name
+from .models._base import CHANGED, SOURCE, Model, set_values, wire_name
 
 __all__ = [
     "StructureError",
@@ -120,6 +120,7 @@ def _reference_structure_fn(cls: type[Model], builder: HookBuilder) -> Callable[
             values[attr] = value
         for _, field in prefixes:  # present even when empty: no custom field is set
             values[field] = collected.get(field, {}) if collected else {}
+        values[SOURCE] = data  # what Close sent, given back by to_dict
         obj = _new(cls)
         set_values(obj, values)
         return obj
@@ -138,18 +139,42 @@ def _model_unstructure_fn(cls: type[Model], builder: HookBuilder) -> Callable[[A
     ]
     type_tag: str | None = getattr(cls, "TYPE", None)
 
+    by_attr = {attr: (key, hook) for attr, key, hook in specs}
+
+    def write(
+        out: dict[str, Any], obj: Model, values: dict[str, Any], attr: str, key: str, hook: Any
+    ) -> None:
+        try:
+            value = getattr(obj, attr)  # through a view's lazy field, when it has one
+        except FieldValueError:
+            out[key] = values[attr]  # malformed: written back as Close sent it
+            return
+        out[key] = value if value is None or hook is None else hook(value)
+
     def unstructure(obj: Model) -> dict[str, Any]:
-        out: dict[str, Any] = {} if type_tag is None else {"_type": type_tag}
         values = obj.__dict__
+        source = values.get(SOURCE)
+        if source is not None:
+            # What Close sent, as it sent it (unknown keys, timestamp strings), with only
+            # the fields evolve() changed written over it.
+            out = dict(source)
+            for attr in values.get(CHANGED, ()):
+                if attr in prefixed:
+                    prefix = prefixed[attr]
+                    for key in [k for k in out if k.startswith(prefix)]:
+                        del out[key]
+                    out.update((prefix + k, v) for k, v in values.get(attr, {}).items())
+                    continue
+                key, hook = by_attr[attr]
+                if attr in values:
+                    write(out, obj, values, attr, key, hook)
+                else:
+                    out.pop(key, None)
+            return out
+        out = {} if type_tag is None else {"_type": type_tag}
         for attr, key, hook in specs:
-            if attr not in values:
-                continue
-            try:
-                value = getattr(obj, attr)  # through a view's lazy field, when it has one
-            except FieldValueError:
-                out[key] = values[attr]  # malformed: written back as Close sent it
-                continue
-            out[key] = value if value is None or hook is None else hook(value)
+            if attr in values:
+                write(out, obj, values, attr, key, hook)
         for field, prefix in prefixed.items():
             for key, value in values.get(field, {}).items():
                 out[prefix + key] = value

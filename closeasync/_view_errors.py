@@ -13,13 +13,11 @@ from typing import Any, Protocol
 import attrs
 import orjson
 
+from ._auth import live_secrets, redact_exception
 from .errors import FieldValueError
-from .models._base import Model, wire_name
+from .models._base import HIDDEN, ORIGIN, SOURCE, Model, wire_name
 
 __all__ = ["ORIGIN", "Origin", "as_sent", "field_error"]
-
-#: The key under which a view keeps where its JSON came from.
-ORIGIN = "__closeasync_origin__"
 
 
 class Origin(Protocol):
@@ -34,14 +32,21 @@ def field_error(obj: Model, field: str, exc: Exception) -> Exception:
     """The FieldValueError for ``obj.field``, whose value raised ``exc`` when converted."""
     model = type(obj).__name__
     message = f"{model}.{field}: {exc}"
+    source = obj.__dict__.get(SOURCE)
     try:
-        body = orjson.dumps(as_sent(obj), default=_jsonable)
+        body = orjson.dumps(source if source is not None else as_sent(obj), default=_jsonable)
     except Exception:  # the error being reported matters more than its body
         body = b""
     origin: Origin | None = obj.__dict__.get(ORIGIN)
     if origin is not None:
-        return origin.field_error(model, field, message, body)
-    return FieldValueError(message, model=model, field=field, body=body)
+        error = origin.field_error(model, field, message, body)
+    else:
+        error = FieldValueError(message, model=model, field=field, body=body)
+    # No model keeps a credential, so the error is cleaned against the open clients' ones.
+    secrets = live_secrets()
+    if secrets:
+        redact_exception(error, secrets)
+    return error
 
 
 def as_sent(model: Model) -> dict[str, Any]:
@@ -53,7 +58,7 @@ def as_sent(model: Model) -> dict[str, Any]:
     wire = _wire_names(type(model))
     tag: str | None = getattr(type(model), "TYPE", None)
     sent: dict[str, Any] = {} if tag is None else {"_type": tag}  # a view keeps no _type key
-    sent.update((wire.get(k, k), v) for k, v in model.__dict__.items() if k != ORIGIN)
+    sent.update((wire.get(k, k), v) for k, v in model.__dict__.items() if k not in HIDDEN)
     return sent
 
 

@@ -1,17 +1,18 @@
 """Models as views over Close's JSON: every field there at once, conversions on first read.
 
 The production converter does not build a model field by field. It gives the model a
-copy of the JSON object as its instance ``__dict__``:
+copy of the JSON object's modelled keys as its instance ``__dict__``, and keeps the
+object itself, untouched, beside them (under ``SOURCE``: see :mod:`closeasync.models._base`):
 
 - a field whose JSON value *is* the attribute value (``str``, ``int``, ``bool``,
   ``float``, dicts, lists of those, ``None``) is read straight from that dict, at the
   speed of any attribute;
 - a field that needs converting (timestamps, enums, nested models, lists of models)
   has a data descriptor on the class (installed here, the first time the class is
-  structured). Its first read converts the JSON value and stores the result in place
-  of it, so later reads only pass through the descriptor;
-- an absent key is an absent field: reading it raises
-  :class:`~closeasync.models.FieldNotLoaded`, as for every model.
+  structured). Its first read converts the JSON value and stores the result in the
+  instance dict in place of it, so later reads only pass through the descriptor; the
+  source keeps the value as Close sent it, which ``to_dict`` gives back;
+- an absent key is an absent field (see :class:`~closeasync.models.Model`).
 
 Why: a listing spends its time building models. Converting each of an email's ~50
 fields eagerly, even with generated straight-line code and direct slot writes, cost
@@ -25,16 +26,15 @@ What it changes, on purpose:
   object belongs) raises :class:`~closeasync.errors.FieldValueError` when that field is
   read, naming the model, the field and the response it came in, instead of failing
   the listing at that item. A non-object item still fails the listing at once.
-- The JSON a caller passes is copied, never changed, so a model cannot change behind
-  its ``frozen`` contract and a page's ``raw`` items stay exactly as Close sent them.
-  JSON the SDK parsed itself and hands to nobody else (the items of a listing, a
-  response body) is adopted instead (``adopt=True``): one allocation less per item.
-- Only the model's own keys go into its dict: keys this version does not model are
-  left out (one subset test in C, and a filtered copy when one is there), so nothing
-  but fields can be read as attributes. Nested objects and lists are shared with the
-  JSON given until their field is first read (as lists of strings always are): do
-  not change JSON after handing it to a model.
-- ``to_dict`` writes a malformed value back as Close sent it instead of failing.
+- The JSON given is never changed: the instance dict is a copy (a conversion replaces
+  a value there, never inside the JSON), so the source stays exactly what Close sent.
+  Nested objects and lists are shared with that JSON: do not change JSON after
+  handing it to a model.
+- Only the model's own keys go into its dict: keys this version does not model stay
+  in the source only (``extra_fields`` reads them), so nothing but fields can be read
+  as attributes (no "subject" on a Call, no "__html__" for a template engine to call).
+- ``to_dict`` gives back the source, with only the fields :func:`evolve` changed
+  written over it; a malformed value goes back as Close sent it.
 
 The strict converter and ``make_model_converter(lazy=False)`` still convert everything
 at once (the tests compare both ways on every example, see
@@ -55,8 +55,8 @@ import attrs
 import orjson
 
 from ._convert import HookBuilder, enum_of, is_model, split_optional
-from ._view_errors import ORIGIN, Origin, field_error
-from .models._base import Model, set_values, wire_name
+from ._view_errors import Origin, field_error
+from .models._base import ORIGIN, SOURCE, Model, set_values, wire_name
 
 __all__ = ["LazyField", "View", "build_view", "install_views"]
 
@@ -65,7 +65,8 @@ _fromisoformat = datetime.fromisoformat
 #: Two threads reading one field for the first time must end with the same object.
 _PUBLISH = threading.Lock()
 
-#: ``view(data, _=None, origin=None, adopt=False)``: a model over the JSON object ``data``.
+#: ``view(data, _=None, origin=None, adopt=False)``: a model over the JSON object ``data``
+#: (``adopt`` is accepted for the hooks' shared signature: the source is always ``data``).
 View = Callable[..., Model]
 #: ``convert(json_value, origin)``: the attribute value of one non-null JSON value.
 _Convert = Callable[[Any, "Origin | None"], Any]
@@ -346,8 +347,8 @@ def build_view(cls: type[Model], builder: HookBuilder, fallback: Callable[..., M
         # The usual case: one pass in C (``issuperset`` of the dict itself skips the generic
         # containment calls ``data.keys() <= allowed`` makes per key: ~25% cheaper).
         if allowed.issuperset(data):
-            values = data if adopt else data.copy()
-        else:  # keys this version does not model (or ORIGIN, or prefixed custom fields)
+            values = data.copy()  # conversions write here, never into what Close sent
+        else:  # keys this version does not model (kept in the source), or prefixed custom fields
             values = {key: value for key, value in data.items() if key in allowed}
         values.pop("_type", None)
         for wire, attr in renames:
@@ -355,6 +356,7 @@ def build_view(cls: type[Model], builder: HookBuilder, fallback: Callable[..., M
                 values[attr] = values.pop(wire)
         if collect is not None:
             values.update(collect(data))
+        values[SOURCE] = data
         if origin is not None:
             values[ORIGIN] = origin
         obj = _new(cls)

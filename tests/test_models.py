@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from closeasync import FieldValueError
+from closeasync import CloseAsync, FieldValueError
 from closeasync._routes import ROUTES
 from closeasync._serde import StructureError, converter, strict_converter
 from closeasync.models import (
@@ -19,26 +19,47 @@ from closeasync.models import (
     FieldNotLoaded,
     MessageStatus,
     PhoneDirection,
+    evolve,
     is_loaded,
     loaded_fields,
 )
 from closeasync.models.registry import ACTIVITY_BY_RESOURCE
-from tests.conftest import ACTIVITY_UNION
+from tests.conftest import ACTIVITY_UNION, StubTransport, json_response
 
 
-def test_absent_field_is_not_none() -> None:
-    """A field the response left out raises FieldNotLoaded; null stays None."""
+def test_absent_field_reads_empty_and_stays_absent() -> None:
+    """A field Close left out reads as its empty value, yet is not loaded and not written back."""
     email = converter.structure({"id": "acti_1", "subject": None}, Email)
     assert email.subject is None
+    assert email.body_text is None
+    assert email.to == []  # a list field's empty value
+    assert email.to is not email.to  # a new list each time: nobody shares a default
+    assert hasattr(email, "body_text")
+    assert loaded_fields(email) == {"id", "subject"}
+    assert is_loaded(email, "subject")
+    assert not is_loaded(email, "sender")
+    assert converter.unstructure(email) == {"id": "acti_1", "subject": None}
+
+
+async def test_a_field_left_out_by_fields_raises_field_not_loaded(
+    stub: StubTransport, close: CloseAsync
+) -> None:
+    """On an object fetched with fields=[...], a field not asked for raises, saying so."""
+    stub.handler = lambda request: json_response({"id": "acti_1", "subject": "Hi"})
+    email = await close.emails.get("acti_1", fields=["id", "subject"])
+    assert email.subject == "Hi"
     with pytest.raises(FieldNotLoaded, match=r"Email\.body_text was not loaded") as info:
         _ = email.body_text
     assert isinstance(info.value, AttributeError)
     assert (info.value.model, info.value.field) == ("Email", "body_text")
+    assert info.value.requested == ("id", "subject")
+    assert "fields=['id', 'subject']" in str(info.value)
     assert not hasattr(email, "body_text")
     assert getattr(email, "body_text", "default") == "default"
-    assert loaded_fields(email) == {"id", "subject"}
-    assert is_loaded(email, "subject")
-    assert not is_loaded(email, "sender")
+    # A field that was asked for and that Close left out is simply empty.
+    stub.handler = lambda request: json_response({"id": "acti_1"})
+    email = await close.emails.get("acti_1", fields=["id", "subject"])
+    assert email.subject is None
 
 
 def test_misspelt_attribute_is_a_plain_attribute_error() -> None:
@@ -64,7 +85,8 @@ def test_built_models_leave_unpassed_fields_absent() -> None:
 def test_equality_and_repr_respect_absent_fields() -> None:
     """Equal when the same fields hold equal values; repr shows only loaded fields."""
     assert Email(id="a", subject=None) == Email(id="a", subject=None)
-    assert Email(id="a", subject=None) != Email(id="a")
+    assert Email(id="a", subject=None) == Email(id="a")  # an absent field reads None
+    assert Email(id="a", subject="Hi") != Email(id="a")
     assert Email(id="a") != SMS(id="a")
     assert repr(Email(id="a", subject="Hi")) == "Email(id='a', subject='Hi')"
     with pytest.raises(TypeError):
@@ -97,7 +119,11 @@ def test_timestamps_parse_with_utc_for_naive_ones() -> None:
     )
     assert email.date_created == datetime(2015, 6, 26, 2, 1, 43, 59265, tzinfo=UTC)
     assert email.date_updated.tzinfo is not None
-    assert converter.unstructure(email)["date_created"] == "2015-06-26T02:01:43.059265+00:00"
+    # Written back as Close sent it, read or not; a changed one in ISO 8601 with its offset.
+    assert converter.unstructure(email)["date_created"] == "2015-06-26T02:01:43.059265"
+    later = evolve(email, date_created=datetime(2016, 1, 1, tzinfo=UTC))
+    assert converter.unstructure(later)["date_created"] == "2016-01-01T00:00:00.000000+00:00"
+    assert converter.unstructure(later)["date_updated"] == "2013-02-08T05:03:16.281000+00:00"
 
 
 def test_bad_values_raise_errors_naming_the_field() -> None:
@@ -136,7 +162,9 @@ def test_nested_models_and_wire_names() -> None:
     assert email.envelope.from_ == [EmailIdentity(email="a@example.com", name="A")]
     assert isinstance(email.envelope, EmailEnvelope)
     assert email.attachments == [Attachment(url="https://app.close.com/go/file/x/", filename="x.png", size=3)]
-    assert strict_converter.unstructure(email) == {"_type": "Email", **data}
+    assert strict_converter.unstructure(email) == data  # exactly as sent (it had no _type)
+    rebuilt = Email(envelope=email.envelope, attachments=email.attachments)  # by hand: its own _type
+    assert strict_converter.unstructure(rebuilt) == {"_type": "Email", **data}
 
 
 def test_activity_union_dispatches_on_type() -> None:

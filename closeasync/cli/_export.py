@@ -97,7 +97,10 @@ def add_export_command(commands: Any) -> None:
         action="append",
         default=[],
         metavar="TYPE",
-        help="activities only: this _type, e.g. Email, Call, Note (repeatable; Close needs one --lead)",
+        help=(
+            "activities only: this type, e.g. Email, Call, Custom, or an actitype_ id "
+            "(repeatable; Close needs one --lead)"
+        ),
     )
     filters.add_argument(
         "--since", type=when, metavar="WHEN", help="created at or after (date or datetime, UTC)"

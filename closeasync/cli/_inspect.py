@@ -85,7 +85,11 @@ def add_inspect_commands(commands: Any) -> None:
     listing.add_argument("--lead", metavar="ID", help="only this lead")
     listing.add_argument("--user", metavar="ID", help="only this user")
     listing.add_argument(
-        "--type", action="append", default=[], metavar="TYPE", help="activities only: this _type (repeatable)"
+        "--type",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="activities only: this type, e.g. Email, Call, Custom, or an actitype_ id (repeatable)",
     )
     listing.add_argument("--since", type=when, metavar="WHEN", help="created at or after (date or datetime)")
     listing.add_argument("--until", type=when, metavar="WHEN", help="created before (date or datetime)")

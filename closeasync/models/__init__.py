@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._base import UNSET, FieldNotLoaded, Model, evolve, is_loaded, loaded_fields
-from ._json import to_dict, to_json
+from ._json import extra_fields, to_dict, to_json
 from .activity import ActivityBase, UnknownActivity
 from .call import Call
 from .common import (
@@ -144,6 +144,7 @@ __all__ = [
     "WhatsAppMessage",
     "activity_class",
     "evolve",
+    "extra_fields",
     "is_loaded",
     "loaded_fields",
     "to_dict",

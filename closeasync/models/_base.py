@@ -1,25 +1,31 @@
-"""The base of every model: frozen attrs classes whose absent fields stay absent.
+"""The base of every model: frozen attrs classes that give back exactly what Close sent.
 
-Close answers with partial objects whenever ``_fields`` is used, and even its own
-examples omit fields the schema calls required. A model therefore distinguishes
-three states for each field: a value, ``None`` (Close sent ``null``) and *absent*
-(Close did not send the key). An absent field is simply not in the instance's
-``__dict__``: reading it raises :class:`FieldNotLoaded` (an ``AttributeError``, so
-``hasattr`` and ``getattr(obj, name, default)`` work), and unstructuring leaves the
-key out, so a model round-trips to exactly the JSON it came from.
+A model from Close is a *view* over the JSON object it came in (see
+:mod:`closeasync._views`): its instance ``__dict__`` holds the fields this version
+models, converted (timestamps, enums, nested models) when first read, and keeps the
+object itself, untouched, under :data:`SOURCE`. So:
 
-This keeps the annotations honest: ``email.subject`` is typed ``str | None`` and,
-when it returns, it returns exactly that. Nothing pretends an absent field is
-``None``.
+- ``to_dict(model)`` gives back the object as Close sent it, unknown keys and
+  timestamp strings included, for every field nobody changed (:func:`evolve` records
+  what changed, under :data:`CHANGED`); :func:`~closeasync.models.extra_fields` reads
+  the keys this version does not model.
+- A field Close did not send is *absent*: not in ``__dict__``. On an object fetched
+  with ``fields=[...]``, reading a field that was not asked for raises
+  :class:`FieldNotLoaded` (an ``AttributeError``, so ``hasattr`` and
+  ``getattr(obj, name, default)`` work): a partial object stays honest. Otherwise
+  Close simply left the field out, and it reads as its empty value: ``None`` (also for
+  a field Close's schema calls required), ``[]`` for a list, ``{}`` for a mapping. So
+  ``attrs.asdict``, ``attrs.evolve``, ``copy``, ``pickle`` and cattrs work on every
+  model, and ``to_dict`` still leaves the key out.
 
-Models that come from Close are *views*: their ``__dict__`` is a copy of the JSON
-object, and timestamps, enums and nested models are converted when first read (see
-:mod:`closeasync._views`). A value Close sent malformed raises
-:class:`~closeasync.errors.FieldValueError` when its field is read.
+A value Close sent malformed raises :class:`~closeasync.errors.FieldValueError` when
+its field is read. No model holds a credential: where a model came from
+(:data:`ORIGIN`) is its response's status, method and URL.
 """
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -27,7 +33,27 @@ import attrs
 
 from ..errors import FieldValueError
 
-__all__ = ["UNSET", "FieldNotLoaded", "Model", "evolve", "is_loaded", "loaded_fields", "wire_name"]
+__all__ = [
+    "CHANGED",
+    "ORIGIN",
+    "SOURCE",
+    "UNSET",
+    "FieldNotLoaded",
+    "Model",
+    "evolve",
+    "is_loaded",
+    "loaded_fields",
+    "wire_name",
+]
+
+#: Hidden keys of a model's instance ``__dict__`` (never attributes anyone declares):
+#: the JSON object as Close sent it (views only; never changed) ...
+SOURCE = "__closeasync_json__"
+#: ... where it came from (a ``closeasync._pages.ResponseOrigin``: status, method, URL) ...
+ORIGIN = "__closeasync_origin__"
+#: ... and the fields :func:`evolve` changed since (``to_dict`` writes those over SOURCE).
+CHANGED = "__closeasync_changed__"
+HIDDEN = frozenset({SOURCE, ORIGIN, CHANGED})
 
 M = TypeVar("M", bound="Model")
 
@@ -60,18 +86,20 @@ UNSET: Any = _Unset()
 
 
 class FieldNotLoaded(AttributeError):
-    """Reading a model field that the response did not include.
+    """Reading a field of a partial object (fetched with ``fields=[...]``) that was not asked for.
 
-    Raised for partial objects (``fields=[...]``) and for fields Close left out.
+    ``requested`` is the ``_fields`` the request sent.
     """
 
-    def __init__(self, model: str, field: str) -> None:
+    def __init__(self, model: str, field: str, requested: tuple[str, ...] = ()) -> None:
+        asked = f"fields={list(requested)}" if requested else "fields=[...]"
         super().__init__(
-            f"{model}.{field} was not loaded: the response did not include it "
-            f"(request it with fields=[..., {field!r}] or leave fields= out)"
+            f"{model}.{field} was not loaded: this object was fetched with {asked}, "
+            f"which leaves {field!r} out (add it to fields=, or leave fields= out for every field)"
         )
         self.model = model
         self.field = field
+        self.requested = requested
 
 
 def wire_name(attribute: attrs.Attribute[Any]) -> str:
@@ -102,9 +130,13 @@ class Model:
 
         def __getattr__(self, name: str) -> Any:
             # Only reached when normal lookup failed, i.e. for an absent field.
-            if name in _field_names(type(self)):
-                raise FieldNotLoaded(type(self).__name__, name)
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            empty = _empties(type(self)).get(name, _NOT_A_FIELD)
+            if empty is _NOT_A_FIELD:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            requested = _requested(self)
+            if requested is not None and wire_name(attrs.fields_dict(type(self))[name]) not in requested:
+                raise FieldNotLoaded(type(self).__name__, name, requested)
+            return empty()  # Close left it out: its empty value (a new list or dict each time)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -118,9 +150,9 @@ class Model:
     __hash__ = None  # type: ignore[assignment]  # models hold lists: unhashable, like dicts
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # attrs' slot-state helpers read every field; absent ones must stay absent instead.
-        # pickle, copy and deepcopy all come through here.
-        return (_rebuild, (type(self), _loaded_state(self)))
+        # attrs' slot-state helpers read every field; absent ones must stay absent instead,
+        # and what Close sent must come along. pickle, copy and deepcopy come through here.
+        return (_rebuild, (type(self), dict(self.__dict__)))
 
     def __repr__(self) -> str:
         values = self.__dict__
@@ -132,15 +164,37 @@ class Model:
         return f"{type(self).__name__}({shown})"
 
 
-def _field_names(cls: type[Model]) -> frozenset[str]:
-    """The field names of a model class (``getattr(m, name, None)`` on absent fields is common)."""
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = frozenset(attrs.fields_dict(cls))
-    return names
+_NOT_A_FIELD = object()
+_EMPTIES: dict[type[Model], dict[str, Callable[[], Any]]] = {}
 
 
-_FIELD_NAMES: dict[type[Model], frozenset[str]] = {}
+def _empties(cls: type[Model]) -> dict[str, Callable[[], Any]]:
+    """Field name -> its empty value's factory: ``[]`` for lists, ``{}`` for mappings, else None."""
+    empties = _EMPTIES.get(cls)
+    if empties is None:
+        attrs.resolve_types(cls)
+        empties = _EMPTIES[cls] = {a.name: _empty_factory(a.type) for a in attrs.fields(cls)}
+    return empties
+
+
+def _none() -> None:
+    return None
+
+
+def _empty_factory(tp: Any) -> Callable[[], Any]:
+    origin = typing.get_origin(tp)
+    if origin is list or tp is list:
+        return list
+    if origin is dict or tp is dict:
+        return dict
+    return _none
+
+
+def _requested(model: Model) -> tuple[str, ...] | None:
+    """The ``_fields`` the model's request asked for (None: every field, or made by hand)."""
+    origin = model.__dict__.get(ORIGIN)
+    requested: tuple[str, ...] | None = getattr(origin, "requested_fields", None)
+    return requested
 
 
 def _shown(model: Model, name: str) -> str:
@@ -156,11 +210,6 @@ def _shown(model: Model, name: str) -> str:
 set_values: Callable[[Any, dict[str, Any]], None] = Model.__dict__["__dict__"].__set__
 
 
-def _loaded_state(model: Model) -> dict[str, Any]:
-    values = model.__dict__
-    return {a.name: getattr(model, a.name) for a in attrs.fields(type(model)) if a.name in values}
-
-
 def _rebuild(cls: type[Model], state: dict[str, Any]) -> Model:
     obj = object.__new__(cls)
     set_values(obj, dict(state))
@@ -170,7 +219,9 @@ def _rebuild(cls: type[Model], state: dict[str, Any]) -> Model:
 def evolve(model: M, **changes: Any) -> M:
     """Return a copy of ``model`` with ``changes``; absent fields stay absent.
 
-    (``attrs.evolve`` would read every field, and absent ones cannot be read.)
+    The copy remembers what Close sent and what changed: ``to_dict`` gives Close's
+    object with just those fields replaced (``UNSET`` removes one). ``attrs.evolve``
+    works too, but builds a model by hand from every field's value.
 
     >>> from closeasync.models import Email
     >>> evolve(Email(id="acti_1"), subject="Hi")
@@ -183,11 +234,14 @@ def evolve(model: M, **changes: Any) -> M:
     unknown = sorted(set(changes) - set(names))
     if unknown:
         raise TypeError(f"{type(model).__name__} has no field {', '.join(unknown)}")
-    state = _loaded_state(model)
-    state.update({k: v for k, v in changes.items() if v is not UNSET})
+    state = dict(model.__dict__)
     for name, value in changes.items():
         if value is UNSET:
             state.pop(name, None)
+        else:
+            state[name] = value
+    if SOURCE in state:
+        state[CHANGED] = state.get(CHANGED, frozenset()) | frozenset(changes)
     return _rebuild(type(model), state)  # type: ignore[return-value]
 
 
@@ -208,4 +262,4 @@ def is_loaded(model: Model, field: str) -> bool:
     It only looks: a field still to be converted is not converted (and so cannot
     raise :class:`~closeasync.errors.FieldValueError`).
     """
-    return field in model.__dict__ and field in _field_names(type(model))
+    return field in model.__dict__ and field in _empties(type(model))

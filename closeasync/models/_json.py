@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import orjson
 
-from ._base import Model
+from ._base import SOURCE, Model, wire_name
 
-__all__ = ["to_dict", "to_json"]
+__all__ = ["extra_fields", "to_dict", "to_json"]
 
 
 def to_dict(model: Model) -> dict[str, Any]:
-    """The model as Close's JSON object: wire names, ISO 8601 timestamps, absent fields left out.
+    """The model as Close's JSON object: for a model from Close, exactly what Close sent.
 
-    An :class:`~closeasync.models.UnknownActivity` gives back the object exactly as
-    it arrived, and so does a field Close sent malformed (one that raises
-    :class:`~closeasync.errors.FieldValueError` when read): a copy of Close's data
-    keeps what Close has, rather than failing on it.
+    Every key comes back, those this version does not model included, with its value
+    as Close sent it (timestamps as the strings they were, malformed values too),
+    whether or not fields were read; only fields changed with
+    :func:`~closeasync.models.evolve` are written over it. A model built by hand gives
+    the fields it was given: wire names, ISO 8601 timestamps, ``_type`` for activities.
+    The result is a new dict; nested values are shared with the model (do not change them).
 
+    >>> from closeasync._serde import converter
     >>> from closeasync.models import SMS
+    >>> sent = {"id": "acti_1", "date_created": "2026-01-05T09:00:00Z", "new_in_2027": True}
+    >>> to_dict(converter.structure(sent, SMS)) == sent
+    True
     >>> to_dict(SMS(id="acti_1", text="hi"))
     {'_type': 'SMS', 'id': 'acti_1', 'text': 'hi'}
     """
@@ -40,3 +47,38 @@ def to_json(model: Model, *, indent: bool = False) -> str:
     """
     option = orjson.OPT_INDENT_2 if indent else 0
     return orjson.dumps(to_dict(model), option=option).decode()
+
+
+def extra_fields(model: Model) -> dict[str, Any]:
+    """The keys of the object Close sent that this version does not model, with their values.
+
+    Close adds fields without notice; they are never attributes (so none can shadow a
+    method), but they are kept: here, and in :func:`to_dict`. A model built by hand has none.
+
+    >>> from closeasync._serde import converter
+    >>> from closeasync.models import SMS
+    >>> extra_fields(converter.structure({"id": "acti_1", "new_in_2027": True}, SMS))
+    {'new_in_2027': True}
+    """
+    source = model.__dict__.get(SOURCE)
+    if source is None:
+        return {}
+    known, prefixes = _known_keys(type(model))
+    return {
+        key: value
+        for key, value in source.items()
+        if key not in known and not (prefixes and key.startswith(prefixes))
+    }
+
+
+_KNOWN: dict[type[Model], tuple[frozenset[str], tuple[str, ...]]] = {}
+
+
+def _known_keys(cls: type[Model]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The JSON keys ``cls`` models (``_type`` included), and its flat-key prefixes."""
+    known = _KNOWN.get(cls)
+    if known is None:
+        prefixes: tuple[tuple[str, str], ...] = getattr(cls, "__wire_prefixes__", ())
+        keys = frozenset({"_type", *(wire_name(a) for a in attrs.fields(cls))})
+        known = _KNOWN[cls] = (keys, tuple(prefix for prefix, _ in prefixes))
+    return known

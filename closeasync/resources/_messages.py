@@ -8,14 +8,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
-import attrs
-
 from .. import errors
 from .._routes import Route
 from .._serde import StructureError
 from .._wire import QueryValue
 from ..bulk import BulkResult, check_concurrency, run_bounded
-from ..models._base import UNSET
+from ..models._base import UNSET, is_loaded
 from ..models.email import Email
 from ..models.sms import SMS
 from ..pagination import AsyncPaginator, Structurer
@@ -278,8 +276,8 @@ _STATE_FIELDS = ("status", "sender", "local_phone", "date_scheduled")
 
 def _state_of(message: Email | SMS) -> dict[str, Any]:
     """The loaded state fields of a message, as JSON (not the whole, maybe large, model)."""
-    names = attrs.fields_dict(type(message))
-    return to_wire_body({name: getattr(message, name, UNSET) for name in _STATE_FIELDS if name in names})
+    # Only what the message holds: a field Close left out (or fields= left out) tells nothing.
+    return to_wire_body({name: getattr(message, name) for name in _STATE_FIELDS if is_loaded(message, name)})
 
 
 def _with_id(fields: Sequence[str] | None) -> list[str] | None:

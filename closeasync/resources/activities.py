@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 from .. import errors
 from .._routes import ROUTES
-from .._rules import activity_list_errors
+from .._rules import activity_list_errors, activity_type_errors, activity_type_filter
 from .._wire import QueryValue
 from ..models.activity import ActivityBase
 from ..models.registry import Activity
@@ -47,8 +47,17 @@ class ActivitiesResource(Resource):
     ) -> AsyncPaginator[Activity]:
         """List activities of every type, newest first, each as its own model.
 
-        ``types`` (``"Email"``, ``"SMS"``, a model class such as ``Call``, or a custom
-        activity type id) and the ``user_id``/``contact_id`` filters work only for a
+        ``types`` is a list (sent as Close's ``_type__in``) whose items may be:
+
+        - a model class: ``Email``, ``Call``, ...; ``CustomActivity`` asks for every
+          custom activity (Close's ``Custom``);
+        - Close's name of a type: ``"Email"``, ``"SMS"``, ``"Call"``, ...; ``"Custom"``
+          for every custom activity;
+        - a custom activity type id (``"actitype_..."``) for that custom type only.
+
+        ``"CustomActivity"`` (the ``_type`` custom activities carry) is not a filter
+        Close knows, so it is refused, as are other unknown names and a bare string.
+        ``types`` and the ``user_id``/``contact_id`` filters work only for a
         single ``lead_id``, as Close documents; ``activity_at`` filters need
         ``order_by="-activity_at"``, which also needs ``lead_id``. ``thread_emails``
         is ``True`` (threads and stripped emails) or ``"only"`` (threads only).
@@ -60,9 +69,19 @@ class ActivitiesResource(Resource):
         >>> async def example(close):  # doctest: +SKIP
         ...     async for activity in close.activities.list(lead_id="lead_1", types=["Email", "SMS"]):
         ...         print(type(activity).__name__, activity.id)
+        >>> from closeasync import CloseAsync, InvalidRequestError
+        >>> from closeasync.models import CustomActivity
+        >>> close = CloseAsync(api_key="api_example")
+        >>> custom = close.activities.list(lead_id="lead_1", types=[CustomActivity])  # sends Custom
+        >>> try:
+        ...     close.activities.list(lead_id="lead_1", types=["CustomActivity"])
+        ... except InvalidRequestError as refused:
+        ...     print(refused.field_errors["types"].partition(":")[0])
+        'CustomActivity' is the model's name, not a filter Close knows
 
         Raises:
-            InvalidRequestError: a filter combination Close does not allow.
+            InvalidRequestError: a filter combination Close does not allow, or a
+                ``types`` item Close does not know (nothing is sent).
         """
         query = self._query(filters, types, user_id__in, contact_id__in, lead_id__in, thread_emails, order_by)
         query["_fields"] = fields_param(fields, always=("_type",))
@@ -86,11 +105,13 @@ class ActivitiesResource(Resource):
     ) -> SyncIterator[Activity]:
         """Walk activities of every type by ``date_created``, each exactly once, resumably.
 
-        The filters are those of :meth:`list` (with the same single-lead rules), less
-        the date filters and ``order_by``: the walk is newest first by
-        ``date_created``, bounded by ``since`` (``None``, a timezone-aware datetime, or
-        the :class:`SyncCursor` of an earlier sync) and ``until``. Read ``.cursor`` of
-        the returned iterator to save where it stands; see :mod:`closeasync.sync`.
+        The filters are those of :meth:`list` (with the same single-lead rules and
+        the same ``types``: model classes, Close's names such as ``"Email"`` or
+        ``"Custom"``, custom activity type ids), less the date filters and
+        ``order_by``: the walk is newest first by ``date_created``, bounded by
+        ``since`` (``None``, a timezone-aware datetime, or the :class:`SyncCursor` of
+        an earlier sync) and ``until``. Read ``.cursor`` of the returned iterator to
+        save where it stands; see :mod:`closeasync.sync`.
 
         >>> async def example(close, cursor):  # doctest: +SKIP
         ...     sync = close.activities.sync(since=cursor, lead_id="lead_1")
@@ -99,8 +120,9 @@ class ActivitiesResource(Resource):
         ...     return sync.cursor
 
         Raises:
-            InvalidRequestError: a filter combination Close does not allow, a date
-                filter, a naive datetime, or a cursor of another sync.
+            InvalidRequestError: a filter combination Close does not allow, a
+                ``types`` item Close does not know, a date filter, a naive datetime,
+                or a cursor of another sync.
         """
         sync_filters(filters)  # refuses the date filters the walk owns
         query = self._query(filters, types, user_id__in, contact_id__in, lead_id__in, thread_emails, None)
@@ -123,7 +145,7 @@ class ActivitiesResource(Resource):
     ) -> dict[str, QueryValue]:
         """Check Close's rules for ``GET /activity/`` and build its query (no ``_fields``)."""
         query = filters_query(filters)
-        type_names = None if types is None else [t if isinstance(t, str) else t.TYPE for t in types]
+        type_names, type_problem = _type_filters(types)
         # Close's names for what was given; the user's ``types`` is Close's ``_type__in``.
         given = {
             "user_id": filters.get("user_id"),
@@ -140,6 +162,9 @@ class ActivitiesResource(Resource):
         )
         if "_type__in" in problems:
             problems["types"] = problems.pop("_type__in")
+        if type_problem is not None:
+            # What the items are is the first thing to fix; where they may be used, the next.
+            problems["types"] = "; ".join(filter(None, (type_problem, problems.get("types"))))
         if problems:
             raise errors.InvalidRequestError(problems)
         query.update(
@@ -153,3 +178,44 @@ class ActivitiesResource(Resource):
             }
         )
         return {k: v for k, v in query.items() if v is not None}
+
+
+def _type_filters(types: object) -> tuple[list[str] | None, str | None]:
+    """Close's ``_type__in`` values for ``types``, or why they cannot be sent.
+
+    A model class gives the filter of its ``_type`` (``CustomActivity`` -> ``Custom``);
+    a string must already be Close's (checked by :mod:`closeasync._rules`, which the
+    fake runs too). Repeats are sent once.
+    """
+    if types is None:
+        return None, None
+    if isinstance(types, str | type) or not isinstance(types, Iterable):
+        kind = "string" if isinstance(types, str) else "class" if isinstance(types, type) else "value"
+        shown = types.__name__ if isinstance(types, type) else repr(types)
+        return None, f"must be a list of activity types, e.g. types=[{shown}], not a single {kind}"
+    names: list[str] = []
+    for index, item in enumerate(types):
+        if isinstance(item, str):
+            names.append(item)
+        elif (
+            isinstance(item, type)
+            and issubclass(item, ActivityBase)
+            and isinstance(getattr(item, "TYPE", None), str)
+        ):
+            names.append(activity_type_filter(item.TYPE))
+        else:
+            shown = item.__name__ if isinstance(item, type) else repr(item)
+            return None, (
+                f"item {index} ({shown}) is not an activity type: give a model class such as Email "
+                "or CustomActivity, Close's name of a type ('Email', 'Custom'), "
+                "or a custom activity type id ('actitype_...')"
+            )
+    names = list(dict.fromkeys(names))
+    if "CustomActivity" in names:
+        # The rules refuse it too; this says what to use instead in this SDK's terms.
+        return names, (
+            "'CustomActivity' is the model's name, not a filter Close knows: use 'Custom' or the "
+            "CustomActivity class for every custom activity, or a custom activity type id "
+            "('actitype_...') for one type"
+        )
+    return names, activity_type_errors("types", names).get("types")

@@ -103,12 +103,15 @@ def _int_param(query: Mapping[str, str], name: str, default: int, maximum: int, 
 
 
 def _type_matches(obj: Mapping[str, Any], wanted: set[str]) -> bool:
+    """Whether ``obj`` is among the ``_type`` filter's values (checked by ``_rules`` first).
+
+    A custom activity is asked for as ``Custom`` or by its type id, never by its
+    ``_type`` (``CustomActivity``), which Close refuses as a filter value.
+    """
     kind = obj.get("_type")
-    if kind in wanted:
-        return True
     if kind == "CustomActivity":
         return "Custom" in wanted or obj.get("custom_activity_type_id") in wanted
-    return False
+    return kind in wanted
 
 
 def list_objects(
@@ -125,6 +128,10 @@ def list_objects(
     for name in query:
         if name not in allowed:
             problems[name] = "Unknown parameter."
+    for name in ("_type", "_type__in"):
+        if name in query and name in allowed:
+            for field, problem in _rules.activity_type_errors(name, query[name].split(",")).items():
+                problems.setdefault(field, problem)
     limit = _int_param(query, "_limit", rules.default_limit, rules.max_limit, 1)
     skip = _int_param(query, "_skip", 0, rules.max_skip, 0)
     for name, value in (("_limit", limit), ("_skip", skip)):
@@ -187,15 +194,15 @@ def _predicate(
     wanted = [
         (field, frozenset(query[name].split(","))) for name, field in _LIST_FILTERS.items() if name in query
     ]
-    types_text = query.get("_type__in") or query.get("_type")
-    types = set(types_text.split(",")) if types_text else None
+    # _type and _type__in both filter (like lead_id and lead_id__in): each must match.
+    types = [set(query[name].split(",")) for name in ("_type", "_type__in") if name in query]
     compare = [(field, _COMPARE[op], bound) for field, op, bound in bounds]
 
     def matches(obj: Mapping[str, Any]) -> bool:
         for field, allowed in wanted:
             if obj.get(field) not in allowed:
                 return False
-        if types is not None and not _type_matches(obj, types):
+        if types and not all(_type_matches(obj, wanted_types) for wanted_types in types):
             return False
         for field, op, bound in compare:
             value = obj.get(field)
