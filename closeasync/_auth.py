@@ -11,14 +11,25 @@ from .errors import CloseError, ConfigurationError
 
 __all__ = ["Credentials", "live_secrets"]
 
-#: Every credential a program still holds. An object handed out (a model) keeps none,
-#: so an error raised later, when one of its fields is read, is cleaned against these.
+#: Every credential a program still holds. An object handed out (a model, a page) keeps
+#: none, so an error raised later, when one of its fields is read, is cleaned against these.
 _LIVE: weakref.WeakSet[Credentials] = weakref.WeakSet()
+#: Their secrets, worked out again only after a credential came or went (checked per response).
+_cached: frozenset[str] | None = frozenset()
 
 
 def live_secrets() -> frozenset[str]:
     """Every form of every credential still in use (see :meth:`Credentials.secrets`)."""
-    return frozenset().union(*(credentials.secrets() for credentials in list(_LIVE)))
+    global _cached
+    secrets = _cached
+    if secrets is None:
+        secrets = _cached = frozenset().union(*(credentials.secrets() for credentials in list(_LIVE)))
+    return secrets
+
+
+def _forget_cached(_: object = None) -> None:
+    global _cached
+    _cached = None
 
 
 class Credentials:
@@ -37,6 +48,8 @@ class Credentials:
         self.kind = kind
         self._header = header
         _LIVE.add(self)
+        _forget_cached()
+        weakref.finalize(self, _forget_cached)
 
     @classmethod
     def api_key(cls, key: str) -> Credentials:

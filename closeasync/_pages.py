@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from ._auth import redact_exception
+from ._auth import live_secrets, redact_exception
 from ._serde import StructureError, converter
 from .errors import FieldValueError, ResponseValidationError
 
@@ -162,21 +162,26 @@ class Structurer(Generic[T]):
     (an item of a page).
     """
 
-    __slots__ = ("hook", "secrets", "target", "what")
+    __slots__ = ("hook", "target", "what")
 
-    def __init__(self, target: Any, what: str, *, secrets: frozenset[str] = frozenset()) -> None:
+    def __init__(self, target: Any, what: str) -> None:
         self.target = target
         self.what = what
-        self.secrets = secrets  # kept out of every error (see closeasync.errors)
         #: ``hook(data, target, origin)``: every model hook takes the origin third.
         self.hook: Callable[..., Any] = converter.get_structure_hook(target)
 
     def __repr__(self) -> str:
         return f"<Structurer {self.what}>"
 
+    @property
+    def secrets(self) -> frozenset[str]:
+        """What every error leaves out: the live credentials (a page keeps this object, and no
+        object handed out keeps a credential)."""
+        return live_secrets()
+
     def origin(self, info: ResponseInfo | None) -> ResponseOrigin | None:
         """What the models of one response keep to report a misfit field."""
-        return None if info is None else origin_of(info.status, info.method, info.url, self.secrets)
+        return None if info is None else origin_of(info.status, info.method, info.url, live_secrets())
 
     def one(self, data: Any, response: Response) -> T:
         """Structure a whole response body.
@@ -187,7 +192,7 @@ class Structurer(Generic[T]):
         # Built here, not by a method: this runs for every single object fetched.
         request = response.request
         if request is not None:
-            origin = origin_of(response.status, request.method, request.url, self.secrets)
+            origin = origin_of(response.status, request.method, request.url, live_secrets())
         else:
             origin = _new_origin(ResponseOrigin, (response.status, "", ""))
         try:

@@ -38,6 +38,7 @@ __all__ = [
     "iter_extra_examples",
     "iter_openapi_examples",
     "load_spec",
+    "typed_objects",
 ]
 
 DATA_DIR: Path = Path(__file__).resolve().parent / "data"
@@ -435,3 +436,21 @@ def iter_extra_examples(extra_dir: Path = EXTRA_DIR) -> Iterator[SpecExample]:
             is_list=kind == "response" and _has_data_list(body),
             body=body,
         )
+
+
+def _objects(value: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object with a ``_type`` in ``value`` (nested ones too)."""
+    if isinstance(value, dict):
+        if isinstance(value.get("_type"), str):
+            yield value
+        for item in value.values():
+            yield from _objects(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _objects(item)
+
+
+def typed_objects() -> list[dict[str, Any]]:
+    """Every object with a ``_type`` in the responses of every stored example."""
+    examples = [*iter_openapi_examples(), *iter_docs_examples(), *iter_extra_examples()]
+    return [obj for e in examples if e.kind == "response" for obj in _objects(e.body)]

@@ -53,7 +53,7 @@ from closeasync.models import (
 from closeasync.models.activity import ActivityBase
 from closeasync.models.registry import Activity
 from tests.conftest import ACTIVITY_UNION, API_KEY, StubTransport, json_response
-from tests.spec_examples import iter_docs_examples, iter_extra_examples, iter_openapi_examples
+from tests.spec_examples import typed_objects
 
 reference = make_model_converter(lazy=False)
 
@@ -114,21 +114,8 @@ def _check(data: Any, target: Any) -> None:
     assert data == before
 
 
-def _objects(value: Any) -> Iterator[dict[str, Any]]:
-    """Every JSON object with a ``_type`` in ``value`` (nested ones too)."""
-    if isinstance(value, dict):
-        if isinstance(value.get("_type"), str):
-            yield value
-        for item in value.values():
-            yield from _objects(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _objects(item)
-
-
 def _examples() -> list[dict[str, Any]]:
-    examples = [*iter_openapi_examples(), *iter_docs_examples(), *iter_extra_examples()]
-    return [obj for e in examples if e.kind == "response" for obj in _objects(e.body)]
+    return typed_objects()
 
 
 def _demo() -> list[dict[str, Any]]:

@@ -124,8 +124,9 @@ async def run_export(
 
     try:
         async for item in walk:
-            record = to_dict(item)
-            record.setdefault("_type", UNTYPED)  # models always carry it; an unknown type may not
+            record = to_dict(item)  # exactly what Close sent: no conversion at all
+            if "_type" not in record:  # Close sends it with every activity; the table needs it
+                record["_type"] = getattr(type(item), "TYPE", None) or UNTYPED
             batch.append(record)
             stats.items += 1
             stats.by_type[str(record["_type"])] += 1

@@ -54,8 +54,8 @@ class Resource:
         self._client = client
 
     def _structurer_for(self, target: Any, what: str) -> Structurer[Any]:
-        """How this resource turns JSON into ``target`` (errors keep the client's secrets out)."""
-        return Structurer(target, what, secrets=self._client._core.secrets)
+        """How this resource turns JSON into ``target``."""
+        return Structurer(target, what)
 
     async def _one(
         self,
