@@ -17,6 +17,10 @@ after ``--latency`` seconds):
 
 - ``GET {root}/activity/email/?_skip=..&_limit=..``: a page of the N emails;
 - ``GET {root}/activity/email/{id}/``: one email (the same one for any id).
+
+The listing also honours the ``date_created__lt/__lte/__gt/__gte`` filters a sync walk
+sends (``close.emails.sync()``, which ``closeasync.export`` walks): see
+:class:`SyncAnswers`. Without them a page is answered by ``_skip`` as before.
 """
 
 from __future__ import annotations
@@ -32,13 +36,16 @@ import random
 import string
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import orjson
+from _server import Answers
 
 from closeasync.models import Email, Model
 
@@ -188,14 +195,78 @@ def page_bodies(emails: Sequence[dict[str, Any]], page_size: int) -> dict[int, b
 # --- the server (child process) ---------------------------------------------------------------
 
 
+#: The ``date_created`` filters a sync walk sends (``closeasync/sync.py``).
+DATE_FILTERS = ("date_created__lt", "date_created__lte", "date_created__gt", "date_created__gte")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(stamp: str) -> int:
+    """An ISO 8601 timestamp as integer microseconds (exact, unlike a float timestamp)."""
+    return (datetime.fromisoformat(stamp) - _EPOCH) // timedelta(microseconds=1)
+
+
+class SyncAnswers(Answers):
+    """:class:`Answers` whose listing also honours a sync walk's ``date_created`` filters.
+
+    The emails are newest first, as Close lists them; ``date_created__lte=T`` (say) keeps
+    those created at or before ``T``, and ``_skip``/``_limit`` then count within what the
+    filters keep, as on Close. A request without any of :data:`DATE_FILTERS` is answered
+    by :meth:`Answers.page` exactly as before (``bench_list`` sends none). A filtered page
+    is serialized on its first request and kept (up to ``max_cached`` of them), so once a
+    benchmark's warm-up walk has been through, a request only looks up bytes again.
+    """
+
+    def __init__(self, *args: Any, max_cached: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Negated, so that the newest-first list is in ascending order for bisect.
+        self.keys = [-_micros(e["date_created"]) for e in self.emails]
+        if any(a > b for a, b in pairwise(self.keys)):
+            raise ValueError("the emails must be newest first by date_created")
+        self.max_cached = max_cached
+        self.cached: dict[tuple[int, int, int], bytes] = {}
+
+    def page(self, query: dict[str, str]) -> bytes:
+        if not any(name in query for name in DATE_FILTERS):
+            return super().page(query)
+        low, high = self.window(query)
+        start = low + int(query.get("_skip", 0))
+        limit = int(query.get("_limit", self.page_size))
+        key = (start, limit, high)
+        body = self.cached.get(key)
+        if body is None:
+            end = max(start, min(start + limit, high))
+            body = orjson.dumps({"data": self.emails[start:end], "has_more": start + limit < high})
+            if len(self.cached) < self.max_cached:
+                self.cached[key] = body
+        return body
+
+    def window(self, query: Mapping[str, str]) -> tuple[int, int]:
+        """The index range ``[low, high)`` of the emails the date filters keep."""
+        low, high = 0, len(self.emails)
+        for name in DATE_FILTERS:
+            if name not in query:
+                continue
+            key = -_micros(query[name])
+            if name == "date_created__lte":  # created at or before: from the first one <= T
+                low = max(low, bisect_left(self.keys, key))
+            elif name == "date_created__lt":
+                low = max(low, bisect_right(self.keys, key))
+            elif name == "date_created__gte":  # created at or after: up to the last one >= T
+                high = min(high, bisect_right(self.keys, key))
+            else:
+                high = min(high, bisect_left(self.keys, key))
+        return low, max(low, high)
+
+
 def _serve(args: argparse.Namespace) -> None:
-    from _server import SERVERS, Answers
+    from _server import SERVERS
 
     emails = build_emails(args.emails, seed=args.seed)
     pages = page_bodies(emails, args.page_size)
     # GET answers with the email nearest the typical size, whatever the id.
     one = min((orjson.dumps(e) for e in emails[:1000]), key=lambda b: abs(len(b) - TARGET_BYTES))
-    answers = Answers(emails, pages, args.page_size, one, RATE_LIMIT)
+    # Room for a sync walk's pages (each starts one email early) a few times over.
+    answers = SyncAnswers(emails, pages, args.page_size, one, RATE_LIMIT, max_cached=4 * len(pages) + 16)
     sizes = [len(orjson.dumps(e)) for e in emails]
 
     def started(port: int) -> None:
