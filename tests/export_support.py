@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import orjson
@@ -26,17 +25,15 @@ def output_ids(path: Path) -> dict[str, list[str]]:
     row would show). Read straight from the file, as any other reader would."""
     found: dict[str, list[str]] = {}
     if path.suffix == ".jsonl":
-        # A run killed while its writer thread was appending may leave a part of a line
-        # at the end; it is not part of the export (a resume cuts the file back first).
-        data = path.read_bytes()
-        for line in data[: data.rfind(b"\n") + 1].splitlines():
+        for line in path.read_bytes().splitlines():
             obj = orjson.loads(line)
             found.setdefault(table_for(obj["_type"]), []).append(obj["id"])
     else:
-        with closing(sqlite3.connect(path)) as db:
-            names = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-            names.remove("closeasync_exports")  # the resume points
-            found = {n: [i for (i,) in db.execute(f'SELECT id FROM "{n}"')] for n in names}
+        db = sqlite3.connect(path)
+        names = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        names.remove("closeasync_exports")  # the resume points
+        found = {n: [i for (i,) in db.execute(f'SELECT id FROM "{n}"')] for n in names}
+        db.close()
     return {table: sorted(ids) for table, ids in found.items()}
 
 

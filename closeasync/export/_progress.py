@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TextIO
 
@@ -29,8 +28,7 @@ class Progress:
 
     On a terminal it redraws one line in place, at most ``1/refresh`` times a second.
     Elsewhere (a log file, a pipe) it writes a line after the first save and then at
-    most one every ``interval`` seconds, so logs stay short. Safe to call from two
-    threads (a retry notice may come from another thread than the progress).
+    most one every ``interval`` seconds, so logs stay short.
     """
 
     def __init__(
@@ -41,16 +39,14 @@ class Progress:
         self._every = refresh if terminal else interval
         self._last = -float("inf")
         self._drawn = False
-        self._lock = threading.Lock()
 
     def update(self, stats: ExportStats) -> None:
         """Called after every save; draws when it is time to."""
-        with self._lock:
-            now = time.monotonic()
-            if now - self._last < self._every:
-                return
-            self._last = now
-            self._draw(stats)
+        now = time.monotonic()
+        if now - self._last < self._every:
+            return
+        self._last = now
+        self._draw(stats)
 
     def _draw(self, stats: ExportStats) -> None:
         if self._terminal:
@@ -62,21 +58,19 @@ class Progress:
 
     def note(self, text: str) -> None:
         """A message on a line of its own (a retry, say), clearing a redrawn line first."""
-        with self._lock:
-            if self._terminal and self._drawn:
-                self._stream.write("\r\x1b[K")
-                self._drawn = False
-                self._last = -float("inf")  # redraw the progress at the next update
-            self._stream.write(text + "\n")
-            self._stream.flush()
+        if self._terminal and self._drawn:
+            self._stream.write("\r\x1b[K")
+            self._drawn = False
+            self._last = -float("inf")  # redraw the progress at the next update
+        self._stream.write(text + "\n")
+        self._stream.flush()
 
     def done(self, stats: ExportStats) -> None:
         """The last state, ending the redrawn line."""
-        with self._lock:
-            self._draw(stats)
-            if self._terminal and self._drawn:
-                self._stream.write("\n")
-                self._stream.flush()
+        self._draw(stats)
+        if self._terminal and self._drawn:
+            self._stream.write("\n")
+            self._stream.flush()
 
 
 def summary(stats: ExportStats, what: str, target: str) -> list[str]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import anyio
 import attrs
 
 from ..models import to_dict
@@ -17,7 +15,6 @@ from ..sync import SyncCursor
 from ._spec import ExportSpec
 from ._stores_base import Store
 from ._tables import UNTYPED
-from ._writer import BackgroundWriter
 
 if TYPE_CHECKING:
     from .. import RequestEvent
@@ -96,11 +93,8 @@ async def run_export(
     and the resume point are saved together after each page (and at least every
     ``save_every`` rows), before the walk waits for the next one, and once more when the
     run ends for any reason (an error, Ctrl-C, cancellation): nothing is lost or written
-    twice, and a run killed outright (``kill -9``) loses at most the pages it was reading
-    and writing. Rows are written in a worker thread while the next page is fetched, one
-    batch at a time and in order (``store.save`` is called from that thread, never two
-    at once); ``on_save`` is called in the caller's thread once a save is stored (to
-    show progress).
+    twice, and a run killed outright (``kill -9``) loses at most the page it was reading.
+    ``on_save`` is called after each save (to show progress).
 
     >>> async def example(close):  # doctest: +SKIP
     ...     store = SQLiteStore("close.sqlite")
@@ -119,24 +113,14 @@ async def run_export(
     start: SyncCursor | datetime | None = saved if saved is not None else spec.since
     walk = spec.open(close, start)
     batch: list[dict[str, Any]] = []
-    writer = BackgroundWriter(store, key)
-    reported = 0
 
-    def report() -> None:
-        nonlocal reported
-        stats.saved = writer.saved
-        if on_save is not None and stats.saved != reported:
-            reported = stats.saved
-            on_save(stats)
-
-    async def save() -> None:
-        # Stored in the writer's thread while the walk goes on (the batch is the writer's
-        # now, and its cursor a frozen value), once the batch before it is stored.
+    def save() -> None:
         nonlocal batch
-        await writer.wait()
-        report()
-        writer.start(batch, walk.cursor)
+        store.save(batch, walk.cursor, key)
+        stats.saved += len(batch)
         batch = []
+        if on_save is not None:
+            on_save(stats)
 
     try:
         async for item in walk:
@@ -150,21 +134,14 @@ async def run_export(
             # The page is used up and the next item means a request: save before waiting,
             # so a run killed while it waits loses nothing it had received.
             if walk.buffered == 0 or len(batch) >= save_every:
-                await save()
-        stats.pages = walk.requests
-        await save()  # also the final cursor: the walk's top becomes the watermark
-        await writer.finish()
+                save()
     except BaseException:
         # The cursor covers exactly the items handed out, all of them in the batch or
         # saved: saving now keeps the work of an interrupted run (Ctrl-C, a lost network).
-        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):  # the error in flight wins
-            await writer.wait()
-            if batch:
-                writer.start(batch, walk.cursor)
-        with contextlib.suppress(Exception):
-            await writer.finish()
-        report()
+        if batch:
+            save()
         raise
-    report()
+    stats.pages = walk.requests
+    save()  # also the final cursor: the walk's top becomes the watermark
     stats.finished = True
     return stats

@@ -77,8 +77,7 @@ class SQLiteStore:
         return self._connection
 
     def _connect(self) -> sqlite3.Connection:
-        # Transactions by hand; used from the export's writer thread too (one call at a time).
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(self.path, isolation_level=None)  # transactions by hand
         lock: IO[bytes] | None = None
         try:
             # WAL + NORMAL: a commit survives the process being killed; readers never block us.
