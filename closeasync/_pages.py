@@ -230,8 +230,9 @@ class Structurer(Generic[T]):
     ) -> Exception | None:
         """Append every item of ``raw`` to ``out``; return the misfit error where one stops it.
 
-        ``adopt``: the models take the items' dicts over instead of copying them (only
-        for JSON nobody else sees; see :mod:`closeasync._views`).
+        ``adopt`` marks JSON nobody else sees. Since views became lossless (#16) it changes
+        nothing: a view keeps each item as what Close sent and copies its keys (see
+        :mod:`closeasync._views`); the flag goes with the listing engine's redesign (#17).
         """
         hook, target, origin = self.hook, self.target, self.origin(info)
         structured: list[T] = []
