@@ -100,11 +100,35 @@ _PUBLIC: dict[str, str] = {
 __all__ = [*_PUBLIC, "__version__"]
 
 
+#: Subpackages and modules reachable as attributes (``closeasync.models.Email``), as they
+#: were when this module imported them all.
+_SUBMODULES = frozenset(
+    {
+        "bulk",
+        "cli",
+        "client",
+        "errors",
+        "export",
+        "fake",
+        "models",
+        "pagination",
+        "params",
+        "retry",
+        "sync",
+        "testing",
+        "transports",
+    }
+)
+
+
 def __getattr__(name: str) -> Any:
     module = _PUBLIC.get(name)
-    if module is None:
+    if module is not None:
+        value = getattr(importlib.import_module(module, __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
         raise AttributeError(f"module 'closeasync' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value  # later lookups are plain module attributes
     return value
 

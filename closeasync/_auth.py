@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 import weakref
 from typing import Any
 
@@ -14,22 +15,40 @@ __all__ = ["Credentials", "live_secrets"]
 #: Every credential a program still holds. An object handed out (a model, a page) keeps
 #: none, so an error raised later, when one of its fields is read, is cleaned against these.
 _LIVE: weakref.WeakSet[Credentials] = weakref.WeakSet()
-#: Their secrets, worked out again only after a credential came or went (checked per response).
+#: Adding to the set while another thread reads it would break that read.
+_LOCK = threading.Lock()
+#: Their secrets, worked out again only after a credential came or went (read per response).
 _cached: frozenset[str] | None = frozenset()
+#: Bumped whenever a credential comes or goes, so a union computed meanwhile is not kept.
+_generation = 0
 
 
 def live_secrets() -> frozenset[str]:
     """Every form of every credential still in use (see :meth:`Credentials.secrets`)."""
     global _cached
     secrets = _cached
-    if secrets is None:
-        secrets = _cached = frozenset().union(*(credentials.secrets() for credentials in list(_LIVE)))
+    if secrets is not None:
+        return secrets
+    with _LOCK:
+        generation = _generation
+        secrets = frozenset().union(*(credentials.secrets() for credentials in list(_LIVE)))
+        if generation == _generation:  # no credential came or went meanwhile (a GC, say)
+            _cached = secrets
     return secrets
 
 
 def _forget_cached(_: object = None) -> None:
-    global _cached
+    # Also called by the garbage collector, from any thread: no lock, two plain stores.
+    global _cached, _generation
+    _generation += 1
     _cached = None
+
+
+def _register(credentials: Credentials) -> None:
+    with _LOCK:
+        _LIVE.add(credentials)
+        _forget_cached()
+    weakref.finalize(credentials, _forget_cached)
 
 
 class Credentials:
@@ -47,9 +66,7 @@ class Credentials:
     def __init__(self, kind: str, header: str) -> None:
         self.kind = kind
         self._header = header
-        _LIVE.add(self)
-        _forget_cached()
-        weakref.finalize(self, _forget_cached)
+        _register(self)
 
     @classmethod
     def api_key(cls, key: str) -> Credentials:

@@ -19,7 +19,7 @@ from ._serde import StructureError, converter
 from .errors import FieldValueError, ResponseValidationError
 
 if TYPE_CHECKING:
-    from ._wire import Response
+    from ._wire import Request, Response
 
 __all__ = [
     "FetchPage",
@@ -30,6 +30,7 @@ __all__ = [
     "Structurer",
     "origin_of",
     "read_envelope",
+    "requested_fields_of",
     "response_error",
     "sequential_pages",
 ]
@@ -45,15 +46,33 @@ class ResponseInfo(NamedTuple):
     status: int
     method: str
     url: str
+    #: The ``_fields`` its request asked for (None: every field).
+    requested: tuple[str, ...] | None = None
 
     @classmethod
     def of(cls, response: Response) -> ResponseInfo:
-        """The status, method and URL of ``response``."""
+        """The status, method and URL of ``response``, and the fields its request asked for."""
         request = response.request
-        return cls(response.status, request.method if request else "", request.url if request else "")
+        if request is None:
+            return cls(response.status, "", "")
+        return cls(response.status, request.method, request.url, requested_fields_of(request))
 
 
-class ResponseOrigin(tuple[int, str, str]):
+def requested_fields_of(request: Request) -> tuple[str, ...] | None:
+    """The ``_fields`` a request asked for, in its URL or in a long GET's ``_params`` body."""
+    url = request.url
+    if "_fields=" in url:
+        values = parse_qs(urlsplit(url).query).get("_fields")
+        return tuple(",".join(values).split(",")) if values else None
+    if request.content and request.method == "POST" and request.header("x-http-method-override") == "GET":
+        # The long-URL fallback (closeasync._wire.build_request): the query went into the body.
+        params = orjson.loads(request.content).get("_params") or {}
+        fields = params.get("_fields")
+        return tuple(str(fields).split(",")) if fields else None
+    return None
+
+
+class ResponseOrigin(tuple[int, str, str, "tuple[str, ...] | None"]):
     """Where the objects of one response came from, kept by each model built from it.
 
     A model converts timestamps, enums and nested objects when they are first read
@@ -61,52 +80,55 @@ class ResponseOrigin(tuple[int, str, str]):
     failure into a :class:`~closeasync.errors.FieldValueError` that names the
     response. It also tells a partial object (fetched with ``_fields``) from a whole one.
 
-    A tuple ``(status, method, url)`` of strings and a number, built in one call for
-    every object a GET, create or update returns (a class with an ``__init__`` cost
-    ~2k instructions more per call). It holds no credential, nor anything that refers
-    to one: a model is handed to code that dumps or walks objects (debuggers, error
-    trackers). The URL is cleaned of them when the origin is made (:func:`origin_of`).
+    A tuple ``(status, method, url, requested_fields)`` of plain values, built in one
+    call for every object a GET, create or update returns (a class with an ``__init__``
+    cost ~2k instructions more per call). It holds no credential, nor anything that
+    refers to one: a model is handed to code that dumps or walks objects (debuggers,
+    error trackers). The URL is cleaned of them when the origin is made (:func:`origin_of`).
     """
 
     __slots__ = ()
 
     def __new__(cls, info: ResponseInfo, secrets: frozenset[str] = frozenset()) -> ResponseOrigin:
-        return origin_of(info.status, info.method, info.url, secrets)
+        return origin_of(info.status, info.method, info.url, secrets, info.requested)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return _new_origin, (type(self), tuple(self))
 
     @property
     def info(self) -> ResponseInfo:
-        """The status, method and URL of the response."""
-        return ResponseInfo(self[0], self[1], self[2])
+        """The status, method and URL of the response, and the fields asked for."""
+        return ResponseInfo(self[0], self[1], self[2], self[3])
 
     @property
     def requested_fields(self) -> tuple[str, ...] | None:
         """The ``_fields`` the request asked for (None: every field)."""
-        url = self[2]
-        if "_fields=" not in url:
-            return None
-        values = parse_qs(urlsplit(url).query).get("_fields")
-        return tuple(",".join(values).split(",")) if values else None
+        return self[3]
+
+    def nested(self) -> ResponseOrigin:
+        """The origin of the objects nested in this response's: ``_fields`` picks top-level
+        keys only, so a nested object is never partial."""
+        return self if self[3] is None else _new_origin(ResponseOrigin, (self[0], self[1], self[2], None))
 
     def __repr__(self) -> str:
         return f"<ResponseOrigin {self[1]} {self[2]}>"
 
     def field_error(self, model: str, field: str, message: str, body: bytes) -> Exception:
         """The FieldValueError for ``model.field`` of an object of this response."""
-        status, method, url = self
+        status, method, url, _ = self
         return FieldValueError(
             message, model=model, field=field, status=status, body=body, method=method, url=url
         )
 
 
-def origin_of(status: int, method: str, url: str, secrets: frozenset[str]) -> ResponseOrigin:
+def origin_of(
+    status: int, method: str, url: str, secrets: frozenset[str], requested: tuple[str, ...] | None = None
+) -> ResponseOrigin:
     """A :class:`ResponseOrigin`, its URL cleaned of ``secrets`` (should one ever be in it)."""
     for secret in secrets:
         if secret in url:
             url = url.replace(secret, "[redacted]")
-    return _new_origin(ResponseOrigin, (status, method, url))
+    return _new_origin(ResponseOrigin, (status, method, url, requested))
 
 
 class Fetched(NamedTuple):
@@ -181,7 +203,7 @@ class Structurer(Generic[T]):
 
     def origin(self, info: ResponseInfo | None) -> ResponseOrigin | None:
         """What the models of one response keep to report a misfit field."""
-        return None if info is None else origin_of(info.status, info.method, info.url, live_secrets())
+        return None if info is None else origin_of(*info[:3], live_secrets(), info.requested)
 
     def one(self, data: Any, response: Response) -> T:
         """Structure a whole response body.
@@ -192,9 +214,11 @@ class Structurer(Generic[T]):
         # Built here, not by a method: this runs for every single object fetched.
         request = response.request
         if request is not None:
-            origin = origin_of(response.status, request.method, request.url, live_secrets())
+            origin = origin_of(
+                response.status, request.method, request.url, live_secrets(), requested_fields_of(request)
+            )
         else:
-            origin = _new_origin(ResponseOrigin, (response.status, "", ""))
+            origin = _new_origin(ResponseOrigin, (response.status, "", "", None))
         try:
             value: T = self.hook(data, self.target, origin, True)  # adopt: parsed for this call
         except StructureError as exc:

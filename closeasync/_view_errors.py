@@ -27,6 +27,10 @@ class Origin(Protocol):
         """The error for ``model.field`` whose value did not convert."""
         ...
 
+    def nested(self) -> Origin:
+        """The origin of the objects nested in this one's (never partial)."""
+        ...
+
 
 def field_error(obj: Model, field: str, exc: Exception) -> Exception:
     """The FieldValueError for ``obj.field``, whose value raised ``exc`` when converted."""

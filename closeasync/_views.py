@@ -99,7 +99,9 @@ class LazyField:
 
     def _load(self, obj: Any, values: dict[str, Any], value: Any) -> Any:
         try:
-            converted = self.convert(value, values.get(ORIGIN))
+            origin = values.get(ORIGIN)
+            # Objects nested in a partial one are whole: ``_fields`` picks top-level keys.
+            converted = self.convert(value, origin if origin is None else origin.nested())
         except Exception as exc:
             # Not chained: the cause's message holds the value, which the error redacts.
             raise field_error(obj, self.name, exc) from None

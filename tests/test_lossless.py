@@ -37,6 +37,7 @@ from closeasync.fake import FakeClose
 from closeasync.models import (
     ACTIVITY_TYPES,
     UNSET,
+    Email,
     FieldNotLoaded,
     Model,
     evolve,
@@ -295,3 +296,63 @@ async def test_the_export_writes_each_object_as_close_sent_it(tmp_path: Path) ->
         [(data, updated)] = db.execute("SELECT data, date_updated FROM email").fetchall()
     assert orjson.loads(data) == stored
     assert updated == "2026-01-05T08:55:40"
+
+
+async def test_objects_nested_in_a_partial_one_are_whole(stub: StubTransport, close: CloseAsync) -> None:
+    """``_fields`` picks top-level keys: a nested object's missing keys read empty, never FieldNotLoaded."""
+    sent = {
+        "_type": "Email",
+        "id": "acti_1",
+        "envelope": {"subject": "Hi", "to": []},
+        "opens": [{"ip_address": "1"}],
+    }
+    stub.handler = lambda request: json_response(sent)
+    email = await close.emails.get("acti_1", fields=["id", "envelope", "opens"])
+    assert email.envelope is not None
+    assert email.envelope.from_ == []
+    assert email.envelope.date is None
+    assert email.opens is not None
+    assert email.opens[0].opened_at is None
+    with pytest.raises(FieldNotLoaded):
+        _ = email.subject  # the top level is still partial
+    assert to_dict(email) == sent
+
+
+async def test_a_long_get_still_knows_which_fields_it_asked_for() -> None:
+    """get_many of many ids goes out as POST + override (the URL would be too long): still partial."""
+    fake = FakeClose(seed=5)
+    lead = fake.add_lead("Acme")
+    methods: list[str] = []
+    async with CloseAsync(
+        api_key=fake.api_key, transport=fake.transport(), on_event=lambda e: methods.append(e.method)
+    ) as close:
+        created = await close.emails.create_many(
+            [{"lead_id": lead["id"], "status": "draft", "subject": f"S{n}"} for n in range(60)]
+        )
+        ids = [email.id for email in created.ok.values()]
+        methods.clear()
+        found = await close.emails.get_many(ids, fields=["subject"])
+    assert len(found.ok) == 60
+    assert "POST" in methods  # the long-URL fallback was taken
+    for email in found.ok.values():
+        assert email.subject is not None
+        with pytest.raises(FieldNotLoaded, match="body_text"):
+            _ = email.body_text
+
+
+def test_models_with_a_malformed_value_still_compare() -> None:
+    """``==`` (and so ``in``) compares a malformed value as Close sent it instead of raising."""
+    sent = {"_type": "Email", "id": "acti_1", "date_created": "bad-date"}
+    one, other = converter.structure(sent, Email), converter.structure(dict(sent), Email)
+    assert one == other
+    assert one in [other]
+    assert one != converter.structure({**sent, "date_created": "worse"}, Email)
+
+
+def test_an_unknown_activity_gives_back_what_close_sent_with_its_changes() -> None:
+    sent = {"_type": "Brandnew", "id": "acti_9", "lead_id": "lead_1", "foo": [1]}
+    unknown = converter.structure(sent, ACTIVITY_UNION)
+    assert type(unknown).__name__ == "UnknownActivity"
+    assert to_dict(unknown) == sent
+    assert to_dict(evolve(unknown, id="acti_10")) == {**sent, "id": "acti_10"}
+    assert to_dict(evolve(unknown, lead_id=UNSET)) == {k: v for k, v in sent.items() if k != "lead_id"}

@@ -60,3 +60,10 @@ def test_metadata_names_the_license_and_where_the_project_lives() -> None:
     urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL") or [])
     assert {"Homepage", "Source", "Changelog", "Issues"} <= set(urls)
     assert all(url.startswith("https://") for url in urls.values())
+
+
+def test_subpackages_are_attributes_as_before() -> None:
+    """``import closeasync; closeasync.models.Email`` works without importing models first."""
+    code = "import closeasync; print(closeasync.models.Email.__name__, closeasync.errors.CloseError.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["Email", "CloseError"]

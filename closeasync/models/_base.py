@@ -141,11 +141,7 @@ class Model:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        missing = UNSET
-        return all(
-            getattr(self, a.name, missing) == getattr(other, a.name, missing)
-            for a in attrs.fields(type(self))
-        )
+        return all(_compared(self, a.name) == _compared(other, a.name) for a in attrs.fields(type(self)))
 
     __hash__ = None  # type: ignore[assignment]  # models hold lists: unhashable, like dicts
 
@@ -195,6 +191,14 @@ def _requested(model: Model) -> tuple[str, ...] | None:
     origin = model.__dict__.get(ORIGIN)
     requested: tuple[str, ...] | None = getattr(origin, "requested_fields", None)
     return requested
+
+
+def _compared(model: Model, name: str) -> Any:
+    """A field's value for ``==``: a malformed one as Close sent it (comparing must not raise)."""
+    try:
+        return getattr(model, name, UNSET)  # UNSET: not loaded by a partial object
+    except FieldValueError:
+        return model.__dict__[name]
 
 
 def _shown(model: Model, name: str) -> str:

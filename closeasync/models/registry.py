@@ -123,7 +123,23 @@ def register_activity_union(conv: Converter, *, strict: bool) -> None:
         return _unknown(data)
 
     conv.register_structure_hook(UnknownActivity, structure_unknown)
-    conv.register_unstructure_hook(UnknownActivity, lambda obj: dict(obj.raw))
+    conv.register_unstructure_hook(UnknownActivity, _unknown_as_sent)
+
+
+#: The identifiers an UnknownActivity lifts out of ``raw``, by the JSON key they come from.
+_LIFTED = {"type": "_type", "id": "id", "lead_id": "lead_id"}
+
+
+def _unknown_as_sent(obj: UnknownActivity) -> dict[str, Any]:
+    """``raw`` as Close sent it, with the lifted identifiers as they are now (``evolve``)."""
+    values = obj.__dict__
+    out = dict(values.get("raw") or {})
+    for attr, key in _LIFTED.items():
+        if attr in values:
+            out[key] = values[attr]
+        else:
+            out.pop(key, None)
+    return out
 
 
 def _unknown(data: Any) -> UnknownActivity:
