@@ -65,8 +65,25 @@ __all__ = [
 ]
 
 
+def restore_exception(
+    cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]
+) -> BaseException:
+    """Rebuild a pickled exception without calling its ``__init__`` (see ``CloseError.__reduce__``)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class CloseError(Exception):
-    """Base class of every closeasync exception."""
+    """Base class of every closeasync exception.
+
+    Every one pickles (for process pools and task queues) with its attributes: most
+    take keyword-only arguments, which pickle's default ``cls(*args)`` cannot give back.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (restore_exception, (type(self), self.args, dict(self.__dict__)))
 
 
 class APIError(CloseError):

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
-from ..errors import FieldValueError
+from ..errors import FieldValueError, restore_exception
 
 __all__ = [
     "CHANGED",
@@ -100,6 +100,9 @@ class FieldNotLoaded(AttributeError):
         self.model = model
         self.field = field
         self.requested = requested
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (restore_exception, (type(self), self.args, dict(self.__dict__)))
 
 
 def wire_name(attribute: attrs.Attribute[Any]) -> str:
