@@ -89,9 +89,6 @@ class ResponseOrigin(tuple[int, str, str, "tuple[str, ...] | None"]):
 
     __slots__ = ()
 
-    def __new__(cls, info: ResponseInfo, secrets: frozenset[str] = frozenset()) -> ResponseOrigin:
-        return origin_of(info.status, info.method, info.url, secrets, info.requested)
-
     def __reduce__(self) -> tuple[Any, ...]:
         return _new_origin, (type(self), tuple(self))
 

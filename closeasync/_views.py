@@ -56,7 +56,7 @@ import orjson
 
 from ._convert import HookBuilder, enum_of, is_model, split_optional
 from ._view_errors import Origin, field_error
-from .models._base import ORIGIN, SOURCE, Model, set_values, wire_name
+from .models._base import ORIGIN, SOURCE, Model, modelled_keys, set_values, wire_name
 
 __all__ = ["LazyField", "View", "build_view", "install_views"]
 
@@ -325,14 +325,12 @@ def build_view(cls: type[Model], builder: HookBuilder, fallback: Callable[..., M
     prefixes: tuple[tuple[str, str], ...] = getattr(cls, "__wire_prefixes__", ())
     prefixed = {field for _, field in prefixes}
     renames: list[tuple[str, str]] = []
-    wires = {"_type"}
     for attribute in attrs.fields(cls):
         if any(attribute.name in getattr(k, "__slots__", ()) for k in cls.__mro__):
             raise TypeError(f"{cls.__name__}.{attribute.name} is a slot: declare models with slots=False")
         if attribute.name in prefixed:
             continue
         wire = wire_name(attribute)
-        wires.add(wire)
         if wire != attribute.name:
             renames.append((wire, attribute.name))
         descriptor = _lazy_field(attribute.name, split_optional(attribute.type)[0], builder)
@@ -340,7 +338,7 @@ def build_view(cls: type[Model], builder: HookBuilder, fallback: Callable[..., M
             setattr(cls, attribute.name, descriptor)
     # Only the model's own keys go in: an unknown key would be readable as an attribute
     # (a "subject" on a Call, or a "__html__" that rich or MarkupSafe would then call).
-    allowed = _as_parsed_keys(wires)
+    allowed = _as_parsed_keys(set(modelled_keys(cls)[0]))
     collect = _prefix_collector(prefixes, allowed) if prefixes else None
 
     def view(data: Any, _: Any = None, origin: Origin | None = None, adopt: bool = False) -> Model:

@@ -43,6 +43,7 @@ __all__ = [
     "evolve",
     "is_loaded",
     "loaded_fields",
+    "modelled_keys",
     "wire_name",
 ]
 
@@ -109,6 +110,21 @@ def wire_name(attribute: attrs.Attribute[Any]) -> str:
     """Return the JSON key of a model attribute (``from_`` is ``from`` on the wire)."""
     name: str = attribute.metadata.get("wire", attribute.name)
     return name
+
+
+_MODELLED: dict[type[Any], tuple[frozenset[str], tuple[str, ...]]] = {}
+
+
+def modelled_keys(cls: type[Any]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The JSON keys a model class reads (``_type`` too), and the prefixes of the flat keys it
+    gathers into a field (``custom.`` for ``custom``): everything else Close sends is extra."""
+    known = _MODELLED.get(cls)
+    if known is None:
+        prefixes: tuple[tuple[str, str], ...] = getattr(cls, "__wire_prefixes__", ())
+        gathered = {field for _, field in prefixes}
+        keys = {"_type", *(wire_name(a) for a in attrs.fields(cls) if a.name not in gathered)}
+        known = _MODELLED[cls] = (frozenset(keys), tuple(prefix for prefix, _ in prefixes))
+    return known
 
 
 @attrs.frozen(kw_only=True, eq=False, repr=False, slots=False)

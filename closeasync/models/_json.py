@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
 import orjson
 
-from ._base import SOURCE, Model, wire_name
+from ._base import SOURCE, Model, modelled_keys
 
 __all__ = ["extra_fields", "to_dict", "to_json"]
 
@@ -63,22 +62,9 @@ def extra_fields(model: Model) -> dict[str, Any]:
     source = model.__dict__.get(SOURCE)
     if source is None:
         return {}
-    known, prefixes = _known_keys(type(model))
+    known, prefixes = modelled_keys(type(model))
     return {
         key: value
         for key, value in source.items()
         if key not in known and not (prefixes and key.startswith(prefixes))
     }
-
-
-_KNOWN: dict[type[Model], tuple[frozenset[str], tuple[str, ...]]] = {}
-
-
-def _known_keys(cls: type[Model]) -> tuple[frozenset[str], tuple[str, ...]]:
-    """The JSON keys ``cls`` models (``_type`` included), and its flat-key prefixes."""
-    known = _KNOWN.get(cls)
-    if known is None:
-        prefixes: tuple[tuple[str, str], ...] = getattr(cls, "__wire_prefixes__", ())
-        keys = frozenset({"_type", *(wire_name(a) for a in attrs.fields(cls))})
-        known = _KNOWN[cls] = (keys, tuple(prefix for prefix, _ in prefixes))
-    return known
