@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 from .. import errors
+from .._activity_rules import activity_list_errors, activity_type_errors, activity_type_filter
 from .._routes import ROUTES
-from .._rules import activity_list_errors, activity_type_errors, activity_type_filter
 from .._wire import QueryValue
 from ..models.activity import ActivityBase
 from ..models.registry import Activity

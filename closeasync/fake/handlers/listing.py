@@ -16,13 +16,13 @@ from typing import Any
 
 import attrs
 
-from ... import _rules
+from ... import _activity_rules
 from ..._serde import parse_datetime
 from .._http import FakeResponse, field_errors, ok
 
 __all__ = ["ListRules", "list_objects", "parse_filter_time", "project"]
 
-DATE_FILTERS = frozenset(_rules.DATE_FILTERS)
+DATE_FILTERS = frozenset(_activity_rules.DATE_FILTERS)
 #: Filters every activity list takes (Close's ``ActivityFilters``), plus paging and projection.
 COMMON_PARAMS = (
     frozenset(
@@ -103,7 +103,7 @@ def _int_param(query: Mapping[str, str], name: str, default: int, maximum: int, 
 
 
 def _type_matches(obj: Mapping[str, Any], wanted: set[str]) -> bool:
-    """Whether ``obj`` is among the ``_type`` filter's values (checked by ``_rules`` first).
+    """Whether ``obj`` is among the ``_type`` filter's values (checked by ``_activity_rules`` first).
 
     A custom activity is asked for as ``Custom`` or by its type id, never by its
     ``_type`` (``CustomActivity``), which Close refuses as a filter value.
@@ -130,7 +130,7 @@ def list_objects(
             problems[name] = "Unknown parameter."
     for name in ("_type", "_type__in"):
         if name in query and name in allowed:
-            for field, problem in _rules.activity_type_errors(name, query[name].split(",")).items():
+            for field, problem in _activity_rules.activity_type_errors(name, query[name].split(",")).items():
                 problems.setdefault(field, problem)
     limit = _int_param(query, "_limit", rules.default_limit, rules.max_limit, 1)
     skip = _int_param(query, "_skip", 0, rules.max_skip, 0)
