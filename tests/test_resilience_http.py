@@ -197,7 +197,9 @@ async def test_timeouts_leave_no_acquired_connection(
                 o.may_have_reached_server for o in timed_out.values() if isinstance(o, RequestTimeoutError)
             )
             assert acquired(connector) == 0
-            healthy = await get_many(close, email)
+            # The healthy round gets a generous timeout: on a loaded machine 20 fresh
+            # connections can take longer than the short one, which is not what is tested.
+            healthy = await get_many(close.with_options(timeout=Timeout(read=BOUND)), email)
         assert all_of(healthy, Email)
         assert {o.id for o in healthy.values() if isinstance(o, Email)} == {email}
         assert acquired(connector) == 0
@@ -210,7 +212,7 @@ async def test_timed_out_get_is_retried(fake: GatedFake, base_url: str, email: s
     async with CloseAsync(
         api_key=fake.api_key,
         base_url=base_url,
-        timeout=Timeout(read=0.1),
+        timeout=Timeout(read=0.4),  # under DELAY, yet roomy for the answer that is not held
         retry=fast_retry(),
         on_event=events,
     ) as close:
