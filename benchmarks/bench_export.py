@@ -11,7 +11,13 @@ rotating order:
   ``status`` typed, ``subject``);
 - export: ``await run_export(close, ExportSpec(what="emails"), SQLiteStore(path))`` into a
   fresh SQLite file in a temporary folder, the store closed at the end (both timed), the
-  file checked and deleted after (not timed).
+  file checked and deleted after (not timed);
+- the store alone: the same emails (the served ones, as dicts) saved straight into a fresh
+  ``SQLiteStore`` a page per save, as the export saves them, with no client and no network
+  (in a thread, timed the same way). It tells what the disk and SQLite cost by themselves,
+  hence the best ratio any export could reach with this store on this machine: storing after
+  listing, listing / (listing + store); storing while the next page is fetched, at best
+  listing / max(listing, store).
 
 Both sides open their own client, send the same requests and get the same bytes, so the
 ratio export/listing is the cost of turning each email into a row and writing it
@@ -49,6 +55,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from _common import (
     API_KEY,
@@ -57,6 +64,7 @@ from _common import (
     Server,
     append_results,
     async_page_server,
+    build_emails,
     median,
     read_columns,
     table,
@@ -64,6 +72,7 @@ from _common import (
 
 from closeasync import CloseAsync
 from closeasync.export import ExportSpec, SQLiteStore, run_export
+from closeasync.sync import SyncCursor
 
 #: A single run that takes longer than this has gone wrong.
 RUN_TIMEOUT = 120.0
@@ -71,6 +80,7 @@ RUN_TIMEOUT = 120.0
 TARGET = 0.7
 LISTING = "listing (sync walk, 5 columns)"
 EXPORT = "export into SQLite"
+STORE = "SQLiteStore alone (no network)"
 
 
 def spec_for(page_size: int) -> ExportSpec:
@@ -98,6 +108,22 @@ async def export_sqlite(base_url: str, page_size: int, path: Path) -> int:
     if not stats.finished:
         raise RuntimeError("the export did not finish")
     return stats.items
+
+
+def store_alone(emails: list[dict[str, Any]], page_size: int, path: Path) -> int:
+    """What the store costs by itself: the same emails, saved a page per transaction as the
+    export saves them (rows built, upserted, resume point written), with no listing at all."""
+    store = SQLiteStore(path)
+    scope, key = "/activity/email/", "bench"
+    try:
+        for start in range(0, len(emails), page_size):
+            page = emails[start : start + page_size]
+            walking = SyncCursor(scope=scope, position=datetime.fromisoformat(page[-1]["date_created"]))
+            store.save(page, walking, key)
+        store.save([], SyncCursor(scope=scope), key)  # finished, as the export's last save
+    finally:
+        store.close()
+    return len(emails)
 
 
 async def check_walk(base_url: str, page_size: int, expected: int) -> None:
@@ -163,6 +189,7 @@ async def measure(
     n, size = args.emails, args.page_size
     sizes: list[int] = []
     files = 0
+    emails = build_emails(n)  # the served emails (the page server's default seed)
 
     async def run(name: str) -> float:
         """One timed walk; an export's file is checked (untimed) and deleted."""
@@ -172,14 +199,18 @@ async def measure(
         files += 1
         path = folder / f"export-{files}.sqlite"
         try:
-            elapsed = await timed(lambda: export_sqlite(server.base_url, size, path), n)
-            sizes.append(check_file(path, n))
+            if name == EXPORT:
+                elapsed = await timed(lambda: export_sqlite(server.base_url, size, path), n)
+                sizes.append(check_file(path, n))
+            else:
+                elapsed = await timed(lambda: asyncio.to_thread(store_alone, emails, size, path), n)
+                check_file(path, n)
         finally:
             remove(path)
         return elapsed
 
     await check_walk(server.base_url, size, n)
-    order = [LISTING, EXPORT]
+    order = [LISTING, EXPORT, STORE]
     for name in order:  # warm up: connections, imports, the server's cache of filtered pages
         await run(name)
     sizes.clear()
@@ -190,8 +221,24 @@ async def measure(
             times[name].append(await run(name))
 
     pairs = list(zip(times[LISTING], times[EXPORT], strict=True))
+    triples = zip(times[LISTING], times[EXPORT], times[STORE], strict=True)
     summary = {
         "ratio": median([listing / export for listing, export in pairs]),  # rows/s export / listing
+        # The best ratio an export that lists, then stores, could reach with this store on this disk.
+        "ceiling": median(
+            [listing / (listing + store) for listing, store in zip(times[LISTING], times[STORE], strict=True)]
+        ),
+        # ... and one that stored each page while fetching the next, overlapping perfectly.
+        "overlap ceiling": median(
+            [
+                listing / max(listing, store)
+                for listing, store in zip(times[LISTING], times[STORE], strict=True)
+            ]
+        ),
+        "sdk ms per 1000": median(
+            [(export - listing - store) / n * 1e6 for listing, export, store in triples]
+        ),
+        "store ms per 1000": median([store / n * 1e6 for store in times[STORE]]),
         "extra ms per 1000": median([(export - listing) / n * 1000 * 1000 for listing, export in pairs]),
         "KiB per 1000": median([s / n * 1000 / 1024 for s in sizes]),
     }
@@ -207,7 +254,12 @@ def verdicts(summary: dict[str, float], mean_bytes: float) -> list[str]:
     return [
         f"export / listing rows/s, median of the per-run ratios (target >= {TARGET:g}): {ratio:.2f} "
         f"({'met' if ratio >= TARGET else 'NOT met'})",
-        f"the export's extra time per 1,000 rows (for information): {summary['extra ms per 1000']:.1f} ms",
+        f"the export's extra time per 1,000 rows (for information): {summary['extra ms per 1000']:.1f} ms, "
+        f"of which the store alone (same rows, same saves, no network) {summary['store ms per 1000']:.1f} ms "
+        f"and the rest {summary['sdk ms per 1000']:.1f} ms",
+        f"ceiling for a list-then-store export with this store on this disk, listing / (listing + store "
+        f"alone) (for information): {summary['ceiling']:.2f}; with storing overlapped perfectly with "
+        f"listing, listing / max(listing, store alone): {summary['overlap ceiling']:.2f}",
         f"SQLite file per 1,000 rows (for information): {summary['KiB per 1000'] / 1024:.2f} MiB "
         f"({summary['KiB per 1000'] * 1024 / 1000 / mean_bytes:.2f}x the emails' JSON)",
     ]
