@@ -47,8 +47,8 @@ from _common import (
 )
 from cattrs.preconf.orjson import make_converter
 
-from closeasync._serde import converter, make_model_converter, parse_datetime
 from closeasync.models import Email
+from closeasync.models._converter import converter, make_model_converter, parse_datetime
 
 
 def stock_cattrs() -> Callable[[Any], Any]:

@@ -40,8 +40,8 @@ import orjson
 from _common import API_KEY, async_page_server, median
 
 from closeasync import CloseAsync
-from closeasync._routes import ROUTES
-from closeasync._wire import build_request
+from closeasync.pipeline.routes import ROUTES
+from closeasync.pipeline.wire import build_request
 
 EMAIL_ID = "acti_bench"
 Call = Callable[[], Awaitable[object]]

@@ -21,9 +21,6 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._pipeline import RequestEvent as RequestEvent
-    from ._ratelimit_headers import RateLimit as RateLimit
-    from ._wire import Timeout as Timeout
     from .bulk import BulkResult as BulkResult
     from .client import DEFAULT_BASE_URL as DEFAULT_BASE_URL
     from .client import CloseAsync as CloseAsync
@@ -51,17 +48,20 @@ if TYPE_CHECKING:
     from .errors import UnsupportedMediaTypeError as UnsupportedMediaTypeError
     from .errors import UnusedInteractionsError as UnusedInteractionsError
     from .errors import WriteOutcomeUnknownError as WriteOutcomeUnknownError
+    from .listing.cursor import SyncCursor as SyncCursor
+    from .listing.keyset import SyncIterator as SyncIterator
+    from .listing.pages import Page as Page
+    from .listing.paginator import AsyncPaginator as AsyncPaginator
     from .models import FieldNotLoaded as FieldNotLoaded
-    from .pagination import AsyncPaginator as AsyncPaginator
-    from .pagination import Page as Page
+    from .pipeline.ratelimit import RateLimit as RateLimit
+    from .pipeline.sender import RequestEvent as RequestEvent
+    from .pipeline.wire import Timeout as Timeout
     from .retry import RetryPolicy as RetryPolicy
-    from .sync import SyncCursor as SyncCursor
-    from .sync import SyncIterator as SyncIterator
 
 _PUBLIC: dict[str, str] = {
-    "RequestEvent": "._pipeline",
-    "RateLimit": "._ratelimit_headers",
-    "Timeout": "._wire",
+    "RequestEvent": ".pipeline.sender",
+    "RateLimit": ".pipeline.ratelimit",
+    "Timeout": ".pipeline.wire",
     "BulkResult": ".bulk",
     "DEFAULT_BASE_URL": ".client",
     "CloseAsync": ".client",
@@ -90,11 +90,11 @@ _PUBLIC: dict[str, str] = {
     "UnusedInteractionsError": ".errors",
     "WriteOutcomeUnknownError": ".errors",
     "FieldNotLoaded": ".models",
-    "AsyncPaginator": ".pagination",
-    "Page": ".pagination",
+    "AsyncPaginator": ".listing.paginator",
+    "Page": ".listing.pages",
     "RetryPolicy": ".retry",
-    "SyncCursor": ".sync",
-    "SyncIterator": ".sync",
+    "SyncCursor": ".listing.cursor",
+    "SyncIterator": ".listing.keyset",
 }
 
 __all__ = [*_PUBLIC, "__version__"]
@@ -111,9 +111,12 @@ _SUBMODULES = frozenset(
         "export",
         "fake",
         "models",
+        "listing",
         "pagination",
+        "pipeline",
         "params",
         "retry",
+        "rules",
         "sync",
         "testing",
         "transports",

@@ -22,12 +22,12 @@ from urllib.parse import SplitResult, urlsplit
 import aiohttp
 
 from . import errors
-from ._auth import Credentials, redact_exception
-from ._pipeline import EventHook, Pipeline
-from ._ratelimit import RateLimitState
-from ._routes import Route
 from ._version import __version__
-from ._wire import QueryValue, Response, Timeout, build_request, decode_error, decode_json
+from .pipeline.auth import Credentials, redact_exception
+from .pipeline.pacing import RateLimitState
+from .pipeline.routes import Route
+from .pipeline.sender import EventHook, Pipeline
+from .pipeline.wire import QueryValue, Response, Timeout, build_request, decode_error, decode_json
 from .resources.activities import ActivitiesResource
 from .resources.emails import EmailsResource
 from .resources.sms import SMSResource

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._ratelimit_headers import RateLimit
+    from .pipeline.ratelimit import RateLimit
 
 __all__ = [
     "APIError",

@@ -15,12 +15,12 @@ import orjson
 import pytest
 
 from closeasync import CloseAsync
-from closeasync._routes import ROUTES
-from closeasync._serde import strict_converter
-from closeasync._wire import build_request
 from closeasync.errors import NotFoundError, UnmatchedRequestError
 from closeasync.fake import FakeClose
 from closeasync.models import Email
+from closeasync.models._converter import strict_converter
+from closeasync.pipeline.routes import ROUTES
+from closeasync.pipeline.wire import build_request
 from closeasync.transports import Request, Response
 from closeasync.transports.cassette import (
     CASSETTE_VERSION,

@@ -20,8 +20,8 @@ import pytest
 
 import closeasync
 from closeasync import CloseAsync
-from closeasync._demo_run import run_demo
 from closeasync.cli import main
+from closeasync.cli.demo import run_demo
 from closeasync.fake import FakeClose
 from closeasync.fake.demo import load_demo
 

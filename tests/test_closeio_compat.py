@@ -22,11 +22,11 @@ import pytest
 from closeio_api import API, APIError, ValidationError
 
 from closeasync import CloseAsync, NotFoundError
-from closeasync._serde import format_datetime
 from closeasync.cli import main
 from closeasync.cli._serve import CLOSEIO_CALL
 from closeasync.fake import FakeClose
 from closeasync.fake.app import FakeServer, serve
+from closeasync.models._converter import format_datetime
 
 SENDER = "Fake User <me@fake.close.test>"
 LOCAL_PHONE = "+16503334444"

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from closeasync import CloseAsync
-from closeasync._serde import parse_datetime, strict_converter
 from closeasync.fake import FakeClose
 from closeasync.fake.demo import DemoSummary, load_demo
 from closeasync.fake.handlers.activities import threads
 from closeasync.models import ACTIVITY_TYPES, ActivityBase, Email, EmailThread
+from closeasync.models._converter import parse_datetime, strict_converter
 
 from .conftest import ACTIVITY_UNION
 

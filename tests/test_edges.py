@@ -21,9 +21,9 @@ from closeasync import (
     TransportError,
     WriteOutcomeUnknownError,
 )
-from closeasync._serde import converter
 from closeasync.fake import FakeClose
 from closeasync.models import Email, evolve, loaded_fields
+from closeasync.models._converter import converter
 from closeasync.transports import ReplayTransport, Request, Response
 from tests.conftest import API_KEY, StubTransport, json_response
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from closeasync._auth import Credentials, live_secrets
+from closeasync.pipeline.auth import Credentials, live_secrets
 
 
 @pytest.fixture

@@ -31,7 +31,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from closeasync import CloseAsync, FieldValueError
-from closeasync._serde import converter
 from closeasync.export import ExportSpec, SQLiteStore, run_export
 from closeasync.fake import FakeClose
 from closeasync.models import (
@@ -46,6 +45,7 @@ from closeasync.models import (
     to_dict,
     to_json,
 )
+from closeasync.models._converter import converter
 from tests.conftest import ACTIVITY_UNION, API_KEY, StubTransport, json_response
 from tests.spec_examples import typed_objects
 

@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 import pytest
 
 from closeasync import CloseAsync, FieldValueError
-from closeasync._routes import ROUTES
-from closeasync._serde import StructureError, converter, strict_converter
 from closeasync.models import (
     ACTIVITY_TYPES,
     SMS,
@@ -23,7 +21,9 @@ from closeasync.models import (
     is_loaded,
     loaded_fields,
 )
+from closeasync.models._converter import StructureError, converter, strict_converter
 from closeasync.models.registry import ACTIVITY_BY_RESOURCE
+from closeasync.pipeline.routes import ROUTES
 from tests.conftest import ACTIVITY_UNION, StubTransport, json_response
 
 

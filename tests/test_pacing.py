@@ -18,8 +18,8 @@ import anyio.lowlevel
 import pytest
 
 from closeasync import RateLimitError
-from closeasync._ratelimit import GroupPacer, RateLimitState
-from closeasync._ratelimit_headers import RateLimit
+from closeasync.pipeline.pacing import GroupPacer, RateLimitState
+from closeasync.pipeline.ratelimit import RateLimit
 
 GROUP = "GET /activity/email/"
 OTHER = "POST /activity/email/"

@@ -27,9 +27,9 @@ from closeasync import (
     ServerError,
     TransportError,
 )
-from closeasync._pipeline import EventHook, RequestEvent
-from closeasync._routes import ROUTES
 from closeasync.errors import WriteOutcomeUnknownError
+from closeasync.pipeline.routes import ROUTES
+from closeasync.pipeline.sender import EventHook, RequestEvent
 from closeasync.retry import RetryPolicy
 from closeasync.transports import Request, Response
 from tests.conftest import API_KEY, NO_RETRY, StubTransport, json_response

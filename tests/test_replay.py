@@ -22,8 +22,6 @@ import orjson
 import pytest
 
 from closeasync import CloseAsync
-from closeasync._auth import Credentials
-from closeasync._routes import ROUTES
 from closeasync.errors import (
     BadRequestError,
     CassetteSecretError,
@@ -38,6 +36,8 @@ from closeasync.errors import (
 from closeasync.fake import FakeClose
 from closeasync.fake.app import serve
 from closeasync.models import SMS, Email
+from closeasync.pipeline.auth import Credentials
+from closeasync.pipeline.routes import ROUTES
 from closeasync.transports import AiohttpTransport, Request, Response, Transport
 from closeasync.transports.cassette import Cassette, MatchOptions, ScrubOptions
 from closeasync.transports.replay import CassetteTransport, RecordingTransport, ReplayTransport

@@ -21,12 +21,12 @@ import attrs
 import pytest
 
 from closeasync import CloseAsync, CloseError
-from closeasync._pipeline import RequestEvent
-from closeasync._routes import match
 from closeasync.errors import WriteOutcomeUnknownError
 from closeasync.fake import FakeClose, FakeRequest, Outcome
 from closeasync.fake.app import serve
 from closeasync.models.email import Email
+from closeasync.pipeline.routes import match
+from closeasync.pipeline.sender import RequestEvent
 from closeasync.retry import RetryPolicy
 
 SEED = 5

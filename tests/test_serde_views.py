@@ -1,7 +1,7 @@
 """Views (the production converter) read exactly like the reference, which converts at once.
 
 Production models are views over the JSON, converting timestamps, enums and nested
-models on first read (``closeasync._views``); ``make_model_converter(lazy=False)``
+models on first read (``closeasync.models._views``); ``make_model_converter(lazy=False)``
 converts every field at once with the interpreted reference functions, the
 specification. Here both structure the same inputs, and reading every field of the
 view (nested views too) must give the reference's model down to the types of values,
@@ -29,8 +29,6 @@ import orjson
 import pytest
 
 from closeasync import CloseAsync, FieldValueError, ResponseValidationError
-from closeasync._serde import StructureError, converter, make_model_converter
-from closeasync._views import LazyField
 from closeasync.fake import FakeClose
 from closeasync.fake.demo import load_demo
 from closeasync.models import (
@@ -50,6 +48,8 @@ from closeasync.models import (
     loaded_fields,
     to_dict,
 )
+from closeasync.models._converter import StructureError, converter, make_model_converter
+from closeasync.models._views import LazyField
 from closeasync.models.activity import ActivityBase
 from closeasync.models.registry import Activity
 from tests.conftest import ACTIVITY_UNION, API_KEY, StubTransport, json_response

@@ -19,15 +19,6 @@ from typing import Any
 import pytest
 
 from closeasync import CloseAsync
-from closeasync._routes import ROUTES
-from closeasync._routes import match as match_route
-from closeasync._rules import (
-    email_create_errors,
-    email_update_errors,
-    sms_create_errors,
-    sms_update_errors,
-)
-from closeasync._serde import StructureError, converter, parse_datetime, strict_converter
 from closeasync.models import (
     ACTIVITY_TYPES,
     Call,
@@ -38,7 +29,16 @@ from closeasync.models import (
     Model,
     UnknownActivity,
 )
+from closeasync.models._converter import StructureError, converter, parse_datetime, strict_converter
 from closeasync.models.registry import ACTIVITY_BY_RESOURCE
+from closeasync.pipeline.routes import ROUTES
+from closeasync.pipeline.routes import match as match_route
+from closeasync.rules.messages import (
+    email_create_errors,
+    email_update_errors,
+    sms_create_errors,
+    sms_update_errors,
+)
 from tests.conftest import ACTIVITY_UNION, StubTransport, json_response
 from tests.spec_examples import (
     SpecExample,

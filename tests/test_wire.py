@@ -1,4 +1,4 @@
-"""The sans-I/O core (``closeasync._wire``): values in, values out, no transport.
+"""The sans-I/O core (``closeasync.pipeline.wire``): values in, values out, no transport.
 
 Query encoding, request building (with the long-URL fallback), error decoding and
 the rate-limit headers are pure functions, so every case here builds its input by
@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from closeasync import errors
-from closeasync._ratelimit_headers import (
+from closeasync.pipeline.ratelimit import (
     RateLimit,
     get_header,
     parse_rate_limit,
@@ -24,8 +24,8 @@ from closeasync._ratelimit_headers import (
     read_rate_limit,
     retry_delay,
 )
-from closeasync._routes import ROUTES, Route
-from closeasync._wire import (
+from closeasync.pipeline.routes import ROUTES, Route
+from closeasync.pipeline.wire import (
     MAX_URL_LENGTH,
     QueryValue,
     Request,
@@ -688,7 +688,7 @@ def test_parse_rate_limit_values_are_floats() -> None:
 )
 def test_parse_rate_limit_fast_path_agrees_with_the_general_parser(value: str) -> None:
     """Close's usual header takes a shortcut; it must give what the general parser gives."""
-    from closeasync._ratelimit_headers import _combined_rate_limit, usual_rate_limit
+    from closeasync.pipeline.ratelimit import _combined_rate_limit, usual_rate_limit
 
     headers = (("content-type", "application/json"), ("RateLimit", value))
     general = _combined_rate_limit(headers)

@@ -106,7 +106,7 @@ def add_demo_command(commands: Any) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from .._demo_run import run_demo
+    from .demo import run_demo
 
     try:
         return run_async(lambda: run_demo(leads=args.leads, seed=args.seed))

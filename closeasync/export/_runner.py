@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..listing.keyset import SyncCursor
 from ..models import to_dict
-from ..sync import SyncCursor
 from ._spec import ExportSpec
 from ._stores_base import Store
 from ._tables import UNTYPED

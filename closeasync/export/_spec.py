@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import attrs
 
 from ..errors import InvalidRequestError
-from ..sync import SyncCursor, SyncIterator
+from ..listing.keyset import SyncCursor, SyncIterator
 
 if TYPE_CHECKING:
     from ..client import CloseAsync

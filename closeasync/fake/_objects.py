@@ -13,7 +13,7 @@ from email.utils import format_datetime as rfc2822
 from email.utils import parseaddr
 from typing import Any
 
-from .._serde import format_datetime
+from ..models._converter import format_datetime
 
 __all__ = ["email_object", "format_phone", "sms_object", "stamp_sent"]
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .._serde import format_datetime
+from ..models._converter import format_datetime
 from ._clock import DEFAULT_START, FakeClock
 from ._http import FakeRequest
 from ._objects import base_fields

@@ -31,7 +31,7 @@ from typing import Any
 
 import attrs
 
-from .._serde import format_datetime
+from ..models._converter import format_datetime
 from . import _demo_activities as kinds
 from . import _demo_text as text
 from ._objects import base_fields, email_object, sms_object, stamp_sent

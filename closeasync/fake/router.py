@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from .._auth import credential_in
-from .._routes import Route
-from .._routes import match as match_route
 from ..models.registry import ACTIVITY_BY_RESOURCE
+from ..pipeline.auth import credential_in
+from ..pipeline.routes import Route
+from ..pipeline.routes import match as match_route
 from ._http import FakeRequest, FakeResponse, error, field_errors
 from .handlers import activities, messages
 from .limits import Chosen
@@ -89,7 +89,7 @@ def _dispatch(fake: FakeClose, route: Route, params: dict[str, str], request: Fa
 
 
 def _route_names() -> dict[str, dict[Route, str]]:
-    from .._routes import ROUTES
+    from ..pipeline.routes import ROUTES
 
     return {name: {route: action for action, route in routes.items()} for name, routes in ROUTES.items()}
 

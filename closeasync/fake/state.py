@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from .._serde import format_datetime
+from ..models._converter import format_datetime
 from ._clock import FakeClock
 from ._ids import IdFactory
 

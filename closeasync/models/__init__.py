@@ -154,4 +154,4 @@ __all__ = [
 # The converter gives every model its lazy-field descriptors when it is built, so a model
 # made by hand converts its JSON even in a program that imported only closeasync.models
 # (``import closeasync`` no longer imports the client, which used to build it first).
-from .. import _serde as _serde
+from . import _converter as _converter

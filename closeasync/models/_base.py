@@ -1,7 +1,7 @@
 """The base of every model: frozen attrs classes that give back exactly what Close sent.
 
 A model from Close is a *view* over the JSON object it came in (see
-:mod:`closeasync._views`): its instance ``__dict__`` holds the fields this version
+:mod:`closeasync.models._views`): its instance ``__dict__`` holds the fields this version
 models, converted (timestamps, enums, nested models) when first read, and keeps the
 object itself, untouched, under :data:`SOURCE`. So:
 
@@ -50,7 +50,7 @@ __all__ = [
 #: Hidden keys of a model's instance ``__dict__`` (never attributes anyone declares):
 #: the JSON object as Close sent it (views only; never changed) ...
 SOURCE = "__closeasync_json__"
-#: ... where it came from (a ``closeasync._pages.ResponseOrigin``: status, method, URL) ...
+#: ... where it came from (a ``closeasync.listing.pages.ResponseOrigin``: status, method, URL) ...
 ORIGIN = "__closeasync_origin__"
 #: ... and the fields :func:`evolve` changed since (``to_dict`` writes those over SOURCE).
 CHANGED = "__closeasync_changed__"
@@ -136,7 +136,7 @@ class Model:
 
     Models are not slotted: the instance ``__dict__`` is what lets a model be a view
     over Close's JSON (one dict copy instead of a write per field; see
-    :mod:`closeasync._views`).
+    :mod:`closeasync.models._views`).
     """
 
     def __attrs_post_init__(self) -> None:

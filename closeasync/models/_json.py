@@ -21,7 +21,7 @@ def to_dict(model: Model) -> dict[str, Any]:
     the fields it was given: wire names, ISO 8601 timestamps, ``_type`` for activities.
     The result is a new dict; nested values are shared with the model (do not change them).
 
-    >>> from closeasync._serde import converter
+    >>> from closeasync.models._converter import converter
     >>> from closeasync.models import SMS
     >>> sent = {"id": "acti_1", "date_created": "2026-01-05T09:00:00Z", "new_in_2027": True}
     >>> to_dict(converter.structure(sent, SMS)) == sent
@@ -29,7 +29,7 @@ def to_dict(model: Model) -> dict[str, Any]:
     >>> to_dict(SMS(id="acti_1", text="hi"))
     {'_type': 'SMS', 'id': 'acti_1', 'text': 'hi'}
     """
-    from .._serde import unstructure  # the converter imports the models: import it late
+    from ._converter import unstructure  # the converter imports the models: import it late
 
     data = unstructure(model)
     if not isinstance(data, dict):
@@ -54,7 +54,7 @@ def extra_fields(model: Model) -> dict[str, Any]:
     Close adds fields without notice; they are never attributes (so none can shadow a
     method), but they are kept: here, and in :func:`to_dict`. A model built by hand has none.
 
-    >>> from closeasync._serde import converter
+    >>> from closeasync.models._converter import converter
     >>> from closeasync.models import SMS
     >>> extra_fields(converter.structure({"id": "acti_1", "new_in_2027": True}, SMS))
     {'new_in_2027': True}

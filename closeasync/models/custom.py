@@ -24,7 +24,7 @@ class CustomActivity(ActivityBase):
     A field without a value is left out rather than sent as null. A ``draft``
     may lack required fields; ``published`` ones are validated.
 
-    >>> from closeasync._serde import structure
+    >>> from closeasync.models._converter import structure
     >>> activity = structure({"_type": "CustomActivity", "custom.cf_1": "Yes"}, CustomActivity)
     >>> activity.custom
     {'cf_1': 'Yes'}

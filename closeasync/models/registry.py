@@ -71,7 +71,7 @@ ACTIVITY_TYPES: dict[str, type[ActivityBase]] = {
     )
 }
 
-#: Resource name in the route table (``closeasync._routes.ROUTES``) -> model class.
+#: Resource name in the route table (``closeasync.pipeline.routes.ROUTES``) -> model class.
 ACTIVITY_BY_RESOURCE: dict[str, type[ActivityBase]] = {
     "call": Call,
     "created": Created,
@@ -97,7 +97,7 @@ def activity_class(type_name: str) -> type[ActivityBase] | None:
 
 def register_activity_union(conv: Converter, *, strict: bool) -> None:
     """Teach ``conv`` to structure :data:`Activity` by its ``_type`` tag."""
-    # Every model hook takes ``origin`` and ``adopt`` after cattrs' two (closeasync._views).
+    # Every model hook takes ``origin`` and ``adopt`` after cattrs' two (closeasync.models._views).
     hooks: dict[str, Callable[..., Model]] = {
         name: conv.get_structure_hook(cls) for name, cls in ACTIVITY_TYPES.items()
     }
@@ -110,7 +110,7 @@ def register_activity_union(conv: Converter, *, strict: bool) -> None:
             model: Model = hook(data, known[tag], origin, adopt)  # type: ignore[index]  # tag is a str here
             return model
         if strict:
-            from .._serde import StructureError
+            from ._converter import StructureError
 
             raise StructureError(f"activity with unknown _type {tag!r}")
         return _unknown(data)
@@ -144,7 +144,7 @@ def _unknown_as_sent(obj: UnknownActivity) -> dict[str, Any]:
 
 def _unknown(data: Any) -> UnknownActivity:
     if type(data) is not dict:
-        from .._serde import StructureError
+        from ._converter import StructureError
 
         raise StructureError(f"activity: expected a JSON object, got {type(data).__name__}")
     fields = {k: data.get(k) for k in ("id", "lead_id") if isinstance(data.get(k), str)}

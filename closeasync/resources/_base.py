@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._routes import Route
-from .._wire import QueryValue
-from ..pagination import AsyncPaginator, Fetched, Structurer, read_envelope
+from ..listing.paginator import AsyncPaginator, Fetched, Structurer, read_envelope
+from ..pipeline.routes import Route
+from ..pipeline.wire import QueryValue
 
 if TYPE_CHECKING:
     from ..client import CloseAsync

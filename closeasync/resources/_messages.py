@@ -9,15 +9,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from .. import errors
-from .._routes import Route
-from .._serde import StructureError
-from .._wire import QueryValue
 from ..bulk import BulkResult, check_concurrency, run_bounded
+from ..listing.keyset import SyncCursor, SyncIterator, start_cursor
+from ..listing.paginator import AsyncPaginator, Structurer
 from ..models._base import UNSET, is_loaded
+from ..models._converter import StructureError
 from ..models.email import Email
 from ..models.sms import SMS
-from ..pagination import AsyncPaginator, Structurer
-from ..sync import SyncCursor, SyncIterator, start_cursor
+from ..pipeline.routes import Route
+from ..pipeline.wire import QueryValue
 from ._base import ListFetcher, Resource
 from ._params import check_query, fields_param, filters_query, sync_filters, sync_scope, to_wire_body
 

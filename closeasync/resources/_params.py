@@ -7,12 +7,12 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from .._routes import Route
-from .._serde import converter, format_datetime
-from .._wire import QueryValue, encode_query, format_query_value
 from ..errors import InvalidRequestError
 from ..models._base import UNSET, Model
+from ..models._converter import converter, format_datetime
 from ..params import ActivityFilters
+from ..pipeline.routes import Route
+from ..pipeline.wire import QueryValue, encode_query, format_query_value
 
 __all__ = [
     "check_keys",

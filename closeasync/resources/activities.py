@@ -7,14 +7,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 from .. import errors
-from .._activity_rules import activity_list_errors, activity_type_errors, activity_type_filter
-from .._routes import ROUTES
-from .._wire import QueryValue
+from ..listing.keyset import SyncCursor, SyncIterator, start_cursor
+from ..listing.paginator import AsyncPaginator, Structurer
 from ..models.activity import ActivityBase
 from ..models.registry import Activity
-from ..pagination import AsyncPaginator, Structurer
 from ..params import ActivityFilters
-from ..sync import SyncCursor, SyncIterator, start_cursor
+from ..pipeline.routes import ROUTES
+from ..pipeline.wire import QueryValue
+from ..rules.activities import activity_list_errors, activity_type_errors, activity_type_filter
 from ._base import ListFetcher, Resource
 from ._params import check_query, fields_param, filters_query, sync_filters, sync_scope
 
@@ -111,7 +111,7 @@ class ActivitiesResource(Resource):
         ``order_by``: the walk is newest first by ``date_created``, bounded by
         ``since`` (``None``, a timezone-aware datetime, or the :class:`SyncCursor` of
         an earlier sync) and ``until``. Read ``.cursor`` of the returned iterator to
-        save where it stands; see :mod:`closeasync.sync`.
+        save where it stands; see :mod:`closeasync.listing.keyset`.
 
         >>> async def example(close, cursor):  # doctest: +SKIP
         ...     sync = close.activities.sync(since=cursor, lead_id="lead_1")
@@ -184,7 +184,7 @@ def _type_filters(types: object) -> tuple[list[str] | None, str | None]:
     """Close's ``_type__in`` values for ``types``, or why they cannot be sent.
 
     A model class gives the filter of its ``_type`` (``CustomActivity`` -> ``Custom``);
-    a string must already be Close's (checked by :mod:`closeasync._rules`, which the
+    a string must already be Close's (checked by :mod:`closeasync.rules.messages`, which the
     fake runs too). Repeats are sent once.
     """
     if types is None:

@@ -6,18 +6,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Unpack
 
-from .._routes import ROUTES
-from .._rules import email_create_errors, email_update_errors
+from ..listing.keyset import SyncCursor, SyncIterator
 from ..models._base import UNSET
 from ..models.email import Email
 from ..models.enums import MessageStatus
 from ..params import ActivityFilters, EmailCreateFields, EmailUpdateFields
-from ..sync import SyncCursor, SyncIterator
+from ..pipeline.routes import ROUTES
+from ..rules.messages import email_create_errors, email_update_errors
 from ._messages import MessageResource, Prepared
 from ._params import check_keys
 
 if TYPE_CHECKING:
-    from ..pagination import AsyncPaginator
+    from ..listing.paginator import AsyncPaginator
 
 __all__ = ["EmailsResource"]
 
@@ -49,7 +49,7 @@ class EmailsResource(MessageResource[Email]):
         """List emails newest first (by ``date_created``), lazily.
 
         ``prefetch=N`` (N >= 2) fetches up to N pages at once (see
-        :mod:`closeasync.pagination`). Offset paging shifts if emails are created or
+        :mod:`closeasync.listing.paginator`). Offset paging shifts if emails are created or
         deleted meanwhile, and Close caps ``_skip``: to walk a long or live history
         exactly once, use :meth:`sync`.
 
@@ -78,7 +78,7 @@ class EmailsResource(MessageResource[Email]):
         datetime (emails created at or after it), or the :class:`SyncCursor` of an
         earlier sync to go on from. ``until`` (exclusive) bounds a new walk from above.
         Read ``.cursor`` of the returned iterator to save where it stands. See
-        :mod:`closeasync.sync` for the guarantee.
+        :mod:`closeasync.listing.keyset` for the guarantee.
 
         >>> async def example(close, saved):  # doctest: +SKIP
         ...     sync = close.emails.sync(since=SyncCursor.from_json(saved) if saved else None)

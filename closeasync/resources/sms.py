@@ -7,19 +7,19 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Unpack
 
-from .._routes import ROUTES
-from .._rules import sms_create_errors, sms_update_errors
-from .._wire import QueryValue
+from ..listing.keyset import SyncCursor, SyncIterator
 from ..models._base import UNSET
 from ..models.enums import MessageStatus
 from ..models.sms import SMS
 from ..params import ActivityFilters, SMSCreateFields, SMSUpdateFields
-from ..sync import SyncCursor, SyncIterator
+from ..pipeline.routes import ROUTES
+from ..pipeline.wire import QueryValue
+from ..rules.messages import sms_create_errors, sms_update_errors
 from ._messages import MessageResource, Prepared
 from ._params import check_keys
 
 if TYPE_CHECKING:
-    from ..pagination import AsyncPaginator
+    from ..listing.paginator import AsyncPaginator
 
 __all__ = ["SMSResource"]
 

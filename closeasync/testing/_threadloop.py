@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import anyio.to_thread
 
-from .._wire import Request, Response
+from ..pipeline.wire import Request, Response
 from ..transports.base import Transport
 
 __all__ = ["ThreadLoopTransport"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._wire import Request, Response, Timeout
+from ..pipeline.wire import Request, Response, Timeout
 from .aiohttp import AiohttpTransport
 from .base import Transport
 from .cassette import MatchOptions, ScrubOptions

@@ -10,8 +10,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from .. import errors
-from .._ratelimit_headers import Headers
-from .._wire import Request, Response, Timeout
+from ..pipeline.ratelimit import Headers
+from ..pipeline.wire import Request, Response, Timeout
 
 __all__ = ["AiohttpTransport"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from .._wire import Request, Response
+from ..pipeline.wire import Request, Response
 
 __all__ = ["Transport"]
 

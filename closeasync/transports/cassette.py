@@ -26,9 +26,9 @@ from urllib.parse import parse_qsl, urlsplit
 import attrs
 import orjson
 
-from .._auth import header_secrets
 from .._version import __version__
-from .._wire import Request, Response
+from ..pipeline.auth import header_secrets
+from ..pipeline.wire import Request, Response
 
 __all__ = [
     "CASSETTE_VERSION",

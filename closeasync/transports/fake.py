@@ -8,7 +8,7 @@ import anyio
 import anyio.lowlevel
 
 from .. import errors
-from .._wire import Request, Response, Timeout
+from ..pipeline.wire import Request, Response, Timeout
 
 if TYPE_CHECKING:
     from ..fake import FakeClose

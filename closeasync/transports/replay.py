@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Literal, Self
 import anyio.lowlevel
 
 from .. import errors
-from .._wire import Request, Response
+from ..pipeline.wire import Request, Response
 from .base import Transport
 from .cassette import (
     Cassette,

@@ -2,7 +2,7 @@
 
 Two independent judges look at each exchange:
 
-* the strict converter (:data:`closeasync._serde.strict_converter`), which refuses
+* the strict converter (:data:`closeasync.models._converter.strict_converter`), which refuses
   unknown keys, unknown enum values and misplaced nulls, structures every activity
   object of a 2xx body (``Activity`` for objects with ``_type``, the route's model
   for a ``_fields`` projection without it);
@@ -31,13 +31,13 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from closeasync._routes import ROUTES, Route
-from closeasync._routes import match as match_route
-from closeasync._serde import StructureError, strict_converter
 from closeasync.fake import FakeRequest, FakeResponse
 from closeasync.fake.router import _with_override
 from closeasync.models import Activity
+from closeasync.models._converter import StructureError, strict_converter
 from closeasync.models.registry import ACTIVITY_BY_RESOURCE
+from closeasync.pipeline.routes import ROUTES, Route
+from closeasync.pipeline.routes import match as match_route
 
 __all__ = ["SKIPPED", "Checker", "Exchange", "check_exchange"]
 

@@ -8,8 +8,8 @@ from typing import Any
 import attrs
 
 from closeasync import CloseAsync
-from closeasync._serde import format_datetime
 from closeasync.fake import FakeClose, SentMessage
+from closeasync.models._converter import format_datetime
 
 SENDER = "me@fake.close.test"
 LOCAL_PHONE = "+16503334444"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from closeasync import APIError, CloseAsync
-from closeasync._serde import unstructure
+from closeasync.models._converter import unstructure
 
 from .conftest import Backend, CheckedFake, assert_faithful, make_fake, open_backend
 from .messages import LOCAL_PHONE, REMOTE_PHONE, SENDER

@@ -13,7 +13,8 @@ from typing import Any
 import attrs
 import pytest
 
-from closeasync._rules import (
+from closeasync.fake import DEFAULT_START
+from closeasync.rules.messages import (
     MAX_BODY,
     MAX_EMAIL_ATTACHMENTS,
     MAX_RECIPIENTS,
@@ -24,7 +25,6 @@ from closeasync._rules import (
     sms_create_errors,
     sms_update_errors,
 )
-from closeasync.fake import DEFAULT_START
 
 from .conftest import Backend
 from .messages import EMAIL, LOCAL_PHONE, SENDER, SMS, Kind

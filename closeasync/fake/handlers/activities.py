@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..._activity_rules import activity_list_errors
+from ...rules.activities import activity_list_errors
 from .._http import FakeRequest, FakeResponse, error, ok
 from ..state import FakeState
 from .listing import COMMON_PARAMS, ListRules, list_objects, project

@@ -16,8 +16,8 @@ from typing import Any
 
 import attrs
 
-from ... import _activity_rules
-from ..._serde import parse_datetime
+from ...models._converter import parse_datetime
+from ...rules import activities as _activity_rules
 from .._http import FakeResponse, field_errors, ok
 
 __all__ = ["ListRules", "list_objects", "parse_filter_time", "project"]

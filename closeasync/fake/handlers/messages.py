@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from ..._rules import email_create_errors, email_update_errors, sms_create_errors, sms_update_errors
-from ..._serde import format_datetime, parse_datetime
+from ...models._converter import format_datetime, parse_datetime
+from ...rules.messages import email_create_errors, email_update_errors, sms_create_errors, sms_update_errors
 from .._http import FakeRequest, FakeResponse, error, field_errors, ok
 from .._objects import base_fields, email_object, refresh_phones, sms_attachment, sms_object, stamp_sent
 from ..state import FakeState

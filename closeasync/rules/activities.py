@@ -1,6 +1,6 @@
 """Close's rules for listing activities (``GET /activity/``), as pure functions over queries.
 
-As with :mod:`closeasync._rules` (Email and SMS bodies), the SDK runs them before
+As with :mod:`closeasync.rules.messages` (Email and SMS bodies), the SDK runs them before
 sending and the fake Close runs the same functions to answer 400, so the two cannot
 disagree. Each returns ``{field: message}`` using Close's names (empty when valid).
 """

@@ -30,8 +30,8 @@ from collections.abc import Awaitable, Callable
 import anyio
 import anyio.lowlevel
 
-from . import errors
-from ._ratelimit_headers import Headers, RateLimit, read_rate_limit
+from .. import errors
+from .ratelimit import Headers, RateLimit, read_rate_limit
 
 __all__ = ["POLL", "GroupPacer", "RateLimitState", "Slots", "nap"]
 
@@ -312,7 +312,7 @@ class RateLimitState:
         """A response arrived: its request is no longer in flight, and its rate-limit header is taken in.
 
         One call for both, since every response comes here; the numbers go straight
-        into the pacer (see :func:`~closeasync._ratelimit_headers.read_rate_limit`).
+        into the pacer (see :func:`~closeasync.pipeline.ratelimit.read_rate_limit`).
         """
         if pacer.inflight > 0:
             pacer.inflight -= 1

@@ -18,12 +18,12 @@ import anyio
 import anyio.lowlevel
 import attrs
 
-from . import errors
-from ._ratelimit import RateLimitState, Slots, nap
-from ._ratelimit_headers import parse_retry_after, retry_delay
-from ._wire import Request, Response, decode_error
-from .retry import RetryPolicy
-from .transports.base import Transport
+from .. import errors
+from ..retry import RetryPolicy
+from ..transports.base import Transport
+from .pacing import RateLimitState, Slots, nap
+from .ratelimit import parse_retry_after, retry_delay
+from .wire import Request, Response, decode_error
 
 __all__ = ["EventHook", "Pipeline", "RequestEvent"]
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import attrs
 
-from .errors import InvalidRequestError
+from ..errors import InvalidRequestError
 
 __all__ = ["ROUTES", "Route", "match"]
 

@@ -23,7 +23,7 @@ import attrs
 import orjson
 
 if TYPE_CHECKING:
-    from ._wire import Response
+    from .wire import Response
 
 __all__ = [
     "Headers",

@@ -9,7 +9,7 @@ response, so drift shows up as a failure).
 
 Two ways to structure a model
 -----------------------------
-- *Views* (production, :mod:`closeasync._views`): the model's ``__dict__`` is a copy
+- *Views* (production, :mod:`closeasync.models._views`): the model's ``__dict__`` is a copy
   of the JSON object; timestamps, enums and nested models are converted when first
   read. Structuring a listing costs about what parsing it does, and a program pays
   for the conversions of the fields it reads. A malformed value raises
@@ -37,6 +37,8 @@ from typing import Any, TypeVar
 import attrs
 from cattrs.preconf.orjson import OrjsonConverter, make_converter
 
+from ..errors import FieldValueError
+from ._base import CHANGED, SOURCE, Model, set_values, wire_name
 from ._convert import (
     HookBuilder,
     StructureError,
@@ -46,8 +48,6 @@ from ._convert import (
     split_optional,
 )
 from ._views import build_view, install_views
-from .errors import FieldValueError
-from .models._base import CHANGED, SOURCE, Model, set_values, wire_name
 
 __all__ = [
     "StructureError",
@@ -209,7 +209,7 @@ def make_model_converter(*, strict: bool = False, lazy: bool = True) -> OrjsonCo
         lambda tp: isinstance(tp, type) and issubclass(tp, enum.Enum), lambda e: e.value
     )
     # Imported late: the activity module needs the Model base from above.
-    from .models.registry import register_activity_union
+    from .registry import register_activity_union
 
     register_activity_union(conv, strict=strict)
     if builder.lazy:

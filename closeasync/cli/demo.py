@@ -22,14 +22,14 @@ from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any, TextIO, TypeVar
 
-from . import CloseAsync, InvalidRequestError
-from .errors import BadRequestError
-from .export import ExportSpec, ExportStats, SQLiteStore, run_export, table_for
-from .fake import FakeClose, SentMessage
-from .fake.app import serve
-from .fake.demo import load_demo
-from .models import SMS, Email
-from .pagination import Page
+from .. import CloseAsync, InvalidRequestError
+from ..errors import BadRequestError
+from ..export import ExportSpec, ExportStats, SQLiteStore, run_export, table_for
+from ..fake import FakeClose, SentMessage
+from ..fake.app import serve
+from ..fake.demo import load_demo
+from ..listing.paginator import Page
+from ..models import SMS, Email
 
 __all__ = ["run_demo"]
 

@@ -1,7 +1,7 @@
-"""What a view reports when a field's JSON value does not convert (see :mod:`closeasync._views`).
+"""What a view reports when a field's JSON value does not convert (see :mod:`closeasync.models._views`).
 
 A view keeps, under :data:`ORIGIN` in its instance dict, the response it came in
-(``closeasync._pages.ResponseOrigin``); reading a malformed field then raises a
+(``closeasync.listing.pages.ResponseOrigin``); reading a malformed field then raises a
 :class:`~closeasync.errors.FieldValueError` naming the model, the field and that
 response, with the object as Close sent it as ``body``.
 """
@@ -13,9 +13,9 @@ from typing import Any, Protocol
 import attrs
 import orjson
 
-from ._auth import live_secrets, redact_exception
-from .errors import FieldValueError
-from .models._base import HIDDEN, ORIGIN, SOURCE, Model, wire_name
+from ..errors import FieldValueError
+from ..pipeline.auth import live_secrets, redact_exception
+from ._base import HIDDEN, ORIGIN, SOURCE, Model, wire_name
 
 __all__ = ["ORIGIN", "Origin", "as_sent", "field_error"]
 

@@ -1,7 +1,7 @@
 """The pieces of a listing: a response's items, the structurer, pages, paging one at a time.
 
-See :mod:`closeasync.pagination` for how listings behave; this module holds what the
-sequential, windowed (:mod:`closeasync._windows`) and streamed (:mod:`closeasync._stream`)
+See :mod:`closeasync.listing.paginator` for how listings behave; this module holds what the
+sequential, windowed (:mod:`closeasync.listing.windows`) and streamed (:mod:`closeasync.listing.stream`)
 forms share.
 """
 
@@ -14,12 +14,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from ._auth import live_secrets, redact_exception
-from ._serde import StructureError, converter
-from .errors import FieldValueError, ResponseValidationError
+from ..errors import FieldValueError, ResponseValidationError
+from ..models._converter import StructureError, converter
+from ..pipeline.auth import live_secrets, redact_exception
 
 if TYPE_CHECKING:
-    from ._wire import Request, Response
+    from ..pipeline.wire import Request, Response
 
 __all__ = [
     "FetchPage",
@@ -65,7 +65,7 @@ def requested_fields_of(request: Request) -> tuple[str, ...] | None:
         values = parse_qs(urlsplit(url).query).get("_fields")
         return tuple(",".join(values).split(",")) if values else None
     if request.content and request.method == "POST" and request.header("x-http-method-override") == "GET":
-        # The long-URL fallback (closeasync._wire.build_request): the query went into the body.
+        # The long-URL fallback (closeasync.pipeline.wire.build_request): the query went into the body.
         params = orjson.loads(request.content).get("_params") or {}
         fields = params.get("_fields")
         return tuple(str(fields).split(",")) if fields else None
@@ -76,7 +76,7 @@ class ResponseOrigin(tuple[int, str, str, "tuple[str, ...] | None"]):
     """Where the objects of one response came from, kept by each model built from it.
 
     A model converts timestamps, enums and nested objects when they are first read
-    (see :mod:`closeasync._views`); when a value does not convert, this turns the
+    (see :mod:`closeasync.models._views`); when a value does not convert, this turns the
     failure into a :class:`~closeasync.errors.FieldValueError` that names the
     response. It also tells a partial object (fetched with ``_fields``) from a whole one.
 
@@ -253,7 +253,7 @@ class Structurer(Generic[T]):
 
         ``adopt`` marks JSON nobody else sees. Since views became lossless (#16) it changes
         nothing: a view keeps each item as what Close sent and copies its keys (see
-        :mod:`closeasync._views`); the flag goes with the listing engine's redesign (#17).
+        :mod:`closeasync.models._views`); the flag goes with the listing engine's redesign (#17).
         """
         hook, target, origin = self.hook, self.target, self.origin(info)
         structured: list[T] = []

@@ -54,9 +54,9 @@ from typing import Any
 import attrs
 import orjson
 
+from ._base import ORIGIN, SOURCE, Model, modelled_keys, set_values, wire_name
 from ._convert import HookBuilder, enum_of, is_model, split_optional
 from ._view_errors import Origin, field_error
-from .models._base import ORIGIN, SOURCE, Model, modelled_keys, set_values, wire_name
 
 __all__ = ["LazyField", "View", "build_view", "install_views"]
 
@@ -364,7 +364,7 @@ def build_view(cls: type[Model], builder: HookBuilder, fallback: Callable[..., M
         return obj
 
     view.__qualname__ = f"view_{cls.__name__}"
-    view.__doc__ = f"A {cls.__name__} over a JSON object (see closeasync._views)."
+    view.__doc__ = f"A {cls.__name__} over a JSON object (see closeasync.models._views)."
     view.__closeasync_view__ = True  # type: ignore[attr-defined]
     return view
 

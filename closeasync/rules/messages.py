@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from .models.enums import MessageStatus, PhoneDirection, PhoneSource
-from .params import (
+from ..models.enums import MessageStatus, PhoneDirection, PhoneSource
+from ..params import (
     EmailCreateFields,
     EmailUpdateFields,
     SMSCreateFields,

@@ -1,6 +1,6 @@
 """Prefetching in windows, for iterating a listing directly (``async for``).
 
-See :mod:`closeasync.pagination` for what it guarantees: each window of up to N pages
+See :mod:`closeasync.listing.paginator` for what it guarantees: each window of up to N pages
 is fetched in a task group inside the ``__anext__`` that needs it, so nothing runs
 while the consumer holds an item.
 """
@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 import anyio
 import anyio.lowlevel
 
-from ._pages import Fetched, FetchPage, Page, Structurer, sequential_pages
+from .pages import Fetched, FetchPage, Page, Structurer, sequential_pages
 
 __all__ = ["Windows"]
 

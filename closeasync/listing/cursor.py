@@ -1,6 +1,6 @@
-"""The resume point of a sync walk: what :class:`~closeasync.sync.SyncIterator` delivered.
+"""The resume point of a sync walk: what :class:`~closeasync.listing.keyset.SyncIterator` delivered.
 
-See :mod:`closeasync.sync` for the walk and for what the cursor guarantees.
+See :mod:`closeasync.listing.keyset` for the walk and for what the cursor guarantees.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 import attrs
 import orjson
 
-from ._serde import format_datetime, parse_datetime
-from .errors import InvalidRequestError
+from ..errors import InvalidRequestError
+from ..models._converter import format_datetime, parse_datetime
 
 __all__ = ["SyncCursor", "aware", "start_cursor"]
 
@@ -33,7 +33,7 @@ class SyncCursor:
     """Where a sync stands: pass it back as ``since=`` to go on exactly where it stopped.
 
     Persist it with :meth:`to_json` (or :meth:`to_dict`) and load it with
-    :meth:`from_json`. See :mod:`closeasync.sync` for what it guarantees.
+    :meth:`from_json`. See :mod:`closeasync.listing.keyset` for what it guarantees.
 
     Attributes:
         scope: the route and filters it belongs to (a cursor cannot resume another sync).

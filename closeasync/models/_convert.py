@@ -2,7 +2,7 @@
 
 No I/O and no cattrs state of its own: :class:`HookBuilder` turns an annotation into
 the function converting one non-null JSON value (or ``None`` when the JSON value *is*
-the attribute value), for the converter that owns it (see :mod:`closeasync._serde`).
+the attribute value), for the converter that owns it (see :mod:`closeasync.models._converter`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from cattrs.preconf.orjson import OrjsonConverter
 
-from .models._base import Model
+from ._base import Model
 
 __all__ = [
     "Conv",

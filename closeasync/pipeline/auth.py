@@ -8,7 +8,7 @@ import threading
 import weakref
 from typing import Any
 
-from .errors import CloseError, ConfigurationError
+from ..errors import CloseError, ConfigurationError
 
 __all__ = ["Credentials", "live_secrets"]
 

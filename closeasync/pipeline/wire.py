@@ -2,7 +2,7 @@
 
 Nothing here performs I/O, so everything is tested with bytes in and bytes out:
 query encoding, the long-URL fallback and error decoding (rate-limit headers are
-parsed in :mod:`closeasync._ratelimit_headers`).
+parsed in :mod:`closeasync.pipeline.ratelimit`).
 
 """
 
@@ -17,9 +17,9 @@ from urllib.parse import quote
 import attrs
 import orjson
 
-from . import errors
-from ._ratelimit_headers import Headers, get_header, parse_rate_limit, retry_delay
-from ._routes import Route
+from .. import errors
+from .ratelimit import Headers, get_header, parse_rate_limit, retry_delay
+from .routes import Route
 
 __all__ = [
     "MAX_URL_LENGTH",

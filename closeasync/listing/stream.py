@@ -8,7 +8,7 @@
 
 Iterating a listing directly (``async for email in close.emails.list(prefetch=10)``)
 fetches in windows and runs nothing while the consumer holds an item (see
-:mod:`closeasync.pagination`), so each window starts with every request of it on
+:mod:`closeasync.listing.paginator`), so each window starts with every request of it on
 the wire and the pipeline empties at the end of every window. Here the requests
 belong to a task group that lives as long as the ``async with`` block, and
 ``prefetch`` pages are always asked for ahead of the consumer: as soon as it takes
@@ -46,14 +46,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 
-from ._serde import StructureError
+from ..models._converter import StructureError
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from anyio.abc import TaskGroup
 
-    from ._pages import Fetched, FetchPage, ResponseInfo, ResponseOrigin, Structurer
+    from .pages import Fetched, FetchPage, ResponseInfo, ResponseOrigin, Structurer
 
 #: ``await later(skip, limit)`` fetches a page; calling what it returns parses it.
 DeferredFetch = Callable[[int, int], Awaitable[Callable[[], "Fetched"]]]
