@@ -72,7 +72,7 @@ from _common import (
 
 from closeasync import CloseAsync
 from closeasync.export import ExportSpec, SQLiteStore, run_export
-from closeasync.listing.keyset import SyncCursor
+from closeasync import SyncCursor
 
 #: A single run that takes longer than this has gone wrong.
 RUN_TIMEOUT = 120.0

@@ -15,7 +15,7 @@ the event loop: iterations of the loop (``_run_once``), callbacks scheduled
 (aiohttp + orjson as in ``bench_get.py``), ``sdk-transport`` (the SDK's own
 ``AiohttpTransport.send`` of the same request, no pipeline, no decoding),
 ``sdk-raw`` (``CloseAsync._call``: the pipeline and ``orjson.loads``, no model) and
-``sdk-structured`` (``CloseAsync._exchange`` and the model, without the resource method).
+``sdk-structured`` (``Requester.exchange`` and the model, without the resource method).
 
 Wall-clock time on a small VM drifts by tens of percent; CPU instructions do not.
 ``--just N`` only makes N calls of the first variant (after a warm-up block), for a
@@ -101,7 +101,7 @@ async def variants(base_url: str, stack: Any) -> dict[str, Call]:
         route,
         base_url=base_url,
         path_params={"id": EMAIL_ID},
-        headers=close._core.headers,
+        headers=close._connection.headers,
         timeout=close.timeout,
     )
 
@@ -120,13 +120,13 @@ async def variants(base_url: str, stack: Any) -> dict[str, Call]:
         assert orjson.loads(response.content)["id"]
 
     async def sdk_raw() -> None:
-        data = await close._call(route, path_params={"id": EMAIL_ID})
+        data = await close._requester.call(route, path_params={"id": EMAIL_ID})
         assert data["id"]
 
     structurer = close.emails._structurer
 
     async def sdk_structured() -> None:
-        data, response = await close._exchange(route, path_params={"id": EMAIL_ID})
+        data, response = await close._requester.exchange(route, path_params={"id": EMAIL_ID})
         assert structurer.one(data, response).id
 
     return {

@@ -50,8 +50,8 @@ if TYPE_CHECKING:
     from .errors import WriteOutcomeUnknownError as WriteOutcomeUnknownError
     from .listing.cursor import SyncCursor as SyncCursor
     from .listing.keyset import SyncIterator as SyncIterator
-    from .listing.pages import Page as Page
     from .listing.paginator import AsyncPaginator as AsyncPaginator
+    from .listing.paginator import Page as Page
     from .models import FieldNotLoaded as FieldNotLoaded
     from .pipeline.ratelimit import RateLimit as RateLimit
     from .pipeline.sender import RequestEvent as RequestEvent
@@ -91,7 +91,7 @@ _PUBLIC: dict[str, str] = {
     "WriteOutcomeUnknownError": ".errors",
     "FieldNotLoaded": ".models",
     "AsyncPaginator": ".listing.paginator",
-    "Page": ".listing.pages",
+    "Page": ".listing.paginator",
     "RetryPolicy": ".retry",
     "SyncCursor": ".listing.cursor",
     "SyncIterator": ".listing.keyset",

@@ -5,29 +5,29 @@
     async with CloseAsync(api_key="api_...") as close:
         email = await close.emails.get("acti_...")
 
-One call goes: resource (validate, build parameters) -> :meth:`CloseAsync._call`
-(route, auth, headers) -> ``transport.send`` -> decode (status -> typed error,
-JSON) -> the resource structures the model.
+One call goes: resource (validate, build parameters) -> its
+:class:`~closeasync.pipeline.requester.Requester` (route, auth, headers; pacing and
+retries in the pipeline; ``transport.send``; status -> typed error; JSON) -> the
+resource structures the model. The client only makes and closes what they share.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
 import aiohttp
 
 from . import errors
 from ._version import __version__
-from .pipeline.auth import Credentials, redact_exception
+from .pipeline.auth import Credentials
 from .pipeline.pacing import RateLimitState
-from .pipeline.routes import Route
+from .pipeline.requester import Connection, Requester
 from .pipeline.sender import EventHook, Pipeline
-from .pipeline.wire import QueryValue, Response, Timeout, build_request, decode_error, decode_json
+from .pipeline.wire import Timeout
 from .resources.activities import ActivitiesResource
 from .resources.emails import EmailsResource
 from .resources.sms import SMSResource
@@ -43,25 +43,6 @@ __all__ = ["DEFAULT_BASE_URL", "CloseAsync"]
 
 DEFAULT_BASE_URL = "https://api.close.com/api/v1"
 log = logging.getLogger("closeasync")
-
-
-class _Core:
-    """State shared by a client and the views :meth:`CloseAsync.with_options` makes."""
-
-    __slots__ = ("base_url", "credentials", "headers", "pipeline", "secrets")
-
-    def __init__(self, credentials: Credentials, base_url: str, headers: tuple[tuple[str, str], ...]) -> None:
-        self.credentials = credentials
-        self.base_url = base_url.rstrip("/")
-        self.headers = headers
-        self.pipeline: Pipeline
-        # What must never appear in an error message, even if a server echoes it.
-        self.secrets = credentials.secrets()
-
-    @property
-    def closed(self) -> bool:
-        """Whether the client was closed (the pipeline keeps the flag: it checks it most)."""
-        return self.pipeline.closed
 
 
 class CloseAsync:
@@ -150,38 +131,39 @@ class CloseAsync:
         if base_url is None:
             # Read as CLOSE_API_KEY is, so a script meant for a fake never goes to production.
             base_url = os.environ.get("CLOSE_BASE_URL") or DEFAULT_BASE_URL
-        core = self._core = _Core(credentials, _check_base_url(base_url), tuple(headers))
         hooks = () if on_event is None else (on_event,) if callable(on_event) else tuple(on_event)
-        core.pipeline = Pipeline(
+        pipeline = Pipeline(
             transport,
             policy=self._retry,
             limits=RateLimitState(max_concurrency=max_concurrency or max_connections, pace=pace_rate_limits),
             hooks=hooks,
         )
+        self._connection = Connection(credentials, _check_base_url(base_url), tuple(headers), pipeline)
         self._attach_resources()
 
     def _attach_resources(self) -> None:
-        self.emails = EmailsResource(self)
+        requester = self._requester = Requester(self._connection, timeout=self._timeout, retry=self._retry)
+        self.emails = EmailsResource(requester)
         """Email activities: list, get, create, update, send, schedule, cancel, delete."""
-        self.sms = SMSResource(self)
+        self.sms = SMSResource(requester)
         """SMS activities: the same methods as :attr:`emails`."""
-        self.activities = ActivitiesResource(self)
+        self.activities = ActivitiesResource(requester)
         """Every activity type of a lead or organization, as typed models."""
 
     @property
     def transport(self) -> Transport:
         """The transport requests go through."""
-        return self._core.pipeline.transport
+        return self._connection.pipeline.transport
 
     @property
     def base_url(self) -> str:
         """The API root URL."""
-        return self._core.base_url
+        return self._connection.base_url
 
     @property
     def closed(self) -> bool:
         """Whether :meth:`aclose` was called."""
-        return self._core.closed
+        return self._connection.closed
 
     def with_options(
         self, *, timeout: Timeout | float | None = None, retry: RetryPolicy | None = None
@@ -194,7 +176,7 @@ class CloseAsync:
         Timeout(total=5.0, connect=10.0, read=None)
         """
         view = object.__new__(CloseAsync)
-        view._core = self._core
+        view._connection = self._connection
         view._timeout = _as_timeout(timeout) if timeout is not None else self._timeout
         view._retry = retry or self._retry
         view._attach_resources()
@@ -233,107 +215,16 @@ class CloseAsync:
 
         Views made by :meth:`with_options` share the client: closing one closes all.
         """
-        if self._core.closed:
+        if self._connection.closed:
             return
-        self._core.pipeline.closed = True
-        await self._core.pipeline.transport.aclose()
+        self._connection.pipeline.closed = True
+        await self._connection.pipeline.transport.aclose()
 
     def _check_open(self) -> None:
-        if self._core.closed:
-            raise errors.ClientClosedError(
-                "this CloseAsync client is closed; create a new one (async with CloseAsync(...) as close:)"
-            )
+        self._connection.check_open()
 
     def __repr__(self) -> str:
-        return f"<CloseAsync {self._core.base_url} {self._core.credentials.kind}>"
-
-    async def _call(
-        self,
-        route: Route,
-        *,
-        path_params: Mapping[str, str] | None = None,
-        query: Mapping[str, QueryValue] | None = None,
-        json: Any = None,
-        sends: bool = False,
-    ) -> Any:
-        """Send one request (with pacing and retries) and return its decoded JSON body.
-
-        Raises what :meth:`_exchange` raises.
-        """
-        data, _ = await self._exchange(route, path_params=path_params, query=query, json=json, sends=sends)
-        return data
-
-    async def _exchange(
-        self,
-        route: Route,
-        *,
-        path_params: Mapping[str, str] | None = None,
-        query: Mapping[str, QueryValue] | None = None,
-        json: Any = None,
-        sends: bool = False,
-        decode: bool = True,
-    ) -> tuple[Any, Response]:
-        """Send one request (with pacing and retries); return its decoded JSON body and the response.
-
-        The response is there so that a body that does not fit its model can be
-        reported with its status, bytes, method and URL. ``sends`` marks a request
-        that sends an email or SMS: it is never repeated once it may have reached Close.
-        ``decode=False`` leaves the body undecoded (None in its place): decode it later
-        with :meth:`_decode`.
-
-        Raises:
-            APIError: Close answered with an error status.
-            TransportError: no response arrived.
-            WriteOutcomeUnknownError: a write failed after it may have been processed.
-            ResponseValidationError: the body is not JSON.
-            ClientClosedError: the client was closed.
-        """
-        core = self._core
-        pipeline = core.pipeline
-        if pipeline.closed:
-            self._check_open()
-        request = build_request(
-            route,
-            base_url=core.base_url,
-            path_params=path_params,
-            query=query,
-            json=json,
-            headers=core.headers,
-            timeout=self._timeout,
-            sends=sends,
-        )
-        debug = log.isEnabledFor(logging.DEBUG)  # skips timing and formatting on every call
-        started = time.perf_counter() if debug else 0.0
-        try:
-            response = await pipeline.send(request, policy=self._retry)
-            if debug:
-                log.debug(
-                    "%s %s -> %d in %.1f ms",
-                    request.method,
-                    request.url,
-                    response.status,
-                    (time.perf_counter() - started) * 1000,
-                )
-            if not 200 <= response.status < 300:
-                # Redirects are not followed (an API client should not be sent elsewhere quietly).
-                raise decode_error(response)
-            return (decode_json(response) if decode else None), response
-        except errors.CloseError as exc:
-            redact_exception(exc, core.secrets)
-            log.info("%s %s failed: %s", request.method, request.url, exc)
-            raise
-
-    def _decode(self, response: Response) -> Any:
-        """Decode a successful response's JSON body, as :meth:`_exchange` does.
-
-        Raises:
-            ResponseValidationError: the body is not JSON (credentials removed).
-        """
-        try:
-            return decode_json(response)
-        except errors.CloseError as exc:
-            redact_exception(exc, self._core.secrets)
-            raise
+        return f"<CloseAsync {self._connection.base_url} {self._connection.credentials.kind}>"
 
 
 def _check_base_url(url: str) -> str:

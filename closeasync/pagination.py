@@ -13,8 +13,8 @@ from typing import Any
 #: Each public name this module offered, and where it lives now.
 _MOVED = {
     "AsyncPaginator": "closeasync.listing.paginator",
-    "ItemStream": "closeasync.listing.stream",
-    "Page": "closeasync.listing.pages",
+    "ItemStream": "closeasync.listing.paginator",
+    "Page": "closeasync.listing.paginator",
 }
 
 __all__: list[str] = []

@@ -680,7 +680,7 @@ async def test_cancelling_a_request_queued_for_a_slot_keeps_the_count_in_flight(
 
     with anyio.fail_after(LIMIT_S):
         async with CloseAsync(api_key=API_KEY, transport=Slow(), base_url=BASE, max_concurrency=1) as close:
-            pacer = close._core.pipeline.limits.pacer(ROUTES["email"]["get"].group)
+            pacer = close._connection.pipeline.limits.pacer(ROUTES["email"]["get"].group)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(close.emails.get, "acti_first")
                 await first_sent.wait()

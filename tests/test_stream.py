@@ -338,7 +338,9 @@ async def test_a_cancelled_wait_for_a_page_loses_no_page(fake: FakeClose) -> Non
                         got.append((await iterator.__anext__()).id)
                     except StopAsyncIteration:
                         break
-    assert timeouts >= 26  # at every one of the 26 pages
+    # A timeout each time the next page was not in yet: at least once per 3 pages (releasing
+    # what waits lets up to 3 pages in at once).
+    assert timeouts >= 26 // 3
     assert got == await sequential_ids(fake, 10)
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..listing.keyset import SyncCursor
+from ..listing.cursor import SyncCursor
 from ..models import to_dict
 from ._spec import ExportSpec
 from ._stores_base import Store

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import attrs
 
 from ..errors import InvalidRequestError
-from ..listing.keyset import SyncCursor, SyncIterator
+from ..listing.cursor import SyncCursor
+from ..listing.keyset import SyncIterator
 
 if TYPE_CHECKING:
     from ..client import CloseAsync

@@ -15,7 +15,7 @@ from typing import IO, Any
 import orjson
 
 from ..errors import InvalidRequestError
-from ..listing.keyset import SyncCursor
+from ..listing.cursor import SyncCursor
 from ._lock import lock_output
 from ._stores_base import Store, StoreBusyError, StoreError
 

@@ -52,7 +52,6 @@ settling on Close's side.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -61,24 +60,146 @@ import orjson
 from ..errors import InvalidRequestError, ResponseValidationError
 from ..models._converter import StructureError, parse_datetime
 from ..models.activity import ActivityBase
+from ..models.responses import response_error
+from ..pipeline.auth import live_secrets
 from ..pipeline.wire import QueryValue
-from .cursor import SyncCursor, aware, start_cursor
-from .paginator import Fetched, response_error
+from .cursor import SyncCursor, aware
+from .engine import PageFlow
+from .rules import PageRequest, Turn
 
 if TYPE_CHECKING:
-    from .pages import ResponseOrigin
-    from .paginator import ResponseInfo, Structurer
+    from ..models.responses import ResponseInfo, ResponseOrigin, Structurer
+    from .fetch import Fetched, PageFetcher
 
-__all__ = ["SyncCursor", "SyncIterator", "start_cursor"]
+__all__ = ["KeysetRule", "SyncIterator"]
 
 T = TypeVar("T")
 log = logging.getLogger("closeasync")
 
-#: ``fetch(skip, limit, extra_query)`` returns one page of the listing being synced.
-FetchBounded = Callable[[int, int, Mapping[str, QueryValue]], Awaitable[Fetched]]
-
 #: How often the group of activities at one instant may be found changed before giving up.
 MAX_RESTARTS = 8
+
+#: An item of the walk: its ``date_created``, its id, and the JSON object as Close sent it.
+Keyed = tuple[datetime, str, Any]
+
+
+def _error(message: str, info: ResponseInfo | None, body: bytes = b"") -> ResponseValidationError:
+    return response_error(message, info.status if info else 0, body, info, live_secrets())
+
+
+class KeysetRule:
+    """The page rule of a sync walk: newest first by ``date_created``, bounded by dates.
+
+    Where the reading is: the last item passed, and how many items of its instant were
+    passed, in the server's order. Items are passed in the order they are handed out, so
+    the next request, made once a page is used up, can be worked out when it arrives.
+    """
+
+    marker = "has_more"
+
+    def __init__(self, cursor: SyncCursor, until: datetime | None, page_size: int) -> None:
+        self._watermark = cursor.watermark
+        self._until = until
+        self._page_size = page_size
+        self._scan_at = cursor.position
+        self._scan_passed = len(cursor.position_ids)
+        self._scan_last = cursor.position_ids[-1] if cursor.position_ids else None
+        self._restarts = 0
+        self._overlap = True
+        self._expect: str | None = None  # the id the next page must start with (the overlap)
+
+    def first(self) -> PageRequest:
+        return self._request()
+
+    def ahead(self, asked: PageRequest) -> PageRequest | None:
+        return None  # the next bound comes from the answer
+
+    def _request(self) -> PageRequest:
+        params: dict[str, QueryValue] = {}
+        if self._watermark is not None:
+            params["date_created__gte"] = self._watermark
+        self._expect = None
+        skip = 0
+        if self._scan_at is None:
+            if self._until is not None:
+                params["date_created__lt"] = self._until
+        else:
+            params["date_created__lte"] = self._scan_at
+            if self._scan_passed and self._overlap and self._scan_last is not None:
+                skip, self._expect = self._scan_passed - 1, self._scan_last
+            else:
+                skip = self._scan_passed
+        if skip:
+            params["_skip"] = skip
+        return PageRequest(skip, self._page_size, params)
+
+    def after(self, asked: PageRequest, page: Fetched) -> Turn:
+        items = [self._key(raw, page.info) for raw in page.items]
+        self._check_order(items, page.info)
+        self._overlap = True
+        if self._expect is not None:
+            if not items or items[0][0] != self._scan_at or items[0][1] != self._expect:
+                self._restart(page.info)
+                return Turn([], self._request())
+            items = items[1:]  # the item passed last time: already counted
+            if not items and page.has_more:
+                self._overlap = False  # a page of one: the next one starts right after it
+        elif not items and page.has_more:
+            raise _error("an empty page said has_more=true; the sync cannot go on", page.info)
+        for when, ident, _ in items:
+            if when == self._scan_at:
+                self._scan_passed += 1
+            else:
+                self._scan_at, self._scan_passed, self._restarts = when, 1, 0
+            self._scan_last = ident
+        return Turn(items, self._request() if page.has_more else None)
+
+    def _restart(self, info: ResponseInfo) -> None:
+        """The group at the reading's instant changed under it: read that group again.
+
+        The ones already passed are recognised by id: at this instant that is the
+        position's ids (delivered) and the watermark's (delivered by an earlier walk).
+        """
+        self._restarts += 1
+        if self._restarts > MAX_RESTARTS:
+            raise _error(
+                f"the activities created at {self._scan_at} kept changing order while being read "
+                f"({MAX_RESTARTS} times); the sync cannot tell which it has seen",
+                info,
+            )
+        log.info(
+            "closeasync sync: the activities at %s changed while read; reading them again", self._scan_at
+        )
+        self._scan_passed, self._scan_last = 0, None
+
+    @staticmethod
+    def _key(raw: Any, info: ResponseInfo) -> Keyed:
+        ident = raw.get("id") if isinstance(raw, dict) else None
+        stamp = raw.get("date_created") if isinstance(raw, dict) else None
+        if isinstance(ident, str) and isinstance(stamp, str):
+            try:
+                return parse_datetime(stamp), ident, raw
+            except ValueError:
+                pass
+        raise _error(
+            "a synced item needs a string 'id' and an ISO 8601 'date_created'", info, orjson.dumps(raw)
+        )
+
+    def _check_order(self, items: list[Keyed], info: ResponseInfo) -> None:
+        """The walk relies on newest-first order and on the date bounds being honoured."""
+        upper = self._scan_at
+        previous = None
+        for when, _, _ in items:
+            if (
+                (previous is not None and when > previous)
+                or (upper is not None and when > upper)
+                or (upper is None and self._until is not None and when >= self._until)
+                or (self._watermark is not None and when < self._watermark)
+            ):
+                raise _error(
+                    "a page of the sync is not newest first by date_created within the bounds asked for", info
+                )
+            previous = when
 
 
 class SyncIterator(Generic[T]):
@@ -91,7 +212,7 @@ class SyncIterator(Generic[T]):
 
     def __init__(
         self,
-        fetch: FetchBounded,
+        fetcher: PageFetcher,
         structurer: Structurer[T],
         *,
         cursor: SyncCursor,
@@ -102,10 +223,10 @@ class SyncIterator(Generic[T]):
             raise InvalidRequestError(
                 {"_limit": f"page_size must be an int of at least 2, got {page_size!r}"}
             )
-        self._fetch = fetch
         self._structurer = structurer
-        self._page_size = page_size
-        self._until = None if until is None else aware(until, "until")
+        self._flow = PageFlow(
+            KeysetRule(cursor, None if until is None else aware(until, "until"), page_size), fetcher
+        )
         self._scope = cursor.scope
         # What was delivered (the cursor).
         self._watermark = cursor.watermark
@@ -116,21 +237,16 @@ class SyncIterator(Generic[T]):
         self._position = cursor.position
         self._position_ids = list(cursor.position_ids)
         self._position_set = set(cursor.position_ids)
-        # Where the reading is: the last item passed (delivered or recognised), and how
-        # many items of its instant were passed, in the server's order.
-        self._scan_at = cursor.position
-        self._scan_passed = len(cursor.position_ids)
-        self._scan_last = cursor.position_ids[-1] if cursor.position_ids else None
-        self._restarts = 0
-        self._overlap = True
-        self._buffer: list[tuple[datetime, str, Any]] = []
+        self._buffer: list[Keyed] = []
         self._index = 0
         self._info: ResponseInfo | None = None
         self._origin: ResponseOrigin | None = None  # kept by each model, for FieldValueError
-        self._has_more = True
         self._finished = False
-        self.requests = 0
+
+    @property
+    def requests(self) -> int:
         """How many pages were requested so far."""
+        return self._flow.requests
 
     @property
     def cursor(self) -> SyncCursor:
@@ -172,26 +288,22 @@ class SyncIterator(Generic[T]):
             if self._index < len(self._buffer):
                 when, ident, raw = self._buffer[self._index]
                 self._index += 1
-                if self._pass(when, ident):
+                if self._still_to_deliver(when, ident):
                     return self._deliver(when, ident, raw)
                 continue
             self._buffer, self._index = [], 0
             if self._finished:
                 raise StopAsyncIteration
-            if not self._has_more:
+            page = await self._flow.next()
+            if page is None:
                 self._finish()
                 raise StopAsyncIteration
-            await self._next_page()
+            self._info = page.fetched.info
+            self._origin = self._structurer.origin(self._info)
+            self._buffer = page.items
 
-    # -- reading ----------------------------------------------------------------------------
-
-    def _pass(self, when: datetime, ident: str) -> bool:
-        """Move the reading past one item; return whether it is still to be delivered."""
-        if when == self._scan_at:
-            self._scan_passed += 1
-        else:
-            self._scan_at, self._scan_passed, self._restarts = when, 1, 0
-        self._scan_last = ident
+    def _still_to_deliver(self, when: datetime, ident: str) -> bool:
+        """Whether an item passed now was not delivered before (by this walk or an earlier one)."""
         if when == self._position and ident in self._position_set:
             return False
         return not (when == self._watermark and ident in self._watermark_set)
@@ -199,7 +311,7 @@ class SyncIterator(Generic[T]):
     def _deliver(self, when: datetime, ident: str, raw: Any) -> T:
         structurer = self._structurer
         try:
-            value: T = structurer.hook(raw, structurer.target, self._origin, True)  # adopt: ours alone
+            value: T = structurer.hook(raw, structurer.target, self._origin)
         except StructureError as exc:
             raise structurer.misfit(raw, exc, self._info, ident) from exc
         if isinstance(value, ActivityBase):
@@ -227,85 +339,3 @@ class SyncIterator(Generic[T]):
         self._top, self._top_ids = None, []
         self._position, self._position_ids, self._position_set = None, [], set()
         self._finished = True
-
-    async def _next_page(self) -> None:
-        extra: dict[str, QueryValue] = {}
-        if self._watermark is not None:
-            extra["date_created__gte"] = self._watermark
-        expect: str | None = None
-        skip = 0
-        if self._scan_at is None:
-            if self._until is not None:
-                extra["date_created__lt"] = self._until
-        else:
-            extra["date_created__lte"] = self._scan_at
-            if self._scan_passed and self._overlap and self._scan_last is not None:
-                skip, expect = self._scan_passed - 1, self._scan_last
-            else:
-                skip = self._scan_passed
-        self.requests += 1
-        got = await self._fetch(skip, self._page_size, extra)
-        self._info = got.info
-        self._origin = self._structurer.origin(got.info)
-        items = [self._key(raw) for raw in got.items]
-        self._check_order(items, got)
-        self._overlap = True
-        if expect is not None:
-            if not items or items[0][0] != self._scan_at or items[0][1] != expect:
-                self._restart(got)
-                return
-            items = items[1:]  # the item passed last time: already counted
-            if not items and got.has_more:
-                self._overlap = False  # a page of one: the next one starts right after it
-        elif not items and got.has_more:
-            raise self._error("an empty page said has_more=true; the sync cannot go on", got.info)
-        self._buffer, self._index, self._has_more = items, 0, got.has_more
-
-    def _restart(self, got: Fetched) -> None:
-        """The group at the reading's instant changed under it: read that group again."""
-        self._restarts += 1
-        if self._restarts > MAX_RESTARTS:
-            raise self._error(
-                f"the activities created at {self._scan_at} kept changing order while being read "
-                f"({MAX_RESTARTS} times); the sync cannot tell which it has seen",
-                got.info,
-            )
-        log.info(
-            "closeasync sync: the activities at %s changed while read; reading them again", self._scan_at
-        )
-        self._scan_passed, self._scan_last = 0, None
-        # Recognise the ones already passed by id: at this instant that is position's ids
-        # (delivered) and the watermark's (delivered by an earlier walk).
-
-    def _error(self, message: str, info: ResponseInfo | None, body: bytes = b"") -> ResponseValidationError:
-        status = info.status if info else 0
-        return response_error(message, status, body, info, self._structurer.secrets)
-
-    def _key(self, raw: Any) -> tuple[datetime, str, Any]:
-        ident = raw.get("id") if isinstance(raw, dict) else None
-        stamp = raw.get("date_created") if isinstance(raw, dict) else None
-        if isinstance(ident, str) and isinstance(stamp, str):
-            try:
-                return parse_datetime(stamp), ident, raw
-            except ValueError:
-                pass
-        raise self._error(
-            "a synced item needs a string 'id' and an ISO 8601 'date_created'", self._info, orjson.dumps(raw)
-        )
-
-    def _check_order(self, items: list[tuple[datetime, str, Any]], got: Fetched) -> None:
-        """The walk relies on newest-first order and on the date bounds being honoured."""
-        upper = self._scan_at
-        previous = None
-        for when, _, _ in items:
-            if (
-                (previous is not None and when > previous)
-                or (upper is not None and when > upper)
-                or (upper is None and self._until is not None and when >= self._until)
-                or (self._watermark is not None and when < self._watermark)
-            ):
-                raise self._error(
-                    "a page of the sync is not newest first by date_created within the bounds asked for",
-                    got.info,
-                )
-            previous = when

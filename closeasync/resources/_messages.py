@@ -10,19 +10,22 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from .. import errors
 from ..bulk import BulkResult, check_concurrency, run_bounded
-from ..listing.keyset import SyncCursor, SyncIterator, start_cursor
-from ..listing.paginator import AsyncPaginator, Structurer
+from ..listing.cursor import SyncCursor, start_cursor
+from ..listing.keyset import SyncIterator
+from ..listing.paginator import AsyncPaginator
+from ..listing.rules import PageRequest
 from ..models._base import UNSET, is_loaded
 from ..models._converter import StructureError
 from ..models.email import Email
+from ..models.responses import Structurer
 from ..models.sms import SMS
 from ..pipeline.routes import Route
 from ..pipeline.wire import QueryValue
-from ._base import ListFetcher, Resource
+from ._base import Resource
 from ._params import check_query, fields_param, filters_query, sync_filters, sync_scope, to_wire_body
 
 if TYPE_CHECKING:
-    from ..client import CloseAsync
+    from ..pipeline.requester import Requester
 
 __all__ = ["MessageResource", "Prepared"]
 
@@ -49,8 +52,8 @@ class MessageResource(Resource, Generic[M]):
     _routes: dict[str, Route]
     _update_rule: Rule
 
-    def __init__(self, client: CloseAsync) -> None:
-        super().__init__(client)
+    def __init__(self, requester: Requester) -> None:
+        super().__init__(requester)
         self._structurer: Structurer[M] = self._structurer_for(self._model, self._model.__name__)
 
     @staticmethod
@@ -68,11 +71,11 @@ class MessageResource(Resource, Generic[M]):
         Raises:
             NotFoundError: no such id.
         """
-        # Straight to the client, not through ``_one``: a coroutine less on the path of
+        # Straight to the requester, not through ``_one``: a coroutine less on the path of
         # every single GET (its creation, and a frame to pass at each suspension).
         query = None if fields is None else {"_fields": fields_param(fields)}
         ident = target if target.__class__ is str else self._id_of(target)
-        data, response = await self._client._exchange(
+        data, response = await self._requester.exchange(
             self._routes["get"], path_params={"id": ident}, query=query
         )
         return self._structurer.one(data, response)
@@ -83,7 +86,7 @@ class MessageResource(Resource, Generic[M]):
         Raises:
             NotFoundError: no such id.
         """
-        await self._client._call(self._routes["delete"], path_params={"id": self._id_of(target)})
+        await self._requester.call(self._routes["delete"], path_params={"id": self._id_of(target)})
 
     def _paginate(
         self, filters: Mapping[str, Any], fields: Sequence[str] | None, page_size: int, prefetch: int
@@ -110,7 +113,7 @@ class MessageResource(Resource, Generic[M]):
         cursor = start_cursor(sync_scope(route, query), since)
         query["_fields"] = fields_param(fields, always=("id", "date_created"))
         check_query(query)
-        fetch = ListFetcher(self._client, route, query)
+        fetch = self._pages_of(route, query)
         return SyncIterator(fetch, self._structurer, cursor=cursor, until=until, page_size=page_size)
 
     # -- create, update -----------------------------------------------------------------------
@@ -200,12 +203,12 @@ class MessageResource(Resource, Generic[M]):
             raise errors.InvalidRequestError({"ids": f"must be non-empty strings, got {', '.join(bad[:5])}"})
         check_concurrency(concurrency)
         field_list = fields_param(fields, always=("id",)) if fields is not None else None
-        lookup = ListFetcher(self._client, self._routes["list"], {"_fields": field_list})
+        lookup = self._pages_of(self._routes["list"], {"_fields": field_list})
         found: dict[str, M | Exception] = {}
 
         async def batch(chunk: list[str]) -> None:
             try:
-                got = await lookup(0, len(chunk), {"id__in": chunk})
+                got = await lookup.fetch(PageRequest(0, len(chunk), {"id__in": chunk}))
             except Exception as exc:
                 for ident in chunk:
                     found[ident] = exc

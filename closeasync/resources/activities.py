@@ -7,19 +7,21 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 from .. import errors
-from ..listing.keyset import SyncCursor, SyncIterator, start_cursor
-from ..listing.paginator import AsyncPaginator, Structurer
+from ..listing.cursor import SyncCursor, start_cursor
+from ..listing.keyset import SyncIterator
+from ..listing.paginator import AsyncPaginator
 from ..models.activity import ActivityBase
 from ..models.registry import Activity
+from ..models.responses import Structurer
 from ..params import ActivityFilters
 from ..pipeline.routes import ROUTES
 from ..pipeline.wire import QueryValue
 from ..rules.activities import activity_list_errors, activity_type_errors, activity_type_filter
-from ._base import ListFetcher, Resource
+from ._base import Resource
 from ._params import check_query, fields_param, filters_query, sync_filters, sync_scope
 
 if TYPE_CHECKING:
-    from ..client import CloseAsync
+    from ..pipeline.requester import Requester
 
 __all__ = ["ActivitiesResource"]
 
@@ -27,8 +29,8 @@ __all__ = ["ActivitiesResource"]
 class ActivitiesResource(Resource):
     """The all-activities list (``GET /activity/``)."""
 
-    def __init__(self, client: CloseAsync) -> None:
-        super().__init__(client)
+    def __init__(self, requester: Requester) -> None:
+        super().__init__(requester)
         self._structurer: Structurer[Activity] = self._structurer_for(Activity, "activity")
 
     def list(
@@ -130,7 +132,7 @@ class ActivitiesResource(Resource):
         cursor = start_cursor(sync_scope(route, query), since)
         query["_fields"] = fields_param(fields, always=("_type", "id", "date_created"))
         check_query(query)
-        fetch = ListFetcher(self._client, route, query)
+        fetch = self._pages_of(route, query)
         return SyncIterator(fetch, self._structurer, cursor=cursor, until=until, page_size=page_size)
 
     @staticmethod

@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Unpack
 
-from ..listing.keyset import SyncCursor, SyncIterator
+from ..listing.cursor import SyncCursor
+from ..listing.keyset import SyncIterator
 from ..models._base import UNSET
 from ..models.email import Email
 from ..models.enums import MessageStatus

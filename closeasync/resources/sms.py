@@ -7,7 +7,8 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Unpack
 
-from ..listing.keyset import SyncCursor, SyncIterator
+from ..listing.cursor import SyncCursor
+from ..listing.keyset import SyncIterator
 from ..models._base import UNSET
 from ..models.enums import MessageStatus
 from ..models.sms import SMS

@@ -1,42 +1,38 @@
-"""The pieces of a listing: a response's items, the structurer, pages, paging one at a time.
+"""What a response's objects become: the structurer, and the origin each model keeps.
 
-See :mod:`closeasync.listing.paginator` for how listings behave; this module holds what the
-sequential, windowed (:mod:`closeasync.listing.windows`) and streamed (:mod:`closeasync.listing.stream`)
-forms share.
+A resource (one object) and the listing engine (pages of them) both turn JSON into
+models through a :class:`Structurer`. Each model keeps a :class:`ResponseOrigin`
+(status, method, cleaned URL, the ``_fields`` asked for): a field that does not
+convert when first read raises :class:`~closeasync.errors.FieldValueError` naming the
+response, and a partial object (fetched with ``_fields``) is told from a whole one.
+An item that does not fit at all becomes :class:`~closeasync.errors.ResponseValidationError`.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
 from ..errors import FieldValueError, ResponseValidationError
-from ..models._converter import StructureError, converter
 from ..pipeline.auth import live_secrets, redact_exception
+from ._converter import StructureError, converter
 
 if TYPE_CHECKING:
     from ..pipeline.wire import Request, Response
 
 __all__ = [
-    "FetchPage",
-    "Fetched",
-    "Page",
     "ResponseInfo",
     "ResponseOrigin",
     "Structurer",
     "origin_of",
-    "read_envelope",
     "requested_fields_of",
     "response_error",
-    "sequential_pages",
 ]
 
 T = TypeVar("T")
-log = logging.getLogger("closeasync")
 _new_origin: Callable[[type[ResponseOrigin], tuple[Any, ...]], ResponseOrigin] = tuple.__new__
 
 
@@ -128,18 +124,6 @@ def origin_of(
     return _new_origin(ResponseOrigin, (status, method, url, requested))
 
 
-class Fetched(NamedTuple):
-    """One list response: its raw JSON items, Close's ``has_more``, and where it came from."""
-
-    items: list[Any]
-    has_more: bool
-    info: ResponseInfo
-
-
-#: ``fetch(skip, limit)`` returns one page of a listing.
-FetchPage = Callable[[int, int], Awaitable[Fetched]]
-
-
 def response_error(
     message: str, status: int, body: bytes, info: ResponseInfo | None, secrets: frozenset[str]
 ) -> ResponseValidationError:
@@ -149,27 +133,6 @@ def response_error(
     if secrets:
         redact_exception(error, secrets)  # as the client does for every error it raises
     return error
-
-
-def read_envelope(data: Any, response: Response, secrets: frozenset[str] = frozenset()) -> Fetched:
-    """Check a list response's envelope and return its items and ``has_more``.
-
-    Raises:
-        ResponseValidationError: not an object with a ``data`` list and a boolean ``has_more``.
-    """
-    info = ResponseInfo.of(response)
-    if isinstance(data, dict):
-        items = data.get("data")
-        has_more = data.get("has_more", False)
-        if isinstance(items, list) and isinstance(has_more, bool):
-            return Fetched(items, has_more, info)
-    raise response_error(
-        "a list response must be an object with a 'data' list and a boolean 'has_more'",
-        response.status,
-        response.content,
-        info,
-        secrets,
-    )
 
 
 class Structurer(Generic[T]):
@@ -217,7 +180,7 @@ class Structurer(Generic[T]):
         else:
             origin = _new_origin(ResponseOrigin, (response.status, "", "", None))
         try:
-            value: T = self.hook(data, self.target, origin, True)  # adopt: parsed for this call
+            value: T = self.hook(data, self.target, origin)
         except StructureError as exc:
             raise response_error(
                 f"{self.what} response does not fit its model: {exc}",
@@ -246,102 +209,21 @@ class Structurer(Generic[T]):
         error.__cause__ = exc
         return error
 
-    def into(
-        self, out: list[T], raw: list[Any], info: ResponseInfo | None, skip: int, *, adopt: bool = False
-    ) -> Exception | None:
+    def into(self, out: list[T], raw: list[Any], info: ResponseInfo | None, skip: int) -> Exception | None:
         """Append every item of ``raw`` to ``out``; return the misfit error where one stops it.
 
-        ``adopt`` marks JSON nobody else sees. Since views became lossless (#16) it changes
-        nothing: a view keeps each item as what Close sent and copies its keys (see
-        :mod:`closeasync.models._views`); the flag goes with the listing engine's redesign (#17).
+        ``skip`` is the position of ``raw[0]`` in the listing (for the error's message).
         """
         hook, target, origin = self.hook, self.target, self.origin(info)
         structured: list[T] = []
         append = structured.append
         try:
             for item in raw:
-                append(hook(item, target, origin, adopt))
+                append(hook(item, target, origin))
         except StructureError as exc:
-            # Each item is structured once (an adopted dict is not to be structured twice).
+            # Each item is structured once: the ones before the misfit are kept.
             index = len(structured)
             out.extend(structured)
             return self.misfit(raw[index], exc, info, f"item {skip + index} of the listing")
         out.extend(structured)
         return None
-
-
-class Page(Generic[T]):
-    """One page of a listing: the raw JSON items, structured lazily on access.
-
-    Attributes:
-        raw: the JSON objects exactly as Close sent them.
-        has_more: Close's ``has_more``.
-        skip: the ``_skip`` this page was fetched with.
-        info: the status, method and URL of the response it came in.
-    """
-
-    __slots__ = ("__weakref__", "_structurer", "has_more", "info", "raw", "skip")
-
-    def __init__(
-        self,
-        raw: list[Any],
-        *,
-        has_more: bool,
-        skip: int,
-        structurer: Structurer[T],
-        info: ResponseInfo | None = None,
-    ):
-        self.raw = raw
-        self.has_more = has_more
-        self.skip = skip
-        self.info = info
-        self._structurer = structurer
-
-    def __len__(self) -> int:
-        return len(self.raw)
-
-    def __iter__(self) -> Iterator[T]:
-        structurer = self._structurer
-        hook, target, origin = structurer.hook, structurer.target, structurer.origin(self.info)
-        for index, item in enumerate(self.raw):
-            try:
-                value: T = hook(item, target, origin)
-            except StructureError as exc:
-                raise structurer.misfit(
-                    item, exc, self.info, f"item {self.skip + index} of the listing"
-                ) from exc
-            yield value
-
-    @property
-    def items(self) -> list[T]:
-        """Every item of the page, structured (each access structures them again)."""
-        return list(self)
-
-    def __repr__(self) -> str:
-        return f"<Page skip={self.skip} items={len(self.raw)} has_more={self.has_more}>"
-
-
-async def sequential_pages(
-    fetch: FetchPage, structurer: Structurer[T], page_size: int, skip: int, remaining: int | None
-) -> AsyncGenerator[Page[T], None]:
-    """Pages one request at a time, from ``skip`` on, at most ``remaining`` items."""
-    while remaining is None or remaining > 0:
-        size = page_size if remaining is None else min(page_size, remaining)
-        got = await fetch(skip, size)
-        raw = got.items
-        if remaining is not None and len(raw) > remaining:
-            raw = raw[:remaining]
-        if raw:
-            yield Page(raw, has_more=got.has_more, skip=skip, structurer=structurer, info=got.info)
-        if not got.has_more:
-            return
-        if not raw:
-            # has_more with an empty page would loop forever on the same offset.
-            log.warning("closeasync: empty page with has_more=true at _skip=%d; stopping", skip)
-            return
-        skip += len(raw)
-        if remaining is not None:
-            remaining -= len(raw)
-        # Let this page go before the next one is read and parsed: held across the
-        # ``await`` it would double the listing's peak memory.
-        del got, raw
