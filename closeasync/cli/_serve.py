@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from ._common import Interrupted, count, port, run_async
 
+# The fake, its demo data and aiohttp.web are imported inside the functions that run
+# `serve` and `demo`: every other command (and --help) starts without loading them.
 if TYPE_CHECKING:
     from ..fake import FakeClose
 

@@ -13,6 +13,7 @@ from .handlers.listing import ListRules
 from .limits import Fault, Faults, RateLimits
 from .router import Outcome
 from .state import SentMessage
+from .transport import FakeTransport
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -21,6 +22,7 @@ __all__ = [
     "FakeClose",
     "FakeRequest",
     "FakeResponse",
+    "FakeTransport",
     "Fault",
     "Faults",
     "ListRules",

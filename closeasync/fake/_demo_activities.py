@@ -1,8 +1,8 @@
 """The demo's activities other than Email and SMS, stored with ``FakeClose.add_activity``.
 
-Each function adds activities of one type to the lead a :class:`~closeasync.fake.demo._Builder`
-is working on, with the fields the type's model defines and values shaped like those
-in Close's examples.
+Each function adds activities of one type to the lead a
+:class:`~closeasync.fake._demo_builder.DemoBuilder` is working on, with the fields the
+type's model defines and values shaped like those in Close's examples.
 """
 
 from __future__ import annotations
@@ -12,23 +12,25 @@ import itertools
 import re
 import string
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import _demo_text as text
+from ._demo_builder import FORM_FIELDS, DemoBuilder
 from ._objects import format_phone
 
-if TYPE_CHECKING:
-    from .demo import _Builder as Builder
-
-__all__ = ["CUSTOM_CHOICES", "FIXED", "FORM_FIELDS"]
+__all__ = [
+    "call",
+    "created",
+    "custom",
+    "form_submission",
+    "meeting",
+    "note",
+    "status_changes",
+    "task",
+    "whatsapp",
+]
 
 Obj = dict[str, Any]
-FORM_FIELDS = ("Name", "Work email", "Company", "Team size", "Subscribe to the newsletter")
-#: The choices of the fields of the organization's two custom activity types.
-CUSTOM_CHOICES = (
-    (("Under $10k", "$10k-$50k", "Over $50k"), ("This quarter", "Next quarter"), ("Yes", "No")),
-    (("Kickoff", "Import", "Training", "Live"), ("On track", "At risk"), ("Yes", "No")),
-)
 
 
 def _nulls(names: str) -> Obj:
@@ -37,7 +39,7 @@ def _nulls(names: str) -> Obj:
 
 _NO_SEQUENCE = _nulls("sequence_id sequence_name sequence_subscription_id")
 #: Fields the demo's activities of one type share (null or empty in Close's examples too).
-FIXED: dict[str, Obj] = {
+_FIXED: dict[str, Obj] = {
     "Created": _nulls("contact_id import_id"),
     "Call": {"source": "Close.io", **_NO_SEQUENCE}
     | _nulls("outcome_id voicemail_url voicemail_duration dialer_id dialer_saved_search_id"),
@@ -66,6 +68,16 @@ FIXED: dict[str, Obj] = {
 }
 
 
+def _add(b: DemoBuilder, kind: str, when: datetime, **fields: Any) -> None:
+    """Store an activity of the current lead that happened ``when`` (by its owner unless told)."""
+    # Each activity gets its own lists: a test that changes one stored activity changes no other.
+    fixed = {k: list(v) if isinstance(v, list) else v for k, v in _FIXED.get(kind, {}).items()}
+    fields = {"user_id": b.owner["id"], **fixed, **fields}
+    b.counts[kind] += 1
+    stamps = {"date_created": when, "date_updated": when, "activity_at": when}
+    b.fake.add_activity(kind, lead_id=b.lead["id"], **stamps, **fields)
+
+
 def _phones(local: str, remote: str, *, countries: bool = True) -> Obj:
     out: Obj = {"local_phone": local, "remote_phone": remote}
     for side, number in (("local", local), ("remote", remote)):
@@ -80,7 +92,12 @@ def _note_html(note: str) -> str:
     return f"<body><p>{html.escape(note)}</p></body>"
 
 
-def call(b: Builder, contact: Obj) -> None:
+def created(b: DemoBuilder, *, source: str) -> None:
+    """The lead's first activity: it was made in the app (``ui``) or by the website form."""
+    _add(b, "Created", b.created, source=source)
+
+
+def call(b: DemoBuilder, contact: Obj) -> None:
     """A call with the contact: answered, a voicemail left, or no answer."""
     rng = b.rng
     outcomes = (("completed", "answered"),) * 4 + (("completed", "vm-left"), ("no-answer", "no-answer"))
@@ -90,7 +107,8 @@ def call(b: Builder, contact: Obj) -> None:
     recorded = disposition == "answered" and rng.random() < 0.5
     note = b.say(text.CALL_NOTES, contact)
     remote = contact["phones"][0]["phone"]
-    b.add(
+    _add(
+        b,
         "Call",
         b.sometime(),
         id=ident,
@@ -109,12 +127,13 @@ def call(b: Builder, contact: Obj) -> None:
     )
 
 
-def note(b: Builder, contact: Obj) -> None:
+def note(b: DemoBuilder, contact: Obj) -> None:
     """A note on the lead, now and then pinned."""
     when = b.sometime()
     words = b.say(text.NOTES, contact)
     pinned = b.rng.random() < 0.1
-    b.add(
+    _add(
+        b,
         "Note",
         when,
         note=words,
@@ -124,11 +143,12 @@ def note(b: Builder, contact: Obj) -> None:
     )
 
 
-def task(b: Builder, contact: Obj) -> None:
+def task(b: DemoBuilder, contact: Obj) -> None:
     """A task the lead's owner completed."""
     owner = b.owner
     task = {"task_id": b.new_id("task"), "task_text": b.say(text.TASKS, contact)}
-    b.add(
+    _add(
+        b,
         "TaskCompleted",
         b.sometime(),
         **task,
@@ -137,7 +157,7 @@ def task(b: Builder, contact: Obj) -> None:
     )
 
 
-def meeting(b: Builder, contact: Obj) -> None:
+def meeting(b: DemoBuilder, contact: Obj) -> None:
     """A calendar meeting with the contact (held, cancelled or declined)."""
     rng, owner = b.rng, b.owner
     starts = b.between(b.created, b.now - timedelta(hours=2)).replace(second=0, microsecond=0)
@@ -150,7 +170,8 @@ def meeting(b: Builder, contact: Obj) -> None:
     guest |= {"user_id": None, "is_organizer": False, "status": "no" if status == "canceled" else "yes"}
     host = {"email": owner["email"], "name": owner["name"], "contact_id": None, "user_id": owner["id"]}
     host |= {"is_organizer": True, "status": "yes"}
-    b.add(
+    _add(
+        b,
         "Meeting",
         starts,
         contact_id=contact["id"],
@@ -172,7 +193,7 @@ def meeting(b: Builder, contact: Obj) -> None:
     )
 
 
-def status_changes(b: Builder) -> None:
+def status_changes(b: DemoBuilder) -> None:
     """The lead's way through the statuses, and maybe its opportunity being won or lost."""
     rng = b.rng
     when = b.created
@@ -181,7 +202,7 @@ def status_changes(b: Builder) -> None:
         when = b.after(when, 24, 24 * 20)
         (old_id, old_label), (new_id, new_label) = b.lead_statuses[old], b.lead_statuses[new]
         change = {"old_status_id": old_id, "old_status_label": old_label}
-        b.add("LeadStatusChange", when, **change, new_status_id=new_id, new_status_label=new_label)
+        _add(b, "LeadStatusChange", when, **change, new_status_id=new_id, new_status_label=new_label)
     customer = path[-1:] == (2,)
     if not customer and rng.random() < 0.75:
         return
@@ -194,7 +215,8 @@ def status_changes(b: Builder) -> None:
     pipeline_id, pipeline_name = b.pipeline
     value = rng.choice((1200, 4800, 9600, 18_000, 36_000, 60_000))
     won = when.replace(hour=0, minute=0, second=0, microsecond=0) if outcome == "won" else None
-    b.add(
+    _add(
+        b,
         "OpportunityStatusChange",
         when,
         opportunity_id=b.new_id("oppo"),
@@ -216,7 +238,7 @@ def status_changes(b: Builder) -> None:
     )
 
 
-def whatsapp(b: Builder, contact: Obj) -> None:
+def whatsapp(b: DemoBuilder, contact: Obj) -> None:
     """A short WhatsApp conversation logged by an integration, each message answering the last."""
     rng = b.rng
     when = b.sometime()
@@ -228,7 +250,8 @@ def whatsapp(b: Builder, contact: Obj) -> None:
         rendered = re.sub(r"\b_(.+?)_\b", r"<em>\1</em>", rendered)
         token = f"{rng.getrandbits(80):020X}"
         ident = b.new_id("acti")
-        b.add(
+        _add(
+            b,
             "WhatsAppMessage",
             when,
             id=ident,
@@ -246,7 +269,7 @@ def whatsapp(b: Builder, contact: Obj) -> None:
         when = b.after(when, 0.02, 8)
 
 
-def custom(b: Builder, contact: Obj) -> None:
+def custom(b: DemoBuilder, contact: Obj) -> None:
     """An instance of one of the custom activity types; a draft may leave fields empty."""
     rng = b.rng
     when = b.sometime()
@@ -261,18 +284,25 @@ def custom(b: Builder, contact: Obj) -> None:
         "status": "published" if published else "draft",
         "last_published_at": when if published else None,
     }
-    b.add(
-        "CustomActivity", when, contact_id=contact["id"], custom_activity_type_id=type_id, **status, **values
+    _add(
+        b,
+        "CustomActivity",
+        when,
+        contact_id=contact["id"],
+        custom_activity_type_id=type_id,
+        **status,
+        **values,
     )
 
 
-def form_submission(b: Builder, contact: Obj, when: datetime) -> None:
+def form_submission(b: DemoBuilder, contact: Obj, when: datetime) -> None:
     """The website form that created the lead, sent by the contact (no user made it)."""
     form_id, configuration_id, field_ids = b.form
     address = contact["emails"][0]["email"]
     answers = (contact["name"], address, b.words["company"], b.words["seats"], b.rng.random() < 0.5)
     site = "https://www.close-demo.example"
-    b.add(
+    _add(
+        b,
         "FormSubmission",
         when,
         contact_id=contact["id"],

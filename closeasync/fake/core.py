@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..models._converter import format_datetime
 from ._clock import DEFAULT_START, FakeClock
@@ -15,9 +15,7 @@ from .handlers.messages import deliver_due
 from .limits import Faults, RateLimits
 from .router import Outcome, route_request
 from .state import FakeState, SentMessage
-
-if TYPE_CHECKING:
-    from ..transports.fake import FakeTransport
+from .transport import FakeTransport
 
 __all__ = ["DEFAULT_API_KEY", "FakeClose"]
 
@@ -160,6 +158,4 @@ class FakeClose:
 
     def transport(self) -> FakeTransport:
         """An in-process transport to this fake: ``CloseAsync(transport=fake.transport())``."""
-        from ..transports.fake import FakeTransport
-
         return FakeTransport(self)

@@ -15,14 +15,14 @@ import attrs
 
 from ..models.registry import ACTIVITY_BY_RESOURCE
 from ..pipeline.auth import credential_in
-from ..pipeline.routes import Route
+from ..pipeline.routes import ROUTES, Route
 from ..pipeline.routes import match as match_route
 from ._http import FakeRequest, FakeResponse, error, field_errors
 from .handlers import activities, messages
 from .limits import Chosen
 
 if TYPE_CHECKING:
-    from . import FakeClose
+    from .core import FakeClose
 
 __all__ = ["Outcome", "route_request"]
 
@@ -89,8 +89,6 @@ def _dispatch(fake: FakeClose, route: Route, params: dict[str, str], request: Fa
 
 
 def _route_names() -> dict[str, dict[Route, str]]:
-    from ..pipeline.routes import ROUTES
-
     return {name: {route: action for action, route in routes.items()} for name, routes in ROUTES.items()}
 
 

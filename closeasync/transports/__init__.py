@@ -1,4 +1,8 @@
-"""Transports: how requests reach Close (or a stand-in for it)."""
+"""Transports: how requests reach Close (or a stand-in for it).
+
+The fake's in-process transport is :class:`closeasync.fake.FakeTransport`, made by
+``FakeClose.transport()``.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,11 @@ from ..pipeline.wire import Request, Response, Timeout
 from .aiohttp import AiohttpTransport
 from .base import Transport
 from .cassette import MatchOptions, ScrubOptions
-from .fake import FakeTransport
 from .replay import CassetteTransport, RecordingTransport, RecordMode, ReplayTransport
 
 __all__ = [
     "AiohttpTransport",
     "CassetteTransport",
-    "FakeTransport",
     "MatchOptions",
     "RecordMode",
     "RecordingTransport",

@@ -1,4 +1,9 @@
-"""An in-process transport to a :class:`~closeasync.fake.FakeClose` (no sockets)."""
+"""An in-process transport to a :class:`~closeasync.fake.FakeClose` (no sockets).
+
+It lives with the fake rather than in :mod:`closeasync.transports`: it is one of the
+fake's two ways in (the other is :func:`closeasync.fake.app.serve`), it needs the fake's
+request type, and ``FakeClose.transport()`` makes one.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,10 @@ import anyio.lowlevel
 
 from .. import errors
 from ..pipeline.wire import Request, Response, Timeout
+from ._http import FakeRequest
 
 if TYPE_CHECKING:
-    from ..fake import FakeClose
+    from .core import FakeClose
 
 __all__ = ["FakeTransport"]
 
@@ -31,8 +37,6 @@ class FakeTransport:
 
     async def send(self, request: Request) -> Response:
         """Answer ``request`` from the fake."""
-        from ..fake import FakeRequest
-
         # As over a socket, a request is a point where other tasks run and a
         # cancellation lands (the client's pipeline adds no pause of its own).
         await anyio.lowlevel.checkpoint()
