@@ -455,11 +455,44 @@ def test_a_slotted_model_class_is_refused() -> None:
 
 
 def test_every_sdk_model_has_its_lazy_fields_from_import() -> None:
-    """A model built by hand converts JSON it is given whether or not one was structured before."""
-    code = (
-        "from closeasync.models import Event\n"
-        "from datetime import datetime\n"
-        "event = Event(date_created='2026-01-05T08:55:40+00:00')\n"
-        "assert isinstance(event.date_created, datetime), type(event.date_created)\n"
-    )
+    """A model built by hand converts JSON it is given whether or not one was structured before.
+
+    Every model class of every module of ``closeasync.models`` has a lazy field for each
+    field that converts, right after ``import closeasync.models``, before anything is
+    structured: the converter, built by that import, imports every model module first.
+    """
+    code = """
+import enum, importlib, pkgutil, typing
+from datetime import date, datetime
+import attrs
+import closeasync.models as models
+from closeasync.models import Event, Model
+from closeasync.models._views import LazyField
+
+event = Event(date_created="2026-01-05T08:55:40+00:00")
+assert isinstance(event.date_created, datetime), type(event.date_created)
+
+for info in pkgutil.iter_modules(models.__path__):
+    importlib.import_module(f"closeasync.models.{info.name}")  # a module the package missed
+
+def converts(tp):
+    if isinstance(tp, type):
+        return tp in (datetime, date) or issubclass(tp, (enum.Enum, Model))
+    return any(converts(arg) for arg in typing.get_args(tp))
+
+pending, classes = list(Model.__subclasses__()), []
+while pending:
+    cls = pending.pop()
+    pending.extend(cls.__subclasses__())
+    classes.append((cls, {k for k, v in vars(cls).items() if isinstance(v, LazyField)}))
+missing = []
+for cls, lazy in classes:
+    attrs.resolve_types(cls)
+    prefixed = {field for _, field in getattr(cls, "__wire_prefixes__", ())}
+    for a in attrs.fields(cls):
+        if a.name not in prefixed and converts(a.type) and a.name not in lazy:
+            missing.append(f"{cls.__module__}.{cls.__name__}.{a.name}")
+assert len(classes) > 30, len(classes)
+assert not missing, missing
+"""
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

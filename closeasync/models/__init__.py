@@ -1,4 +1,22 @@
-"""Typed attrs models of Close's activities."""
+"""Typed attrs models of Close's activities.
+
+One model class a module (``email``, ``call``...; shared pieces in ``common``, enums
+in ``enums``), the :data:`Activity` union in ``registry``, and the machinery that turns
+Close's JSON into models and back, each module importing only those below it:
+
+- ``_base``: :class:`Model`, what every model keeps (the JSON as sent, its origin,
+  what :func:`evolve` changed) and the errors reading a field raises
+  (:class:`FieldNotLoaded`; ``field_error`` makes the ``FieldValueError``);
+- ``_values``: one JSON value to one attribute value and back (timestamps, enums,
+  nested models), for the views and the converter alike;
+- ``_views``: a model as a view over its JSON object, its converting fields lazy;
+- ``_converter``: the one cattrs converter, which structures every model class with
+  its view (or all at once, for the strict converter) and unstructures them back;
+- ``_json``: :func:`to_dict`, :func:`to_json`, :func:`extra_fields`.
+
+Importing this package builds the converter (``_json`` needs it), which gives every
+model class its lazy fields: a model made by hand converts the JSON it is given.
+"""
 
 from __future__ import annotations
 
@@ -150,8 +168,3 @@ __all__ = [
     "to_dict",
     "to_json",
 ]
-
-# The converter gives every model its lazy-field descriptors when it is built, so a model
-# made by hand converts its JSON even in a program that imported only closeasync.models
-# (``import closeasync`` no longer imports the client, which used to build it first).
-from . import _converter as _converter

@@ -18,20 +18,27 @@ object itself, untouched, under :data:`SOURCE`. So:
   ``attrs.asdict``, ``attrs.evolve``, ``copy``, ``pickle`` and cattrs work on every
   model, and ``to_dict`` still leaves the key out.
 
-A value Close sent malformed raises :class:`~closeasync.errors.FieldValueError` when
-its field is read. No model holds a credential: where a model came from
-(:data:`ORIGIN`) is its response's status, method and URL.
+- A value Close sent malformed raises :class:`~closeasync.errors.FieldValueError` when
+  its field is read: the view's lazy field (:mod:`closeasync.models._views`) reports
+  it through :func:`field_error`, here, which asks the model's :class:`Origin` (kept
+  under :data:`ORIGIN`) for the error naming the response it came in.
+
+No model holds a credential: an origin is its response's status, method and URL and
+the ``_fields`` asked for, and every error made here is cleaned of the open clients'
+credentials.
 """
 
 from __future__ import annotations
 
 import typing
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 import attrs
+import orjson
 
 from ..errors import FieldValueError, restore_exception
+from ..pipeline.auth import live_secrets, redact_exception
 
 __all__ = [
     "CHANGED",
@@ -40,17 +47,20 @@ __all__ = [
     "UNSET",
     "FieldNotLoaded",
     "Model",
+    "Origin",
     "evolve",
+    "field_error",
     "is_loaded",
     "loaded_fields",
     "modelled_keys",
+    "set_values",
     "wire_name",
 ]
 
 #: Hidden keys of a model's instance ``__dict__`` (never attributes anyone declares):
 #: the JSON object as Close sent it (views only; never changed) ...
 SOURCE = "__closeasync_json__"
-#: ... where it came from (a ``closeasync.listing.pages.ResponseOrigin``: status, method, URL) ...
+#: ... where it came from (an :class:`Origin`: its response's status, method, URL, ``_fields``) ...
 ORIGIN = "__closeasync_origin__"
 #: ... and the fields :func:`evolve` changed since (``to_dict`` writes those over SOURCE).
 CHANGED = "__closeasync_changed__"
@@ -104,6 +114,24 @@ class FieldNotLoaded(AttributeError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (restore_exception, (type(self), self.args, dict(self.__dict__)))
+
+
+class Origin(Protocol):
+    """Where a model's JSON came from, kept under :data:`ORIGIN` (the ``ResponseOrigin`` of the
+    response it came in): it makes the errors reading one of its fields raises."""
+
+    @property
+    def requested_fields(self) -> tuple[str, ...] | None:
+        """The ``_fields`` the request asked for (None: every field): what :class:`FieldNotLoaded` names."""
+        ...
+
+    def field_error(self, model: str, field: str, message: str, body: bytes) -> Exception:
+        """The error for ``model.field`` whose value did not convert."""
+        ...
+
+    def nested(self) -> Origin:
+        """The origin of the objects nested in this one's (never partial)."""
+        ...
 
 
 def wire_name(attribute: attrs.Attribute[Any]) -> str:
@@ -207,9 +235,8 @@ def _empty_factory(tp: Any) -> Callable[[], Any]:
 
 def _requested(model: Model) -> tuple[str, ...] | None:
     """The ``_fields`` the model's request asked for (None: every field, or made by hand)."""
-    origin = model.__dict__.get(ORIGIN)
-    requested: tuple[str, ...] | None = getattr(origin, "requested_fields", None)
-    return requested
+    origin: Origin | None = model.__dict__.get(ORIGIN)
+    return None if origin is None else origin.requested_fields
 
 
 def _compared(model: Model, name: str) -> Any:
@@ -286,3 +313,58 @@ def is_loaded(model: Model, field: str) -> bool:
     raise :class:`~closeasync.errors.FieldValueError`).
     """
     return field in model.__dict__ and field in _empties(type(model))
+
+
+def field_error(model: Model, field: str, exc: Exception) -> Exception:
+    """The :class:`~closeasync.errors.FieldValueError` for ``model.field``, whose value raised
+    ``exc`` when converted: made by the model's :class:`Origin` when it has one, with the
+    object as Close sent it as ``body``."""
+    name = type(model).__name__
+    message = f"{name}.{field}: {exc}"
+    source = model.__dict__.get(SOURCE)
+    try:
+        body = orjson.dumps(source if source is not None else _as_sent(model), default=_jsonable)
+    except Exception:  # the error being reported matters more than its body
+        body = b""
+    origin: Origin | None = model.__dict__.get(ORIGIN)
+    if origin is not None:
+        error = origin.field_error(name, field, message, body)
+    else:
+        error = FieldValueError(message, model=name, field=field, body=body)
+    # No model keeps a credential, so the error is cleaned against the open clients' ones.
+    secrets = live_secrets()
+    if secrets:
+        redact_exception(error, secrets)
+    return error
+
+
+def _as_sent(model: Model) -> dict[str, Any]:
+    """A model's fields as a JSON object (for a body when it keeps no :data:`SOURCE`), what
+    is converted already as converted.
+
+    Wire names are restored (``from_`` is ``from`` again); nested models come out the
+    same way when written with ``orjson.dumps(..., default=_jsonable)``.
+    """
+    wire = _wire_names(type(model))
+    tag: str | None = getattr(type(model), "TYPE", None)
+    sent: dict[str, Any] = {} if tag is None else {"_type": tag}  # a view keeps no _type key
+    sent.update((wire.get(k, k), v) for k, v in model.__dict__.items() if k not in HIDDEN)
+    return sent
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Model):
+        return _as_sent(value)
+    raise TypeError(type(value).__name__)
+
+
+_WIRE_NAMES: dict[type[Model], dict[str, str]] = {}
+
+
+def _wire_names(cls: type[Model]) -> dict[str, str]:
+    """Attribute name -> JSON key, for the attributes whose JSON key differs."""
+    names = _WIRE_NAMES.get(cls)
+    if names is None:
+        names = {a.name: wire_name(a) for a in attrs.fields(cls) if wire_name(a) != a.name}
+        _WIRE_NAMES[cls] = names
+    return names

@@ -1,8 +1,21 @@
-"""The one cattrs converter: JSON values in, attrs models out, and back.
+"""The one cattrs converter: Close's JSON in, attrs models out, and back.
+
+Where the pieces sit, on the way from JSON to a value a program reads:
+
+1. a JSON object (a dict, as orjson parsed it) goes to the structure hook this module
+   registers for its model class (or, for :data:`~closeasync.models.Activity`, to the
+   one dispatching on ``_type``);
+2. in production that hook is the class's *view* (:mod:`closeasync.models._views`):
+   the model keeps the JSON, its converting fields are lazy;
+3. a field is converted on its first read, by the value conversion
+   :mod:`closeasync.models._values` gives for its annotation;
+4. a malformed value raises :class:`~closeasync.errors.FieldValueError` then, made by
+   :func:`closeasync.models._base.field_error` with the model's origin.
 
 ``_type`` is not an attribute: each activity class carries it as ``TYPE`` and the
-:data:`~closeasync.models.Activity` union dispatches on it, with
-:class:`~closeasync.models.UnknownActivity` catching types this version does not
+:data:`~closeasync.models.Activity` union (the registry,
+:mod:`closeasync.models.registry`, which knows nothing of converting) dispatches on it,
+with :class:`~closeasync.models.UnknownActivity` catching types this version does not
 know. Keys the server sends that the model does not know are skipped (production)
 or refused (the strict converter the tests run over every example and fake
 response, so drift shows up as a failure).
@@ -12,8 +25,7 @@ Two ways to structure a model
 - *Views* (production, :mod:`closeasync.models._views`): the model's ``__dict__`` is a copy
   of the JSON object; timestamps, enums and nested models are converted when first
   read. Structuring a listing costs about what parsing it does, and a program pays
-  for the conversions of the fields it reads. A malformed value raises
-  :class:`~closeasync.errors.FieldValueError` when its field is read.
+  for the conversions of the fields it reads.
 - *Reference* (``_reference_structure_fn``): every field converted at once, checked
   as strictly as asked. It is the specification: the strict converter uses it, so
   does ``make_model_converter(lazy=False)``, and the views fall back to it to report
@@ -25,6 +37,11 @@ Why views: building models was where a listing spent its time. Generated
 straight-line hooks writing slots directly (this module's previous design) reached
 11-13 us an email, about twice that inside the I/O loop, against ~0.7 us for a view
 (``benchmarks/RESULTS.md`` has the measurements and the design history).
+
+Every model hook, views included, takes ``(data, cls, origin=None, adopt=False)``:
+cattrs' two arguments, then the :class:`~closeasync.models._base.Origin` the model keeps
+(the listing engine and the resources pass their response's), and ``adopt``, accepted
+and ignored (the source is always ``data``).
 """
 
 from __future__ import annotations
@@ -38,8 +55,10 @@ import attrs
 from cattrs.preconf.orjson import OrjsonConverter, make_converter
 
 from ..errors import FieldValueError
+from . import event  # noqa: F401  # the one model outside the registry: for install_views
 from ._base import CHANGED, SOURCE, Model, set_values, wire_name
-from ._convert import (
+from ._values import (
+    Conv,
     HookBuilder,
     StructureError,
     format_datetime,
@@ -48,6 +67,8 @@ from ._convert import (
     split_optional,
 )
 from ._views import build_view, install_views
+from .activity import UnknownActivity
+from .registry import ACTIVITY_TYPES, Activity
 
 __all__ = [
     "StructureError",
@@ -61,12 +82,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-_Conv = Callable[[Any], Any]
 _new = object.__new__
 
 
 def _reference_structure_fn(cls: type[Model], builder: HookBuilder) -> Callable[..., Model]:
-    """The plain, interpreted structuring of ``cls``: the specification the generated code follows.
+    """The plain, interpreted structuring of ``cls``: the specification the views follow.
 
     The strict converter uses it as it is; the views fall back to it to report
     what is not a JSON object. ``origin`` and ``adopt`` are accepted for the views'
@@ -75,7 +95,7 @@ def _reference_structure_fn(cls: type[Model], builder: HookBuilder) -> Callable[
     attrs.resolve_types(cls)
     prefixes: tuple[tuple[str, str], ...] = getattr(cls, "__wire_prefixes__", ())
     prefixed = {field for _, field in prefixes}
-    specs: dict[str, tuple[str, _Conv | None, bool]] = {}
+    specs: dict[str, tuple[str, Conv | None, bool]] = {}
     for attribute in attrs.fields(cls):
         if attribute.name in prefixed:
             continue  # filled only from prefixed keys, as unstructuring writes it back
@@ -208,13 +228,63 @@ def make_model_converter(*, strict: bool = False, lazy: bool = True) -> OrjsonCo
     conv.register_unstructure_hook_func(
         lambda tp: isinstance(tp, type) and issubclass(tp, enum.Enum), lambda e: e.value
     )
-    # Imported late: the activity module needs the Model base from above.
-    from .registry import register_activity_union
-
-    register_activity_union(conv, strict=strict)
+    _register_activity_union(conv, strict=strict)
     if builder.lazy:
+        # Every SDK model class exists by now (imported above: the activities and the
+        # models they nest with the registry, Event on its own), whatever imported this.
         install_views(conv.get_structure_hook)
     return conv
+
+
+def _register_activity_union(conv: OrjsonConverter, *, strict: bool) -> None:
+    """Teach ``conv`` to structure :data:`~closeasync.models.Activity` by its ``_type`` tag."""
+    hooks: dict[str, Callable[..., Model]] = {
+        name: conv.get_structure_hook(cls) for name, cls in ACTIVITY_TYPES.items()
+    }
+    known = ACTIVITY_TYPES
+
+    def structure_activity(data: Any, _: Any = None, origin: Any = None, adopt: bool = False) -> Model:
+        tag = data.get("_type") if type(data) is dict else None
+        hook = hooks.get(tag) if type(tag) is str else None
+        if hook is not None:
+            model: Model = hook(data, known[tag], origin, adopt)  # type: ignore[index]  # tag is a str here
+            return model
+        if strict:
+            raise StructureError(f"activity with unknown _type {tag!r}")
+        return _unknown(data)
+
+    conv.register_structure_hook_func(lambda tp: tp == Activity, structure_activity)
+
+    def structure_unknown(
+        data: Any, _: Any = None, origin: Any = None, adopt: bool = False
+    ) -> UnknownActivity:
+        return _unknown(data)
+
+    conv.register_structure_hook(UnknownActivity, structure_unknown)
+    conv.register_unstructure_hook(UnknownActivity, _unknown_as_sent)
+
+
+#: The identifiers an UnknownActivity lifts out of ``raw``, by the JSON key they come from.
+_LIFTED = {"type": "_type", "id": "id", "lead_id": "lead_id"}
+
+
+def _unknown_as_sent(obj: UnknownActivity) -> dict[str, Any]:
+    """``raw`` as Close sent it, with the lifted identifiers as they are now (``evolve``)."""
+    values = obj.__dict__
+    out = dict(values.get("raw") or {})
+    for attr, key in _LIFTED.items():
+        if attr in values:
+            out[key] = values[attr]
+        else:
+            out.pop(key, None)
+    return out
+
+
+def _unknown(data: Any) -> UnknownActivity:
+    if type(data) is not dict:
+        raise StructureError(f"activity: expected a JSON object, got {type(data).__name__}")
+    fields = {k: data.get(k) for k in ("id", "lead_id") if isinstance(data.get(k), str)}
+    return UnknownActivity(type=data.get("_type"), raw=data, **fields)
 
 
 converter = make_model_converter()

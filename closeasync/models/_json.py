@@ -1,4 +1,8 @@
-"""Models back to JSON: the shape Close itself sends, for storing or printing them."""
+"""Models back to JSON: the shape Close itself sends, for storing or printing them.
+
+:func:`to_dict` unstructures with the production converter
+(:mod:`closeasync.models._converter`), which gives a model from Close back as it came.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 import orjson
 
 from ._base import SOURCE, Model, modelled_keys
+from ._converter import unstructure
 
 __all__ = ["extra_fields", "to_dict", "to_json"]
 
@@ -29,8 +34,6 @@ def to_dict(model: Model) -> dict[str, Any]:
     >>> to_dict(SMS(id="acti_1", text="hi"))
     {'_type': 'SMS', 'id': 'acti_1', 'text': 'hi'}
     """
-    from ._converter import unstructure  # the converter imports the models: import it late
-
     data = unstructure(model)
     if not isinstance(data, dict):
         raise TypeError(f"to_dict() takes a model, got {type(model).__name__}")

@@ -1,15 +1,19 @@
 """Models as views over Close's JSON: every field there at once, conversions on first read.
 
-The production converter does not build a model field by field. It gives the model a
-copy of the JSON object's modelled keys as its instance ``__dict__``, and keeps the
-object itself, untouched, beside them (under ``SOURCE``: see :mod:`closeasync.models._base`):
+The production converter (:mod:`closeasync.models._converter`) structures a model class
+with the view :func:`build_view` makes for it. A view does not build the model field
+by field: it gives the model a copy of the JSON object's modelled keys as its instance
+``__dict__``, and keeps the object itself, untouched, beside them (under ``SOURCE``: see
+:mod:`closeasync.models._base`):
 
 - a field whose JSON value *is* the attribute value (``str``, ``int``, ``bool``,
   ``float``, dicts, lists of those, ``None``) is read straight from that dict, at the
   speed of any attribute;
 - a field that needs converting (timestamps, enums, nested models, lists of models)
-  has a data descriptor on the class (installed here, the first time the class is
-  structured). Its first read converts the JSON value and stores the result in the
+  has a data descriptor on the class, a :class:`LazyField` (installed by
+  :func:`build_view`; for the SDK's models, when the converter is built). Its first
+  read converts the JSON value (as :mod:`closeasync.models._values` says for its
+  annotation; a nested object through its own view) and stores the result in the
   instance dict in place of it, so later reads only pass through the descriptor; the
   source keeps the value as Close sent it, which ``to_dict`` gives back;
 - an absent key is an absent field (see :class:`~closeasync.models.Model`).
@@ -24,8 +28,9 @@ What it changes, on purpose:
 
 - A value Close sent malformed (a timestamp that does not parse, a string where an
   object belongs) raises :class:`~closeasync.errors.FieldValueError` when that field is
-  read, naming the model, the field and the response it came in, instead of failing
-  the listing at that item. A non-object item still fails the listing at once.
+  read (made by :func:`~closeasync.models._base.field_error`), naming the model, the
+  field and the response it came in, instead of failing the listing at that item. A
+  non-object item still fails the listing at once.
 - The JSON given is never changed: the instance dict is a copy (a conversion replaces
   a value there, never inside the JSON), so the source stays exactly what Close sent.
   Nested objects and lists are shared with that JSON: do not change JSON after
@@ -54,11 +59,10 @@ from typing import Any
 import attrs
 import orjson
 
-from ._base import ORIGIN, SOURCE, Model, modelled_keys, set_values, wire_name
-from ._convert import HookBuilder, enum_of, is_model, split_optional
-from ._view_errors import Origin, field_error
+from ._base import ORIGIN, SOURCE, Model, Origin, field_error, modelled_keys, set_values, wire_name
+from ._values import HookBuilder, enum_of, is_model, split_optional
 
-__all__ = ["LazyField", "View", "build_view", "install_views"]
+__all__ = ["LazyField", "build_view", "install_views"]
 
 _new = object.__new__
 _fromisoformat = datetime.fromisoformat

@@ -1,13 +1,13 @@
-"""The ``Activity`` union: every activity type, told apart by Close's ``_type``."""
+"""The ``Activity`` union: every activity type, told apart by Close's ``_type``.
+
+Only tables of model classes: the converter (:mod:`closeasync.models._converter`)
+reads them to dispatch on ``_type``; nothing here converts anything.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
-from cattrs import Converter
-
-from ._base import Model
 from .activity import ActivityBase, UnknownActivity
 from .call import Call
 from .created import Created
@@ -28,7 +28,6 @@ __all__ = [
     "ACTIVITY_TYPES",
     "Activity",
     "activity_class",
-    "register_activity_union",
 ]
 
 #: Any activity Close can return from ``GET /activity/``.
@@ -93,59 +92,3 @@ ACTIVITY_BY_RESOURCE: dict[str, type[ActivityBase]] = {
 def activity_class(type_name: str) -> type[ActivityBase] | None:
     """Return the model class for a ``_type`` value, or None if it is not modelled."""
     return ACTIVITY_TYPES.get(type_name)
-
-
-def register_activity_union(conv: Converter, *, strict: bool) -> None:
-    """Teach ``conv`` to structure :data:`Activity` by its ``_type`` tag."""
-    # Every model hook takes ``origin`` and ``adopt`` after cattrs' two (closeasync.models._views).
-    hooks: dict[str, Callable[..., Model]] = {
-        name: conv.get_structure_hook(cls) for name, cls in ACTIVITY_TYPES.items()
-    }
-    known = ACTIVITY_TYPES
-
-    def structure_activity(data: Any, _: Any = None, origin: Any = None, adopt: bool = False) -> Model:
-        tag = data.get("_type") if type(data) is dict else None
-        hook = hooks.get(tag) if type(tag) is str else None
-        if hook is not None:
-            model: Model = hook(data, known[tag], origin, adopt)  # type: ignore[index]  # tag is a str here
-            return model
-        if strict:
-            from ._converter import StructureError
-
-            raise StructureError(f"activity with unknown _type {tag!r}")
-        return _unknown(data)
-
-    conv.register_structure_hook_func(lambda tp: tp == Activity, structure_activity)
-
-    def structure_unknown(
-        data: Any, _: Any = None, origin: Any = None, adopt: bool = False
-    ) -> UnknownActivity:
-        return _unknown(data)
-
-    conv.register_structure_hook(UnknownActivity, structure_unknown)
-    conv.register_unstructure_hook(UnknownActivity, _unknown_as_sent)
-
-
-#: The identifiers an UnknownActivity lifts out of ``raw``, by the JSON key they come from.
-_LIFTED = {"type": "_type", "id": "id", "lead_id": "lead_id"}
-
-
-def _unknown_as_sent(obj: UnknownActivity) -> dict[str, Any]:
-    """``raw`` as Close sent it, with the lifted identifiers as they are now (``evolve``)."""
-    values = obj.__dict__
-    out = dict(values.get("raw") or {})
-    for attr, key in _LIFTED.items():
-        if attr in values:
-            out[key] = values[attr]
-        else:
-            out.pop(key, None)
-    return out
-
-
-def _unknown(data: Any) -> UnknownActivity:
-    if type(data) is not dict:
-        from ._converter import StructureError
-
-        raise StructureError(f"activity: expected a JSON object, got {type(data).__name__}")
-    fields = {k: data.get(k) for k in ("id", "lead_id") if isinstance(data.get(k), str)}
-    return UnknownActivity(type=data.get("_type"), raw=data, **fields)

@@ -1,8 +1,16 @@
-"""Value conversions shared by the converter and the model views: JSON value in, attribute value out.
+"""Value conversions: one JSON value in, one attribute value out, and back.
 
-No I/O and no cattrs state of its own: :class:`HookBuilder` turns an annotation into
-the function converting one non-null JSON value (or ``None`` when the JSON value *is*
-the attribute value), for the converter that owns it (see :mod:`closeasync.models._converter`).
+The converter (:mod:`closeasync.models._converter`) and the views
+(:mod:`closeasync.models._views`) convert the same way: through a :class:`HookBuilder`,
+which turns a field's annotation into the function converting one non-null JSON value
+(``None`` when the JSON value *is* the attribute value: strings, numbers, dicts...).
+A view calls it on a field's first read; the reference structuring calls it on every
+field at once. What does not convert raises here (:class:`StructureError`,
+``ValueError``...); a view turns that into a :class:`~closeasync.errors.FieldValueError`.
+
+Also here: Close's timestamps (:func:`parse_datetime`, :func:`format_datetime`) and the
+annotation helpers both modules read (:func:`split_optional`, :func:`enum_of`,
+:func:`is_model`). No I/O and no converter of its own.
 """
 
 from __future__ import annotations
@@ -100,7 +108,7 @@ def _type_checker(expected: tuple[type, ...], label: str) -> Conv:
 
 
 #: Types whose JSON value is the attribute value (the strict converter checks the JSON type).
-PLAIN: dict[Any, tuple[tuple[type, ...], str]] = {
+_PLAIN: dict[Any, tuple[tuple[type, ...], str]] = {
     str: ((str,), "a string"),
     int: ((int,), "an integer"),
     float: ((int, float), "a number"),
@@ -120,8 +128,8 @@ class HookBuilder:
         """Return a function converting a non-null JSON value, or None for identity."""
         if tp is Any or tp is object:
             return None
-        if tp in PLAIN:
-            return _type_checker(*PLAIN[tp]) if self.strict else None
+        if tp in _PLAIN:
+            return _type_checker(*_PLAIN[tp]) if self.strict else None
         if tp is datetime:
             return parse_datetime
         if tp is date:
