@@ -333,11 +333,11 @@ MEETING = {
 
 
 @pytest.mark.parametrize("prefetch", [0, 3])
-async def test_listing_adopts_its_own_json_and_pages_keep_theirs(prefetch: int) -> None:
-    """Items of a listing are adopted (ours alone); a page handed out keeps its raw JSON as sent.
+async def test_listing_items_and_pages_keep_the_json_as_sent(prefetch: int) -> None:
+    """Items of a listing keep every field; a page handed out keeps its raw JSON as sent.
 
     A misfit after a renamed key (``_paused_subscriptions``) must not structure the
-    earlier, adopted items a second time: they keep every field.
+    earlier items a second time: they keep every field.
     """
     items: list[Any] = [{**MEETING, "id": f"acti_{i}"} for i in range(5)] + ["not an object"]
     stub = StubTransport()

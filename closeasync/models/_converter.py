@@ -38,10 +38,9 @@ straight-line hooks writing slots directly (this module's previous design) reach
 11-13 us an email, about twice that inside the I/O loop, against ~0.7 us for a view
 (``benchmarks/RESULTS.md`` has the measurements and the design history).
 
-Every model hook, views included, takes ``(data, cls, origin=None, adopt=False)``:
-cattrs' two arguments, then the :class:`~closeasync.models._base.Origin` the model keeps
-(the listing engine and the resources pass their response's), and ``adopt``, accepted
-and ignored (the source is always ``data``).
+Every model hook, views included, takes ``(data, cls, origin=None)``: cattrs' two
+arguments, then the :class:`~closeasync.models._base.Origin` the model keeps (the
+listing engine and the resources pass their response's).
 """
 
 from __future__ import annotations
@@ -89,8 +88,8 @@ def _reference_structure_fn(cls: type[Model], builder: HookBuilder) -> Callable[
     """The plain, interpreted structuring of ``cls``: the specification the views follow.
 
     The strict converter uses it as it is; the views fall back to it to report
-    what is not a JSON object. ``origin`` and ``adopt`` are accepted for the views'
-    signature and not needed: nothing is left to convert later, nothing is adopted.
+    what is not a JSON object. ``origin`` is accepted for the views' signature and not
+    needed: nothing is left to convert later.
     """
     attrs.resolve_types(cls)
     prefixes: tuple[tuple[str, str], ...] = getattr(cls, "__wire_prefixes__", ())
@@ -105,7 +104,7 @@ def _reference_structure_fn(cls: type[Model], builder: HookBuilder) -> Callable[
     strict = builder.strict
     name = cls.__name__
 
-    def structure(data: Any, _: Any = None, origin: Any = None, adopt: bool = False) -> Model:
+    def structure(data: Any, _: Any = None, origin: Any = None) -> Model:
         if type(data) is not dict:
             raise StructureError(f"{name}: expected a JSON object, got {type(data).__name__}")
         values: dict[str, Any] = {}
@@ -243,11 +242,11 @@ def _register_activity_union(conv: OrjsonConverter, *, strict: bool) -> None:
     }
     known = ACTIVITY_TYPES
 
-    def structure_activity(data: Any, _: Any = None, origin: Any = None, adopt: bool = False) -> Model:
+    def structure_activity(data: Any, _: Any = None, origin: Any = None) -> Model:
         tag = data.get("_type") if type(data) is dict else None
         hook = hooks.get(tag) if type(tag) is str else None
         if hook is not None:
-            model: Model = hook(data, known[tag], origin, adopt)  # type: ignore[index]  # tag is a str here
+            model: Model = hook(data, known[tag], origin)  # type: ignore[index]  # tag is a str here
             return model
         if strict:
             raise StructureError(f"activity with unknown _type {tag!r}")
@@ -255,9 +254,7 @@ def _register_activity_union(conv: OrjsonConverter, *, strict: bool) -> None:
 
     conv.register_structure_hook_func(lambda tp: tp == Activity, structure_activity)
 
-    def structure_unknown(
-        data: Any, _: Any = None, origin: Any = None, adopt: bool = False
-    ) -> UnknownActivity:
+    def structure_unknown(data: Any, _: Any = None, origin: Any = None) -> UnknownActivity:
         return _unknown(data)
 
     conv.register_structure_hook(UnknownActivity, structure_unknown)

@@ -69,8 +69,7 @@ _fromisoformat = datetime.fromisoformat
 #: Two threads reading one field for the first time must end with the same object.
 _PUBLISH = threading.Lock()
 
-#: ``view(data, _=None, origin=None, adopt=False)``: a model over the JSON object ``data``
-#: (``adopt`` is accepted for the hooks' shared signature: the source is always ``data``).
+#: ``view(data, _=None, origin=None)``: a model over the JSON object ``data``.
 View = Callable[..., Model]
 #: ``convert(json_value, origin)``: the attribute value of one non-null JSON value.
 _Convert = Callable[[Any, "Origin | None"], Any]
@@ -345,7 +344,7 @@ def build_view(cls: type[Model], builder: HookBuilder, fallback: Callable[..., M
     allowed = _as_parsed_keys(set(modelled_keys(cls)[0]))
     collect = _prefix_collector(prefixes, allowed) if prefixes else None
 
-    def view(data: Any, _: Any = None, origin: Origin | None = None, adopt: bool = False) -> Model:
+    def view(data: Any, _: Any = None, origin: Origin | None = None) -> Model:
         if data.__class__ is not dict:
             return fallback(data)  # raises the error naming the model
         # The usual case: one pass in C (``issuperset`` of the dict itself skips the generic
