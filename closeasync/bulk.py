@@ -16,7 +16,7 @@ import anyio
 
 from .errors import InvalidRequestError
 
-__all__ = ["BulkResult", "check_concurrency", "run_bounded"]
+__all__ = ["BulkResult"]  # run_bounded and check_concurrency serve the resources
 
 K = TypeVar("K")
 T = TypeVar("T")

@@ -67,3 +67,29 @@ def test_subpackages_are_attributes_as_before() -> None:
     code = "import closeasync; print(closeasync.models.Email.__name__, closeasync.errors.CloseError.__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["Email", "CloseError"]
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("closeasync.pagination", "AsyncPaginator"),
+        ("closeasync.pagination", "Page"),
+        ("closeasync.pagination", "ItemStream"),
+        ("closeasync.sync", "SyncCursor"),
+        ("closeasync.sync", "SyncIterator"),
+    ],
+)
+def test_moved_modules_forward_their_public_names_with_a_warning(module: str, name: str) -> None:
+    """The listing's old public modules still give their names, and say where they live now."""
+    old = importlib.import_module(module)
+    with pytest.warns(DeprecationWarning, match=f"from closeasync import {name}"):
+        value = getattr(old, name)
+    public = hasattr(closeasync, name)
+    home = closeasync if public else importlib.import_module("closeasync.listing.paginator")
+    assert value is getattr(home, name)
+
+
+@pytest.mark.parametrize("module", ["closeasync.pagination", "closeasync.sync"])
+def test_moved_modules_no_longer_offer_internals(module: str) -> None:
+    with pytest.raises(AttributeError):
+        importlib.import_module(module).read_envelope  # noqa: B018

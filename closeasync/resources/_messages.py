@@ -21,8 +21,8 @@ from ..models.responses import Structurer
 from ..models.sms import SMS
 from ..pipeline.routes import Route
 from ..pipeline.wire import QueryValue
+from ._arguments import check_query, fields_param, filters_query, sync_filters, sync_scope, to_wire_body
 from ._base import Resource
-from ._params import check_query, fields_param, filters_query, sync_filters, sync_scope, to_wire_body
 
 if TYPE_CHECKING:
     from ..pipeline.requester import Requester

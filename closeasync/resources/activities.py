@@ -17,8 +17,8 @@ from ..params import ActivityFilters
 from ..pipeline.routes import ROUTES
 from ..pipeline.wire import QueryValue
 from ..rules.activities import activity_list_errors, activity_type_errors, activity_type_filter
+from ._arguments import check_query, fields_param, filters_query, sync_filters, sync_scope
 from ._base import Resource
-from ._params import check_query, fields_param, filters_query, sync_filters, sync_scope
 
 if TYPE_CHECKING:
     from ..pipeline.requester import Requester

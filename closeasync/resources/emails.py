@@ -14,8 +14,8 @@ from ..models.enums import MessageStatus
 from ..params import ActivityFilters, EmailCreateFields, EmailUpdateFields
 from ..pipeline.routes import ROUTES
 from ..rules.messages import email_create_errors, email_update_errors
+from ._arguments import check_keys
 from ._messages import MessageResource, Prepared
-from ._params import check_keys
 
 if TYPE_CHECKING:
     from ..listing.paginator import AsyncPaginator

@@ -16,8 +16,8 @@ from ..params import ActivityFilters, SMSCreateFields, SMSUpdateFields
 from ..pipeline.routes import ROUTES
 from ..pipeline.wire import QueryValue
 from ..rules.messages import sms_create_errors, sms_update_errors
+from ._arguments import check_keys
 from ._messages import MessageResource, Prepared
-from ._params import check_keys
 
 if TYPE_CHECKING:
     from ..listing.paginator import AsyncPaginator
