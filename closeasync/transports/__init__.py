@@ -1,12 +1,14 @@
 """Transports: how requests reach Close (or a stand-in for it).
 
+A transport is one coroutine, ``send(Request) -> Response``, and ``aclose()`` (see
+:class:`Transport`); :class:`Request` and :class:`Response` are the values it trades in.
 The fake's in-process transport is :class:`closeasync.fake.FakeTransport`, made by
-``FakeClose.transport()``.
+``FakeClose.transport()``. (``Timeout``, which a request carries, is ``closeasync.Timeout``.)
 """
 
 from __future__ import annotations
 
-from ..pipeline.wire import Request, Response, Timeout
+from ..pipeline.wire import Request, Response
 from .aiohttp import AiohttpTransport
 from .base import Transport
 from .cassette import MatchOptions, ScrubOptions
@@ -22,6 +24,5 @@ __all__ = [
     "Request",
     "Response",
     "ScrubOptions",
-    "Timeout",
     "Transport",
 ]
