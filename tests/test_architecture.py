@@ -173,3 +173,15 @@ def test_all_names_only_what_the_module_offers(module: str) -> None:
     if not any(part.startswith("_") for part in module.split(".")):
         private = [name for name in names if name.startswith("_") and not name.endswith("__")]
         assert private == [], f"{module}.__all__ names private names {private}"
+
+
+def test_the_export_is_an_sdk_user() -> None:
+    """``closeasync.export`` uses the SDK as a user would: public names only."""
+    public = {"closeasync", "closeasync.models"}
+    for module, path in MODULES.items():
+        if not module.startswith("closeasync.export"):
+            continue
+        for target in _imported(module, path):
+            if target.startswith("closeasync") and not target.startswith("closeasync.export"):
+                name = target if target in MODULES else target.rpartition(".")[0]
+                assert name in public, f"{module} imports {target}"

@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..listing.cursor import SyncCursor
+from .. import SyncCursor
 from ..models import to_dict
 from ._spec import ExportSpec
 from ._stores_base import Store
 from ._tables import UNTYPED
 
 if TYPE_CHECKING:
-    from .. import RequestEvent
-    from ..client import CloseAsync
+    from .. import CloseAsync, RequestEvent
 
 __all__ = ["ExportStats", "run_export"]
 

@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import attrs
 
-from ..errors import InvalidRequestError
-from ..listing.cursor import SyncCursor
-from ..listing.keyset import SyncIterator
+from .. import InvalidRequestError, SyncCursor, SyncIterator
 
 if TYPE_CHECKING:
-    from ..client import CloseAsync
+    from .. import CloseAsync
 
 __all__ = ["ExportSpec", "What"]
 

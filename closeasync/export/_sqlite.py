@@ -18,8 +18,7 @@ from typing import IO, Any
 
 import orjson
 
-from ..errors import InvalidRequestError
-from ..listing.cursor import SyncCursor
+from .. import InvalidRequestError, SyncCursor
 from ._lock import lock_output
 from ._stores_base import StoreError
 from ._tables import UNTYPED, columns_for, row_values, table_for

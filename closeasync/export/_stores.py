@@ -14,8 +14,7 @@ from typing import IO, Any
 
 import orjson
 
-from ..errors import InvalidRequestError
-from ..listing.cursor import SyncCursor
+from .. import InvalidRequestError, SyncCursor
 from ._lock import lock_output
 from ._stores_base import Store, StoreBusyError, StoreError
 

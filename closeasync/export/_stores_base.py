@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from ..listing.cursor import SyncCursor
+from .. import SyncCursor
 
 __all__ = ["Store", "StoreBusyError", "StoreError"]
 
