@@ -16,7 +16,8 @@ harmless:
   failed raises :class:`~closeasync.errors.WriteOutcomeUnknownError`: the caller
   checks (by listing, say) instead of guessing.
 
-``RetryPolicy(max_attempts=1)`` disables retries.
+``RetryPolicy(max_attempts=1)`` disables retries. What a failure that is not repeated
+means for a write is decided beside the policy, in :mod:`closeasync.pipeline.outcomes`.
 
 >>> policy = RetryPolicy()
 >>> policy.decide_status("GET", sends=False, status=503, attempt=1, retry_after=None).retry

@@ -78,6 +78,11 @@ def state(vt: VirtualTime, **kwargs: object) -> RateLimitState:
     return RateLimitState(clock=vt.clock, sleep=vt.sleep, **kwargs)  # type: ignore[arg-type]
 
 
+def header(*, limit: int, remaining: int, reset: float) -> tuple[tuple[str, str], ...]:
+    """An answer's headers carrying Close's usual ``RateLimit``."""
+    return (("RateLimit", f"limit={limit}, remaining={remaining}, reset={reset:g}"),)
+
+
 # --- GroupPacer: pure arithmetic on a given "now" -------------------------------------------------
 
 
@@ -150,7 +155,7 @@ def test_rejected_blocks_even_unpaced() -> None:
     assert pacer.reserve(15.0, pace=False) == 0.0
 
 
-# --- RateLimitState.wait_turn on virtual time -----------------------------------------------------
+# --- Turn.wait on virtual time ---------------------------------------------------------------------
 
 
 async def test_unknown_groups_never_sleep() -> None:
@@ -159,7 +164,7 @@ async def test_unknown_groups_never_sleep() -> None:
     waited: list[float] = []
 
     async def one() -> None:
-        waited.append(await limits.wait_turn(GROUP))
+        waited.append(await limits.turn(GROUP).wait())
 
     await vt.run(*[one] * 50)
     assert waited == [0.0] * 50
@@ -174,7 +179,7 @@ async def test_third_request_waits_for_the_window_end() -> None:
 
     async def three() -> None:
         for _ in range(3):
-            waited.append(await limits.wait_turn(GROUP))
+            waited.append(await limits.turn(GROUP).wait())
 
     await vt.run(three)
     assert waited == [0.0, 0.0, 10.0]
@@ -210,12 +215,12 @@ async def test_concurrent_tasks_wait_together_and_never_overrun(latency: float) 
     limits.observe(GROUP, RateLimit(limit=5, remaining=2, reset=10))  # what the last response said
 
     async def request() -> None:
-        await limits.wait_turn(GROUP)
-        info = server.arrive()
-        if latency:
-            await vt.sleep(latency)
-        limits.done(GROUP)  # the answer is in: no longer in flight
-        limits.observe(GROUP, info)
+        with limits.turn(GROUP) as turn:
+            await turn.wait()
+            info = server.arrive()
+            if latency:
+                await vt.sleep(latency)
+        limits.observe(GROUP, info)  # the answer is in: no longer in flight, its header taken in
 
     await vt.run(*[request] * 20)
     per_window = Counter(server.window(t) for t in server.arrivals)
@@ -242,7 +247,7 @@ async def test_tasks_told_to_wait_wake_at_the_same_moment() -> None:
     went: list[float] = []
 
     async def request() -> None:
-        await limits.wait_turn(GROUP)
+        await limits.turn(GROUP).wait()
         went.append(vt.now)
 
     await vt.run(*[request] * 20)
@@ -258,7 +263,7 @@ async def test_429_stops_its_group_only() -> None:
 
     def request(group: str) -> Callable[[], Awaitable[None]]:
         async def go() -> None:
-            await limits.wait_turn(group)
+            await limits.turn(group).wait()
             went[group].append(vt.now)
 
         return go
@@ -276,9 +281,9 @@ async def test_new_window_refills_through_the_state() -> None:
     went: list[float] = []
 
     async def request() -> None:
-        await limits.wait_turn(GROUP)
-        went.append(vt.now)
-        limits.done(GROUP)
+        with limits.turn(GROUP) as turn:
+            await turn.wait()
+            went.append(vt.now)
         limits.observe(GROUP, RateLimit(limit=4, remaining=4 - went.count(vt.now), reset=3.0))
 
     await vt.run(*[request] * 6)
@@ -294,7 +299,7 @@ async def test_window_end_never_announced_does_not_stall() -> None:
     went: list[float] = []
 
     async def request() -> None:
-        await limits.wait_turn(GROUP)
+        await limits.turn(GROUP).wait()
         went.append(vt.now)  # and no RateLimit header comes back
 
     await vt.run(*[request] * 6)
@@ -310,7 +315,7 @@ async def test_news_during_a_guessed_window_sets_the_real_end() -> None:
     went: list[float] = []
 
     async def request() -> None:
-        await limits.wait_turn(GROUP)
+        await limits.turn(GROUP).wait()
         went.append(vt.now)
 
     async def late_answer() -> None:
@@ -328,7 +333,7 @@ async def test_pace_false_ignores_budgets_but_honours_a_429() -> None:
     waited: list[float] = []
 
     async def request() -> None:
-        waited.append(await limits.wait_turn(GROUP))
+        waited.append(await limits.turn(GROUP).wait())
 
     await vt.run(*[request] * 5)
     assert waited == [0.0] * 5
@@ -345,7 +350,7 @@ async def test_wait_longer_than_max_wait_raises_and_nothing_waits() -> None:
     limits = state(vt)
     limits.rejected(GROUP, 30.0)
     with pytest.raises(RateLimitError, match="max_rate_limit_wait=10") as caught:
-        await limits.wait_turn(GROUP, max_wait=10.0)
+        await limits.turn(GROUP).wait(max_wait=10.0)
     assert caught.value.retry_after == pytest.approx(30.0)
     assert caught.value.status == 429
     assert caught.value.method == "GET"
@@ -354,7 +359,7 @@ async def test_wait_longer_than_max_wait_raises_and_nothing_waits() -> None:
     waited: list[float] = []
 
     async def request() -> None:
-        waited.append(await limits.wait_turn(GROUP, max_wait=30.0))
+        waited.append(await limits.turn(GROUP).wait(max_wait=30.0))
 
     await vt.run(request)
     assert waited == [30.0]
@@ -365,7 +370,7 @@ async def test_budget_wait_longer_than_max_wait_raises() -> None:
     limits = state(vt)
     limits.observe(GROUP, RateLimit(limit=10, remaining=0, reset=45))
     with pytest.raises(RateLimitError) as caught:
-        await limits.wait_turn(GROUP, max_wait=20.0)
+        await limits.turn(GROUP).wait(max_wait=20.0)
     assert caught.value.retry_after == pytest.approx(45.0)
     assert vt.sleeps == []
 
@@ -375,8 +380,8 @@ async def test_instant_returns_without_sleeping() -> None:
     limits = state(vt)
     limits.rejected(GROUP, 12.0)
     with anyio.fail_after(LIMIT_S):
-        assert await limits.wait_turn(GROUP, instant=True) == pytest.approx(12.0)
-        assert await limits.wait_turn(GROUP, instant=True) == 0.0
+        assert await limits.turn(GROUP).wait(instant=True) == pytest.approx(12.0)
+        assert await limits.turn(GROUP).wait(instant=True) == 0.0
     assert vt.sleeps == []
 
 
@@ -389,7 +394,7 @@ async def test_stop_ends_a_wait_early() -> None:
     waited: list[float] = []
 
     async def request() -> None:
-        waited.append(await limits.wait_turn(GROUP, stop=lambda: stopped))
+        waited.append(await limits.turn(GROUP).wait(stop=lambda: stopped))
 
     async def closer() -> None:
         nonlocal stopped
@@ -405,15 +410,14 @@ async def test_stop_ends_a_wait_early() -> None:
 # --- the concurrency cap -----------------------------------------------------------------------
 
 
-def test_limiter_only_when_capped() -> None:
-    assert RateLimitState().limiter() is None
+def test_slots_only_when_capped() -> None:
+    assert RateLimitState().slots is None
 
 
 async def test_limiter_caps_work_in_flight() -> None:
     limits = RateLimitState(max_concurrency=3)
-    limiter = limits.limiter()
+    limiter = limits.slots
     assert limiter is not None
-    assert limits.limiter() is limiter  # one shared cap
     in_flight = peak = done = 0
 
     async def hold() -> None:
@@ -440,10 +444,10 @@ async def test_requests_in_flight_are_taken_off_what_an_answer_says_is_left() ->
     taken off too, so a cold start does not overrun the window."""
     vt = VirtualTime()
     limits = state(vt)
-    for _ in range(5):  # five go out before any answer: nothing is known yet
-        assert await limits.wait_turn(GROUP) == 0.0
-    limits.done(GROUP)  # the first answer: Close has seen 1 of a budget of 5
-    limits.observe(GROUP, RateLimit(limit=5, remaining=4, reset=10))
+    turns = [limits.turn(GROUP) for _ in range(5)]
+    for turn in turns:  # five go out before any answer: nothing is known yet
+        assert await turn.wait() == 0.0
+    turns[0].answered(header(limit=5, remaining=4, reset=10))  # Close has seen 1 of a budget of 5
     pacer = limits.pacer(GROUP)
     assert pacer.inflight == 4
     assert pacer.remaining == 0  # the 4 in flight will use what is left
@@ -454,32 +458,35 @@ async def test_more_in_flight_than_is_left_leaves_nothing_not_a_debt() -> None:
     the next window's first answer is then taken as it is."""
     vt = VirtualTime()
     limits = state(vt)
-    for _ in range(6):
-        assert await limits.wait_turn(GROUP) == 0.0
-    limits.done(GROUP)
-    limits.observe(GROUP, RateLimit(limit=10, remaining=2, reset=10))  # 5 still in flight
+    turns = [limits.turn(GROUP) for _ in range(6)]
+    for turn in turns:
+        assert await turn.wait() == 0.0
+    turns[0].answered(header(limit=10, remaining=2, reset=10))  # 5 still in flight
     pacer = limits.pacer(GROUP)
     assert pacer.remaining == 0
-    for _ in range(5):
-        limits.done(GROUP)
-    limits.observe(GROUP, RateLimit(limit=10, remaining=3, reset=9))  # the same window
+    for turn in turns[1:-1]:
+        turn.answered(())
+    turns[-1].answered(header(limit=10, remaining=3, reset=9))  # the same window
     assert pacer.remaining == 0  # what Close said is left was taken locally already
-    assert not limits.take_turn(GROUP)
+    assert not limits.turn(GROUP).take()
     vt.now = 10.0
-    assert limits.take_turn(GROUP)  # the next window: the announced limit again
+    assert limits.turn(GROUP).take()  # the next window: the announced limit again
     assert pacer.remaining == 9
 
 
 def test_answered_ends_the_flight_and_takes_in_the_header_as_observe_does() -> None:
-    """What the pipeline calls for every response: done() and observe() in one call."""
+    """What the pipeline calls for every response: the turn's end and observe() in one call."""
     vt = VirtualTime()
     limits, twin = state(vt), state(vt)
     for each in (limits, twin):
-        for _ in range(3):
-            assert each.take_turn(GROUP)
-    limits.answered(limits.pacer(GROUP), (("Date", "x"), ("ratelimit", "limit=5; remaining=3; reset=10")))
-    twin.done(GROUP)
-    twin.observe(GROUP, RateLimit(limit=5, remaining=3, reset=10))
+        turns = [each.turn(GROUP) for _ in range(3)]
+        assert all(turn.take() for turn in turns)
+        if each is limits:
+            turns[0].answered((("Date", "x"), ("ratelimit", "limit=5; remaining=3; reset=10")))
+        else:
+            with turns[0]:
+                pass
+            twin.observe(GROUP, RateLimit(limit=5, remaining=3, reset=10))
     pacer, expected = limits.pacer(GROUP), twin.pacer(GROUP)
     assert pacer.inflight == expected.inflight == 2
     assert (pacer.limit, pacer.remaining, pacer.window_end) == (expected.limit, expected.remaining, 10.0)
@@ -490,28 +497,152 @@ def test_answered_without_a_rate_limit_header_changes_only_the_flight() -> None:
     """Close often sends no RateLimit: the group stays as it was (unpaced if never told)."""
     vt = VirtualTime()
     limits = state(vt)
-    assert limits.take_turn(GROUP)
-    pacer = limits.pacer(GROUP)
-    limits.answered(pacer, (("Content-Type", "application/json"), ("X-Frame-Options", "DENY")))
-    assert pacer.inflight == 0
+    with limits.turn(GROUP) as turn:
+        assert turn.take()
+        pacer = limits.pacer(GROUP)
+        assert pacer.inflight == 1
+        turn.answered((("Content-Type", "application/json"), ("X-Frame-Options", "DENY")))
+        assert pacer.inflight == 0
+        turn.answered(())  # a turn leaves the flight once
+    assert pacer.inflight == 0  # and leaving the ``with`` does not count it again
     assert (pacer.limit, pacer.remaining, pacer.period) == (None, None, None)
-    limits.answered(pacer, ())  # an answer never counts below zero in flight
-    assert pacer.inflight == 0
 
 
-def test_take_turn_goes_at_once_only_while_the_budget_lasts() -> None:
-    """The pipeline's no-wait path: it takes a unit like wait_turn, or takes nothing."""
+def test_take_goes_at_once_only_while_the_budget_lasts() -> None:
+    """The pipeline's no-wait path: it takes a unit as wait() would, or takes nothing."""
     vt = VirtualTime()
     limits = state(vt)
-    assert limits.take_turn(GROUP)  # unknown groups are not paced
-    limits.done(GROUP)
+    with limits.turn(GROUP) as turn:
+        assert turn.take()  # unknown groups are not paced
     limits.observe(GROUP, RateLimit(limit=2, remaining=1, reset=5))
-    assert limits.take_turn(GROUP)
+    assert limits.turn(GROUP).take()
     assert limits.pacer(GROUP).inflight == 1
-    assert not limits.take_turn(GROUP)  # spent: the caller must wait_turn
+    assert not limits.turn(GROUP).take()  # spent: the caller must wait()
     assert limits.pacer(GROUP).inflight == 1  # and nothing was taken
     vt.now = 5.0
-    assert limits.take_turn(GROUP)  # a new window
+    assert limits.turn(GROUP).take()  # a new window
+
+
+# --- Turn: every way out of an attempt leaves the counters balanced --------------------------------
+
+
+def test_a_turn_left_without_an_answer_gives_back_its_flight_and_its_slot() -> None:
+    """A transport error (or anything raised mid-attempt) ends the turn as an answer would."""
+    limits = RateLimitState(max_concurrency=2)
+    pacer, slots = limits.pacer(GROUP), limits.slots
+    assert slots is not None
+    held: list[tuple[int, int]] = []
+
+    def attempt() -> None:
+        with limits.turn(GROUP) as turn:
+            assert turn.capped
+            assert turn.take()
+            assert turn.slot()
+            held.append((pacer.inflight, slots.free))
+            raise ConnectionError("reset")
+
+    with pytest.raises(ConnectionError):
+        attempt()
+    assert held == [(1, 1)]
+    assert (pacer.inflight, slots.free) == (0, 2)
+
+
+def test_an_uncapped_turn_needs_no_slot() -> None:
+    limits = RateLimitState()
+    with limits.turn(GROUP) as turn:
+        assert not turn.capped
+        assert turn.take()
+        assert turn.slot()
+        turn.answered(())
+    assert limits.pacer(GROUP).inflight == 0
+
+
+def test_a_newcomer_does_not_take_a_slot_others_queue_for() -> None:
+    limits = RateLimitState(max_concurrency=1)
+    first, newcomer = limits.turn(GROUP), limits.turn(GROUP)
+    assert first.slot()
+    assert not newcomer.slot()  # none free: the newcomer must queue()
+    with first:
+        pass
+    assert newcomer.slot()  # given back when the first left its turn
+
+
+async def test_a_turn_queued_for_a_slot_gives_its_unit_back_and_takes_one_afresh() -> None:
+    """While queued, the unit taken before is back in the budget; once the slot comes, the
+    turn takes a unit again, paced by what the answers meanwhile said."""
+    vt = VirtualTime()
+    limits = state(vt, max_concurrency=1)
+    limits.observe(GROUP, RateLimit(limit=5, remaining=2, reset=10))
+    pacer, slots = limits.pacer(GROUP), limits.slots
+    assert slots is not None
+    holder, queued = limits.turn(GROUP), limits.turn(GROUP)
+    assert holder.take()
+    assert holder.slot()
+    assert queued.take()
+    assert not queued.slot()
+    assert (pacer.remaining, pacer.inflight) == (0, 2)
+    took_again: list[bool] = []
+
+    async def wait_for_a_slot() -> None:
+        with queued:
+            await queued.queue()
+            took_again.append(queued.take())
+
+    with anyio.fail_after(LIMIT_S):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(wait_for_a_slot)
+            await anyio.lowlevel.checkpoint()
+            assert (pacer.remaining, pacer.inflight) == (1, 1)  # given back while queued
+            with holder:
+                holder.answered(header(limit=5, remaining=0, reset=10))  # the budget is spent
+            # leaving the turn passed its slot to the queued one
+    assert took_again == [False]  # spent: the queued turn must wait like any other
+    assert (pacer.inflight, slots.free) == (0, 1)
+
+
+async def test_a_turn_cancelled_while_queued_holds_nothing() -> None:
+    limits = RateLimitState(max_concurrency=1)
+    pacer, slots = limits.pacer(GROUP), limits.slots
+    assert slots is not None
+    holder = limits.turn(GROUP)
+    assert holder.take()
+    assert holder.slot()
+    scope = anyio.CancelScope()
+
+    async def queue_for_a_slot() -> None:
+        with scope, limits.turn(GROUP) as queued:
+            assert queued.take()
+            assert not queued.slot()
+            await queued.queue()
+
+    with anyio.fail_after(LIMIT_S):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(queue_for_a_slot)
+            await anyio.lowlevel.checkpoint()
+            assert pacer.inflight == 1  # queued: its unit given back
+            scope.cancel()
+    assert scope.cancelled_caught
+    assert pacer.inflight == 1  # only the holder, still on the wire
+    with holder:
+        pass
+    assert (pacer.inflight, slots.free) == (0, 1)
+
+
+async def test_a_wait_cut_short_or_refused_takes_nothing() -> None:
+    vt = VirtualTime()
+    limits = state(vt)
+    limits.rejected(GROUP, 30.0)
+    pacer = limits.pacer(GROUP)
+    with limits.turn(GROUP) as turn:
+        assert not turn.take()
+        assert await turn.wait(stop=lambda: True) == 0.0  # the client closed
+    with pytest.raises(RateLimitError), limits.turn(GROUP) as turn:
+        await turn.wait(max_wait=10.0)
+    assert pacer.inflight == 0
+    with limits.turn(GROUP) as turn:
+        assert await turn.wait(instant=True) == pytest.approx(30.0)
+        assert pacer.inflight == 1
+    assert pacer.inflight == 0
 
 
 async def test_requests_queued_for_a_slot_take_their_turn_when_they_get_one() -> None:

@@ -28,8 +28,10 @@ from closeasync import (
     TransportError,
 )
 from closeasync.errors import WriteOutcomeUnknownError
+from closeasync.pipeline.pacing import RateLimitState
 from closeasync.pipeline.routes import ROUTES
-from closeasync.pipeline.sender import EventHook, RequestEvent
+from closeasync.pipeline.sender import EventHook, Pipeline, RequestEvent
+from closeasync.pipeline.wire import build_request
 from closeasync.retry import RetryPolicy
 from closeasync.transports import Request, Response
 from tests.conftest import API_KEY, NO_RETRY, StubTransport, json_response
@@ -574,6 +576,26 @@ async def test_retries_and_give_ups_are_logged_without_credentials(caplog: pytes
 
 
 # --- options, closing, pacing -----------------------------------------------------------------------
+
+
+async def test_a_backoff_is_slept_once_before_the_next_attempt_only() -> None:
+    """503, 429, 200: the 503's backoff is slept before attempt 2; the 429's wait is the
+    group's pacer's, so nothing more is slept before attempt 3 (the same policy, real sleeps)."""
+    slept: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+
+    stub = ScriptedTransport(instant=False)
+    stub.queue(status(503), rate_limited(("Retry-After", "0")), json_response(EMAIL))
+    pipeline = Pipeline(stub, policy=TOP, limits=RateLimitState(), sleep=sleep)
+    request = build_request(ROUTES["email"]["get"], base_url=BASE, path_params={"id": "acti_1"})
+    with anyio.fail_after(LIMIT_S):
+        response = await pipeline.send(request)
+    assert response.status == 200
+    assert len(stub.requests) == 3
+    assert sum(slept) == pytest.approx(0.5)  # the 503's backoff (TOP: its ceiling), in slices
+    assert len(slept) == 5
 
 
 async def test_with_options_changes_the_policy_per_call() -> None:

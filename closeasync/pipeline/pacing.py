@@ -17,6 +17,11 @@ requests started since, so concurrent tasks do not overrun the window:
 
 Groups Close has said nothing about are not paced at all. Time comes from a
 monotonic clock and waits from an injected ``sleep``, so tests drive both.
+
+Each attempt holds a :class:`Turn`: its unit of budget, its place among the requests
+in flight and its slot of the concurrency cap (:class:`Slots`). The turn balances
+those counters itself, however the attempt ends; nothing outside this module touches
+them.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import anyio.lowlevel
 from .. import errors
 from .ratelimit import Headers, RateLimit, read_rate_limit
 
-__all__ = ["POLL", "GroupPacer", "RateLimitState", "Slots", "nap"]
+__all__ = ["GroupPacer", "RateLimitState", "Turn", "nap"]
 
 log = logging.getLogger("closeasync")
 Sleep = Callable[[float], Awaitable[None]]
@@ -229,6 +234,7 @@ class RateLimitState:
         self._clock = clock
         self._sleep = sleep
         self.max_concurrency = max_concurrency
+        #: The cap on requests in flight, None when uncapped.
         self.slots = None if max_concurrency is None else Slots(max_concurrency)
 
     def pacer(self, group: str) -> GroupPacer:
@@ -238,109 +244,154 @@ class RateLimitState:
             found = self.pacers[group] = GroupPacer(group)
         return found
 
-    def limiter(self) -> Slots | None:
-        """The in-flight cap (:attr:`slots`), None when uncapped."""
-        return self.slots
-
-    def take_turn(self, group: str) -> bool:
-        """Let one more request of ``group`` go now if it may without waiting.
-
-        False means it may not yet: call :meth:`wait_turn` (nothing was taken).
-        """
-        return self.take(self.pacer(group))
-
-    def take(self, pacer: GroupPacer) -> bool:
-        """:meth:`take_turn` for the group's pacer, already looked up (once per request)."""
-        if pacer.reserve(self._clock(), self.pace) > 0:
-            return False
-        pacer.inflight += 1
-        return True
-
-    async def wait_turn(
-        self,
-        group: str,
-        *,
-        instant: bool = False,
-        max_wait: float = math.inf,
-        stop: Callable[[], bool] | None = None,
-    ) -> float:
-        """Wait until ``group`` may send one more request; return the seconds waited.
-
-        With ``stop`` (the pipeline passes "is the client closed?") the wait is cut
-        short, without taking a turn, within :data:`POLL` seconds of it turning true.
-
-        Raises:
-            RateLimitError: the group is stopped for longer than ``max_wait``.
-        """
-        pacer = self.pacer(group)
-        waited = 0.0
-        for _ in range(10_000):  # bounded: each pass either goes or sleeps a positive time
-            if stop is not None and stop():
-                return waited
-            wait = pacer.reserve(self._clock(), self.pace)
-            if wait <= 0:
-                pacer.inflight += 1
-                return waited
-            if wait > max_wait:
-                raise errors.RateLimitError(
-                    f"the rate limit of {group} is spent for {wait:.1f} s more, longer than "
-                    f"max_rate_limit_wait={max_wait:g} s; nothing was sent",
-                    retry_after=wait,
-                    status=429,
-                    method=group.partition(" ")[0],
-                )
-            if waited == 0.0:
-                log.debug("waiting %.2f s for the rate limit of %s", wait, group)
-            if instant:
-                pacer.blocked_until = -math.inf
-                pacer.remaining = None
-                pacer.inflight += 1
-                return waited + wait
-            waited += await nap(self._sleep, wait, stop)
-        return waited
-
-    def done(self, group: str) -> None:
-        """A request of ``group`` let through by :meth:`wait_turn` is no longer in flight."""
-        self.finish(self.pacer(group))
-
-    def finish(self, pacer: GroupPacer) -> None:
-        """:meth:`done` for the group's pacer, already looked up."""
-        if pacer.inflight > 0:
-            pacer.inflight -= 1
-
-    def answered(self, pacer: GroupPacer, headers: Headers) -> None:
-        """A response arrived: its request is no longer in flight, and its rate-limit header is taken in.
-
-        One call for both, since every response comes here; the numbers go straight
-        into the pacer (see :func:`~closeasync.pipeline.ratelimit.read_rate_limit`).
-        """
-        if pacer.inflight > 0:
-            pacer.inflight -= 1
-        found = read_rate_limit(headers)
-        if found is not None:
-            limit, remaining, reset = found
-            pacer.update(limit, remaining, reset, self._clock())
-
-    def hold(self, group: str) -> None:
-        """Count one more request of ``group`` in flight (balances a :meth:`done` to come)."""
-        self.pacer(group).inflight += 1
-
-    def give_back(self, group: str) -> None:
-        """Return a turn not used yet (its request must queue for a concurrency slot first).
-
-        By the time a slot frees, answers may have told the budget is spent: the request
-        takes a fresh turn then, instead of going on a turn taken before anyone knew.
-        """
-        pacer = self.pacer(group)
-        pacer.inflight = max(0, pacer.inflight - 1)
-        if pacer.remaining is not None and pacer.limit is not None:
-            pacer.remaining = min(pacer.limit, pacer.remaining + 1)
+    def turn(self, group: str) -> Turn:
+        """A turn for one attempt of a request of ``group`` (use it as ``with``; see :class:`Turn`)."""
+        return Turn(self, self.pacers.get(group) or self.pacer(group))  # the call only for a new group
 
     def observe(self, group: str, info: RateLimit | None) -> None:
-        """Record a response's rate-limit header (call :meth:`done` first)."""
+        """Take in a rate-limit header read apart from an answer (:meth:`Turn.answered` does both)."""
         if info is not None:
             self.pacer(group).observe(info, self._clock())
 
     def rejected(self, group: str, wait: float) -> None:
-        """Record a 429 that asked for ``wait`` seconds."""
+        """Record a 429 that asked for ``wait`` seconds: the whole group waits, not one request."""
         self.pacer(group).rejected(wait, self._clock())
+
+
+class Turn:
+    """One attempt's place in its group's budget and in the in-flight cap.
+
+    The pipeline takes one per attempt, as a plain ``with`` (``async with`` would cost a
+    coroutine per attempt on the GET path): first a unit of the budget (:meth:`take`, else
+    :meth:`wait`), then a slot (:meth:`slot`, else :meth:`queue`), then it says when the
+    answer came (:meth:`answered`). Leaving the ``with`` gives back whatever the turn still
+    holds, however the attempt ended (a transport error, a cancellation, the client closed
+    while queued, a wait refused): the counters are balanced here and nowhere else.
+    """
+
+    __slots__ = ("_flying", "_slot", "_state", "pacer")
+
+    def __init__(self, state: RateLimitState, pacer: GroupPacer) -> None:
+        self._state = state
+        self.pacer = pacer
+        self._flying = False  # counted in the pacer's in-flight requests
+        self._slot = False  # holding a slot of the cap
+
+    def __enter__(self) -> Turn:
+        return self
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        if self._slot:
+            self._slot = False
+            self._state.slots.give()  # type: ignore[union-attr]  # held only when capped
+        if self._flying:
+            self._leave()
+
+    def _leave(self) -> None:
+        self._flying = False
+        pacer = self.pacer
+        if pacer.inflight > 0:
+            pacer.inflight -= 1
+
+    def _reserve(self) -> float:
+        """Take a unit of the budget now (then counted in flight), or return how long to wait."""
+        pacer = self.pacer
+        state = self._state
+        wait = pacer.reserve(state._clock(), state.pace)
+        if wait <= 0:
+            pacer.inflight += 1
+            self._flying = True
+        return wait
+
+    def take(self) -> bool:
+        """Take a unit of the group's budget if it allows one now: no coroutine, no wait.
+
+        False means it may not yet (nothing was taken): :meth:`wait` for it.
+        """
+        return self._reserve() <= 0
+
+    async def wait(
+        self, *, instant: bool = False, max_wait: float = math.inf, stop: Callable[[], bool] | None = None
+    ) -> float:
+        """Wait until the group's budget allows this attempt, and take the unit; the seconds waited.
+
+        Every task told to wait sleeps until the same moment (the window's end, or the
+        end of a 429's wait). With ``stop`` (the pipeline passes "is the client closed?")
+        the wait is cut short, taking nothing, within :data:`POLL` seconds of it turning
+        true. ``instant`` takes waits as done at once (a replay transport).
+
+        Raises:
+            RateLimitError: the group is stopped for longer than ``max_wait`` (nothing taken).
+        """
+        pacer = self.pacer
+        waited = 0.0
+        for _ in range(10_000):  # bounded: each pass either goes or sleeps a positive time
+            if stop is not None and stop():
+                return waited
+            wait = self._reserve()
+            if wait <= 0:
+                return waited
+            if wait > max_wait:
+                raise errors.RateLimitError(
+                    f"the rate limit of {pacer.group} is spent for {wait:.1f} s more, longer than "
+                    f"max_rate_limit_wait={max_wait:g} s; nothing was sent",
+                    retry_after=wait,
+                    status=429,
+                    method=pacer.group.partition(" ")[0],
+                )
+            if waited == 0.0:
+                log.debug("waiting %.2f s for the rate limit of %s", wait, pacer.group)
+            if instant:
+                pacer.blocked_until = -math.inf
+                pacer.remaining = None
+                pacer.inflight += 1
+                self._flying = True
+                return waited + wait
+            waited += await nap(self._state._sleep, wait, stop)
+        return waited
+
+    @property
+    def capped(self) -> bool:
+        """Whether requests in flight are capped (a slot must be taken)."""
+        return self._state.slots is not None
+
+    def slot(self) -> bool:
+        """Take a slot of the cap if one is free, without a trip through the event loop.
+
+        True when uncapped. False when none is free, or others queue for one (a newcomer
+        never overtakes the queue): :meth:`queue` for one.
+        """
+        slots = self._state.slots
+        if slots is None:
+            return True
+        self._slot = slots.take_nowait()
+        return self._slot
+
+    async def queue(self) -> None:
+        """Give back the unit of budget taken, and queue for a slot; then take a unit afresh.
+
+        Queued behind other requests, the unit taken before may be stale when a slot frees
+        (the first answers of a cold start tell the budget), so it is given back now and
+        taken again (:meth:`take`, else :meth:`wait`) once the slot is held, keeping the
+        queue's order. Cancelled while queued, the turn holds nothing.
+        """
+        if self._flying:
+            self._leave()
+            pacer = self.pacer
+            if pacer.remaining is not None and pacer.limit is not None:
+                pacer.remaining = min(pacer.limit, pacer.remaining + 1)
+        await self._state.slots.take()  # type: ignore[union-attr]  # queued only when capped
+        self._slot = True
+
+    def answered(self, headers: Headers) -> None:
+        """The answer came: no longer in flight, and its rate-limit header is taken in.
+
+        One call for both, since every response comes here; the numbers go straight into
+        the pacer (see :func:`~closeasync.pipeline.ratelimit.read_rate_limit`).
+        """
+        if self._flying:
+            self._leave()
+        found = read_rate_limit(headers)
+        if found is not None:
+            limit, remaining, reset = found
+            self.pacer.update(limit, remaining, reset, self._state._clock())

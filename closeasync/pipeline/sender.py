@@ -1,10 +1,11 @@
 """The request pipeline: pacing, the concurrency cap, retries, events.
 
-One call of :meth:`Pipeline.send` may make several attempts. Each waits its turn
-with the group's pacer (so tasks told to wait all wait for the same moment), holds
-a slot of the in-flight cap only while on the wire, and after a failure asks the
-:class:`~closeasync.retry.RetryPolicy` whether repeating is harmless. A write that
-may have been processed is never repeated: it ends in
+One call of :meth:`Pipeline.send` may make several attempts. Each takes a
+:class:`~closeasync.pipeline.pacing.Turn` (the group's budget, so tasks told to wait all
+wait for the same moment, then a slot of the in-flight cap, held only while on the wire),
+is sent, and what came back is decided on by :mod:`~closeasync.pipeline.outcomes` (which
+asks the :class:`~closeasync.retry.RetryPolicy` whether repeating is harmless) and acted
+on. A write that may have been processed is never repeated: it ends in
 :class:`~closeasync.errors.WriteOutcomeUnknownError`.
 """
 
@@ -21,8 +22,8 @@ import attrs
 from .. import errors
 from ..retry import RetryPolicy
 from ..transports.base import Transport
-from .pacing import RateLimitState, Slots, nap
-from .ratelimit import parse_retry_after, retry_delay
+from .outcomes import outcome_after_status, outcome_after_transport_error, outcome_when_closed
+from .pacing import RateLimitState, Turn, nap
 from .wire import Request, Response, decode_error
 
 __all__ = ["EventHook", "Pipeline", "RequestEvent"]
@@ -87,38 +88,15 @@ class Pipeline:
             except Exception:  # a metrics bug must not break requests
                 log.exception("closeasync on_event hook failed")
 
-    async def _queued(
-        self, request: Request, slots: Slots, group: str, policy: RetryPolicy, attempt: int
-    ) -> Response:
-        """Send once a concurrency slot frees (none was free, or others queue for one).
-
-        Queued behind other requests, the rate-limit turn taken before may be stale when a
-        slot frees (the first answers of a cold start tell the budget), so it is given back
-        and taken afresh, holding the slot (the queue's order is kept).
-        """
-        self.limits.give_back(group)
-        try:
-            await slots.take()
-        except BaseException:  # cancelled while queued: the caller's ``finish`` balances this
-            self.limits.hold(group)
-            raise
-        try:
-            await self._turn_again(request, group, policy, attempt)
-            if self.closed:  # closed while waiting for a slot
-                raise self._closed_error(request)
-            return await self.transport.send(request)
-        finally:
-            slots.give()
-
     def _instant(self) -> bool:
         """Whether waits are taken as done at once (a replay transport says so)."""
         return bool(getattr(self.transport, "instant_waits", False))
 
-    async def _wait_turn(self, request: Request, group: str, policy: RetryPolicy, attempt: int) -> float:
-        """Wait for the rate limit of ``group`` to allow one more request; the seconds waited."""
+    async def _wait(self, turn: Turn, request: Request, policy: RetryPolicy, attempt: int) -> None:
+        """Wait for the group's budget to allow this attempt (the pacer's slow path)."""
         try:
-            waited = await self.limits.wait_turn(
-                group, instant=self._instant(), max_wait=policy.max_rate_limit_wait, stop=self._is_closed
+            waited = await turn.wait(
+                instant=self._instant(), max_wait=policy.max_rate_limit_wait, stop=self._is_closed
             )
         except errors.RateLimitError as exc:  # the pacer refused a wait this long
             exc.method, exc.url = request.method, request.url
@@ -126,19 +104,17 @@ class Pipeline:
             raise
         if self.closed:  # closed while waiting: send nothing more
             raise self._closed_error(request)
-        return waited
-
-    async def _turn_again(self, request: Request, group: str, policy: RetryPolicy, attempt: int) -> None:
-        """Take a fresh turn after queueing for a slot (the one taken before was given back)."""
-        try:
-            if self.limits.take_turn(group):
-                return
-            waited = await self._wait_turn(request, group, policy, attempt)
-        except BaseException:
-            self.limits.hold(group)  # the caller's ``finish`` balances a turn it no longer has
-            raise
-        if waited and self._hooks:
+        if waited:
             self._emit(request, "wait", attempt, delay=waited)
+
+    async def _queued(self, turn: Turn, request: Request, policy: RetryPolicy, attempt: int) -> Response:
+        """Send once a concurrency slot frees (none was free, or others queue for one)."""
+        await turn.queue()  # gives the unit of budget back while queued
+        if not turn.take():
+            await self._wait(turn, request, policy, attempt)
+        if self.closed:  # closed while waiting for a slot
+            raise self._closed_error(request)
+        return await self.transport.send(request)
 
     async def _pause(self, delay: float) -> None:
         if delay > 0 and not self._instant():
@@ -147,8 +123,21 @@ class Pipeline:
     def _closed_error(self, request: Request) -> errors.ClientClosedError:
         return errors.ClientClosedError(f"the client was closed during {request.method} {request.url}")
 
+    def _retrying(
+        self, request: Request, method: str, attempt: int, delay: float, why: int | Exception
+    ) -> None:
+        """Tell the hooks and the log that a failed attempt (a status, or no answer) is repeated."""
+        if isinstance(why, Exception):
+            self._emit(request, "retry", attempt, delay=delay, error=repr(why))
+        else:
+            self._emit(request, "retry", attempt, status=why, delay=delay)
+        log.info("%s %s: %s; retry %d in %.2f s", method, request.url, why, attempt, delay)
+
     async def send(self, request: Request, *, policy: RetryPolicy | None = None) -> Response:
         """Send with pacing and retries; return the final response (maybe an error status).
+
+        Each attempt takes a turn (the budget, then a slot), is sent, and what came back
+        is decided on (:mod:`~closeasync.pipeline.outcomes`) and acted on.
 
         Raises:
             WriteOutcomeUnknownError: a write failed after it may have reached Close.
@@ -163,103 +152,79 @@ class Pipeline:
         method = route.method if route else request.method
         sends = request.sends
         limits = self.limits
-        pacer = limits.pacers.get(group) or limits.pacer(group)  # the call only for a new group
-        reached_before = False
+        reached_before = False  # an earlier attempt may have reached Close
+        pause = 0.0  # the backoff the last attempt's failure asked for
         for attempt in range(1, policy.max_attempts + 1):
+            if pause:
+                await self._pause(pause)
+                pause = 0.0
             if self.closed:
                 raise self._closed_error(request)
-            if limits.take(pacer):  # the budget allows it now: no coroutine, no wait
-                waited = 0.0
-            else:
-                waited = await self._wait_turn(request, group, policy, attempt)
-            if self._hooks:
-                if waited:
-                    self._emit(request, "wait", attempt, delay=waited)
-                self._emit(request, "request", attempt)
-            # The attempt itself, inline: a coroutine per attempt would cost its creation and
-            # a frame on every suspension and resumption (measured on the GET path).
-            try:
+            # Take a turn and send, inline: a coroutine per attempt would cost its creation and
+            # a frame on every suspension and resumption (measured on the GET path). Leaving
+            # the turn gives back what it holds, however the attempt ends.
+            with limits.turn(group) as turn:
+                if not turn.take():  # the budget allows it now: no coroutine, no wait
+                    await self._wait(turn, request, policy, attempt)
+                if self._hooks:
+                    self._emit(request, "request", attempt)
                 try:
-                    slots = limits.slots
-                    if slots is None:
+                    if method != "GET" and turn.capped:
+                        # A pending cancellation stops a write here, before anything is sent (as
+                        # ``async with limiter`` did); this does not yield unless cancelled. A
+                        # read skips it (~3 us): its cancellation lands at the transport's first wait.
+                        await anyio.lowlevel.checkpoint_if_cancelled()
+                    if turn.slot():  # free, and nobody queued: no trip through the event loop
                         response = await self.transport.send(request)
                     else:
-                        if method != "GET":
-                            # A pending cancellation stops a write here, before anything is sent
-                            # (as ``async with limiter`` did); this does not yield unless cancelled.
-                            # A read skips it (~3 us): its cancellation lands at the transport's
-                            # first wait.
-                            await anyio.lowlevel.checkpoint_if_cancelled()
-                        # The common case, a free slot and nobody queued, takes it without a trip
-                        # through the event loop (waiting always yields once, ~20-40 us a call):
-                        # Slots.take_nowait, inline.
-                        if slots.free > 0:
-                            slots.free -= 1
-                            try:
-                                response = await self.transport.send(request)
-                            finally:
-                                slots.give()
-                        else:
-                            response = await self._queued(request, slots, group, policy, attempt)
-                except BaseException:
-                    limits.finish(pacer)  # failed or cancelled: no longer in flight
+                        response = await self._queued(turn, request, policy, attempt)
+                except errors.TransportError as exc:  # no answer: decide, and act
+                    reached = exc.may_have_reached_server
+                    if self.closed:  # no retry, no event: the caller closed the client
+                        if outcome_when_closed(policy, method, sends=sends, reached=reached).act == "unknown":
+                            raise _unknown_outcome(request, "the client was closed mid-request") from exc
+                        raise self._closed_error(request) from exc
+                    outcome = outcome_after_transport_error(
+                        policy, method, sends=sends, reached=reached, attempt=attempt
+                    )
+                    if outcome.act == "retry":
+                        reached_before |= reached
+                        pause = outcome.delay
+                        self._retrying(request, method, attempt, pause, exc)
+                        continue
+                    self._emit(request, "give_up", attempt, error=repr(exc))
+                    if outcome.act == "unknown":
+                        raise _unknown_outcome(request, str(exc)) from exc
                     raise
-            except errors.TransportError as exc:
-                reached = exc.may_have_reached_server
-                if self.closed:
-                    # Closing does not make a write that may have happened any less ambiguous.
-                    if reached and not policy.repeatable(method, sends=sends):
-                        raise _unknown_outcome(request, "the client was closed mid-request") from exc
-                    raise self._closed_error(request) from exc
-                decision = policy.decide_transport(method, sends=sends, reached=reached, attempt=attempt)
-                if decision.retry:
-                    reached_before |= reached
-                    self._emit(request, "retry", attempt, delay=decision.delay, error=repr(exc))
-                    log.info(
-                        "%s %s: %s; retry %d in %.2f s", method, request.url, exc, attempt, decision.delay
-                    )
-                    await self._pause(decision.delay)
-                    continue
-                self._emit(request, "give_up", attempt, error=repr(exc))
-                if reached and not policy.repeatable(method, sends=sends):
-                    raise _unknown_outcome(request, str(exc)) from exc
-                raise
-            limits.answered(pacer, response.headers)  # no longer in flight; its RateLimit taken in
-            if self._hooks:
-                self._emit(request, "response", attempt, status=response.status)
+                turn.answered(response.headers)  # no longer in flight; its RateLimit taken in
+            # An answer: decide, and act.
             status = response.status
-            if status == 429:
-                asked = retry_delay(response)
-                decision = policy.decide_rate_limited(attempt=attempt, asked=asked)
-                self.limits.rejected(group, decision.delay)
-                if decision.retry:
-                    self._emit(request, "retry", attempt, status=429, delay=decision.delay)
-                    log.info("%s %s: rate limited; waiting %.2f s", method, request.url, decision.delay)
-                    continue
-                self._emit(request, "give_up", attempt, status=429)
-                raise _rate_limited(response, decision.delay, decision.reason, policy)
-            if status >= 500 or status in policy.retry_statuses:
-                # Only Retry-After matters here: RateLimit's reset is about the window, not the fault.
-                retry_after = parse_retry_after(response.header("retry-after"))
-                decision = policy.decide_status(
-                    method, sends=sends, status=status, attempt=attempt, retry_after=retry_after
-                )
-                if decision.retry:
-                    reached_before = True
-                    self._emit(request, "retry", attempt, status=status, delay=decision.delay)
-                    log.info(
-                        "%s %s: %d; retry %d in %.2f s", method, request.url, status, attempt, decision.delay
-                    )
-                    await self._pause(decision.delay)
-                    continue
-                self._emit(request, "give_up", attempt, status=status)
-                if status >= 500 and not policy.repeatable(method, sends=sends):
-                    # Whatever the policy retries, a 5xx on a write leaves its outcome unknown.
-                    raise _unknown_outcome(request, f"Close answered {status}") from decode_error(response)
+            if self._hooks:
+                self._emit(request, "response", attempt, status=status)
+            outcome = outcome_after_status(
+                policy, method, response, sends=sends, attempt=attempt, reached_before=reached_before
+            )
+            act = outcome.act
+            if act == "answer":
                 return response
-            if reached_before and method == "DELETE" and status == 404:
-                # An earlier attempt that got no answer did delete it.
+            if act == "deleted":  # an earlier attempt that got no answer did delete it
                 return Response(200, response.headers, b"{}", request)
+            if status == 429:
+                limits.rejected(group, outcome.delay)  # the whole group waits, not this request only
+                if act == "retry":
+                    self._emit(request, "retry", attempt, status=429, delay=outcome.delay)
+                    log.info("%s %s: rate limited; waiting %.2f s", method, request.url, outcome.delay)
+                    continue  # the group's pacer makes the wait
+            elif act == "retry":
+                reached_before = True
+                pause = outcome.delay
+                self._retrying(request, method, attempt, pause, status)
+                continue
+            self._emit(request, "give_up", attempt, status=status)
+            if act == "unknown":
+                raise _unknown_outcome(request, f"Close answered {status}") from decode_error(response)
+            if status == 429:
+                raise _rate_limited(response, outcome.delay, outcome.reason, policy)
             return response
         raise AssertionError("unreachable: the last attempt always returns or raises")  # pragma: no cover
 
