@@ -9,8 +9,6 @@ backoff) before the error; with it, each retry is told as it starts::
 
 from __future__ import annotations
 
-import ast
-import contextlib
 import os
 import re
 from collections.abc import Callable
@@ -25,30 +23,19 @@ __all__ = ["LONG_WAIT", "RetryNotices", "reason"]
 #: routine pacing, counted by the export's progress line and summary.
 LONG_WAIT = 5.0
 
-_CALL = re.compile(r"^\w+\((?P<argument>.*)\)$", re.DOTALL)
 _ERRNO = re.compile(r"\[Errno (?P<number>\d+)\]")
 
 
-def reason(error: str | None) -> str:
-    """A plain reason from an event's ``error`` (the ``repr`` of the exception).
+def reason(message: str | None) -> str:
+    """A plain reason from an event's ``message``: an OS error number named as the OS names it.
 
-    The event carries only that text, so the message is taken back out of the
-    ``repr`` and an OS error number is named as the OS names it.
-
-    >>> reason("ConnectError(\\"could not connect: [Errno 111] Connect call failed ('127.0.0.1', 1)\\")")
+    >>> reason("could not connect: [Errno 111] Connect call failed ('127.0.0.1', 1)")
     'connection refused'
-    >>> reason("RequestTimeoutError('timed out connecting (ConnectionTimeoutError)')")
+    >>> reason("timed out connecting (ConnectionTimeoutError)")
     'timed out connecting (ConnectionTimeoutError)'
     """
-    if not error:
+    if not message:
         return "no answer"
-    message = error
-    call = _CALL.match(error)
-    if call is not None:
-        with contextlib.suppress(ValueError, SyntaxError, MemoryError, RecursionError):
-            argument = ast.literal_eval(call["argument"])
-            if isinstance(argument, str):
-                message = argument
     number = _ERRNO.search(message)
     if number is not None:  # os.strerror's "Connection refused" says it better than asyncio's text
         return os.strerror(int(number["number"])).lower()
@@ -80,7 +67,7 @@ class RetryNotices:
             return None
         then = f"retrying in {event.delay:.1f} s (attempt {event.attempt + 1} of {self._attempts})"
         if event.status is None:  # no answer at all: the connection failed or was lost
-            return f"cannot reach {self._base_url}: {reason(event.error)}; {then}"
+            return f"cannot reach {self._base_url}: {reason(event.message)}; {then}"
         if event.status == 429:
             if event.delay < LONG_WAIT:
                 return None

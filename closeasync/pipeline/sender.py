@@ -38,6 +38,8 @@ class RequestEvent:
     ``kind`` is ``"request"`` (an attempt starts), ``"response"`` (one arrived),
     ``"retry"`` (a failed attempt will be repeated after ``delay``), ``"wait"``
     (paced by the rate limit for ``delay``) or ``"give_up"`` (the failure is raised).
+    A failure with no answer gives ``error`` (the exception's ``repr``, for logs) and
+    ``message`` (what it says, for people).
     """
 
     kind: Literal["request", "response", "retry", "wait", "give_up"]
@@ -48,6 +50,7 @@ class RequestEvent:
     status: int | None = None
     delay: float = 0.0
     error: str | None = None
+    message: str | None = None
 
 
 EventHook = Callable[[RequestEvent], None]
@@ -100,7 +103,7 @@ class Pipeline:
             )
         except errors.RateLimitError as exc:  # the pacer refused a wait this long
             exc.method, exc.url = request.method, request.url
-            self._emit(request, "give_up", attempt, status=429, error=repr(exc))
+            self._emit(request, "give_up", attempt, status=429, error=repr(exc), message=str(exc))
             raise
         if self.closed:  # closed while waiting: send nothing more
             raise self._closed_error(request)
@@ -128,7 +131,7 @@ class Pipeline:
     ) -> None:
         """Tell the hooks and the log that a failed attempt (a status, or no answer) is repeated."""
         if isinstance(why, Exception):
-            self._emit(request, "retry", attempt, delay=delay, error=repr(why))
+            self._emit(request, "retry", attempt, delay=delay, error=repr(why), message=str(why))
         else:
             self._emit(request, "retry", attempt, status=why, delay=delay)
         log.info("%s %s: %s; retry %d in %.2f s", method, request.url, why, attempt, delay)
@@ -192,7 +195,7 @@ class Pipeline:
                         pause = outcome.delay
                         self._retrying(request, method, attempt, pause, exc)
                         continue
-                    self._emit(request, "give_up", attempt, error=repr(exc))
+                    self._emit(request, "give_up", attempt, error=repr(exc), message=str(exc))
                     if outcome.act == "unknown":
                         raise _unknown_outcome(request, str(exc)) from exc
                     raise
