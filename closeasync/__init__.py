@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .errors import CloseError as CloseError
     from .errors import ConfigurationError as ConfigurationError
     from .errors import ConnectError as ConnectError
+    from .errors import EventLogExpiredError as EventLogExpiredError
     from .errors import FieldValueError as FieldValueError
     from .errors import InvalidRequestError as InvalidRequestError
     from .errors import MethodNotAllowedError as MethodNotAllowedError
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from .errors import UnsupportedMediaTypeError as UnsupportedMediaTypeError
     from .errors import UnusedInteractionsError as UnusedInteractionsError
     from .errors import WriteOutcomeUnknownError as WriteOutcomeUnknownError
+    from .listing.changes import ChangeCursor as ChangeCursor
+    from .listing.changes import ChangeFeed as ChangeFeed
     from .listing.cursor import SyncCursor as SyncCursor
     from .listing.keyset import SyncIterator as SyncIterator
     from .listing.paginator import AsyncPaginator as AsyncPaginator
@@ -74,6 +77,7 @@ _PUBLIC: dict[str, str] = {
     "CloseError": ".errors",
     "ConfigurationError": ".errors",
     "ConnectError": ".errors",
+    "EventLogExpiredError": ".errors",
     "FieldValueError": ".errors",
     "InvalidRequestError": ".errors",
     "MethodNotAllowedError": ".errors",
@@ -94,6 +98,8 @@ _PUBLIC: dict[str, str] = {
     "Page": ".listing.paginator",
     "RetryPolicy": ".retry",
     "SyncCursor": ".listing.cursor",
+    "ChangeCursor": ".listing.changes",
+    "ChangeFeed": ".listing.changes",
     "SyncIterator": ".listing.keyset",
 }
 

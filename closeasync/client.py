@@ -30,6 +30,7 @@ from .pipeline.sender import EventHook, Pipeline
 from .pipeline.wire import Timeout
 from .resources.activities import ActivitiesResource
 from .resources.emails import EmailsResource
+from .resources.events import EventsResource
 from .resources.sms import SMSResource
 from .retry import RetryPolicy
 from .transports.aiohttp import AiohttpTransport
@@ -149,6 +150,8 @@ class CloseAsync:
         """SMS activities: the same methods as :attr:`emails`."""
         self.activities = ActivitiesResource(requester)
         """Every activity type of a lead or organization, as typed models."""
+        self.events = EventsResource(requester)
+        """Close's event log: list, get, and a feed that follows changes."""
 
     @property
     def transport(self) -> Transport:

@@ -20,6 +20,7 @@
     ├── ResponseValidationError       a 2xx whose body is not what Close documents
     │   └── FieldValueError           a field's value, found wrong when first read
     ├── InvalidRequestError           refused before sending; ``field_errors``
+    ├── EventLogExpiredError          a change feed's resume point is older than the event log keeps
     ├── ConfigurationError            bad client arguments
     ├── ClientClosedError             the client was used after ``aclose()``
     └── CassetteError                 record/replay: UnmatchedRequestError,
@@ -35,6 +36,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from .pipeline.ratelimit import RateLimit
 
 __all__ = [
@@ -47,6 +50,7 @@ __all__ = [
     "CloseError",
     "ConfigurationError",
     "ConnectError",
+    "EventLogExpiredError",
     "FieldValueError",
     "InvalidRequestError",
     "MethodNotAllowedError",
@@ -291,6 +295,24 @@ class InvalidRequestError(CloseError, ValueError):
         self.errors = list(errors or [])
         parts = [f"{field}: {msg}" for field, msg in self.field_errors.items()] + self.errors
         super().__init__("; ".join(parts))
+
+
+class EventLogExpiredError(CloseError):
+    """A change feed cannot go on: its resume point is older than Close's event log keeps.
+
+    Close keeps events for 30 days. Changes made between ``since`` and ``oldest`` can no
+    longer be read, so a copy kept by following them must be walked again from scratch
+    (``closeasync export ... --overwrite``); nothing is skipped silently.
+
+    Attributes:
+        since: where the feed stood (the newest change it had delivered).
+        oldest: the oldest moment the event log still covers.
+    """
+
+    def __init__(self, message: str, *, since: datetime, oldest: datetime) -> None:
+        super().__init__(message)
+        self.since = since
+        self.oldest = oldest
 
 
 class ConfigurationError(CloseError, ValueError):

@@ -56,10 +56,13 @@ if TYPE_CHECKING:
 
     from ..models.responses import ResponseInfo, ResponseOrigin, Structurer
     from .fetch import PageFetcher
+    from .rules import PageRule
 
 __all__ = ["AsyncPaginator", "ItemStream", "Page"]
 
 T = TypeVar("T")
+#: Makes a listing's page rule from its page size and limit (:class:`OffsetRule` by default).
+RuleFactory = Callable[[int, "int | None"], "PageRule"]
 
 
 def _count(value: object, name: str, what: str, least: int) -> int:
@@ -124,7 +127,9 @@ class AsyncPaginator(Generic[T]):
     """A lazy listing: nothing is requested until it is iterated.
 
     ``prefetch`` (0 or 1: one page at a time) fetches up to that many pages at once;
-    see the module documentation for how, and what it guarantees.
+    see the module documentation for how, and what it guarantees. ``rule`` says how
+    pages follow each other: offsets (most lists) or a cursor (the event log, which
+    cannot be asked ahead: there ``prefetch`` changes nothing).
     """
 
     def __init__(
@@ -135,6 +140,7 @@ class AsyncPaginator(Generic[T]):
         page_size: int = 100,
         max_items: int | None = None,
         prefetch: int = 0,
+        rule: RuleFactory = OffsetRule,
     ) -> None:
         _count(page_size, "_limit", "page_size must be a positive int", 1)
         if max_items is not None:
@@ -145,6 +151,7 @@ class AsyncPaginator(Generic[T]):
         self._page_size = page_size
         self._max_items = max_items
         self._prefetch = prefetch
+        self._rule = rule
         self._block: _Block[T] | None = None  # while open in ``async with``
 
     @property
@@ -155,11 +162,16 @@ class AsyncPaginator(Generic[T]):
     def limit(self, n: int) -> AsyncPaginator[T]:
         """Return a paginator that stops after ``n`` items (and asks for no more)."""
         return AsyncPaginator(
-            self._fetcher, self._structurer, page_size=self._page_size, max_items=n, prefetch=self._prefetch
+            self._fetcher,
+            self._structurer,
+            page_size=self._page_size,
+            max_items=n,
+            prefetch=self._prefetch,
+            rule=self._rule,
         )
 
     def _flow(self, group: TaskGroup | None = None, depth: int | None = None) -> PageFlow:
-        rule = OffsetRule(self._page_size, self._max_items)
+        rule = self._rule(self._page_size, self._max_items)
         return PageFlow(rule, self._fetcher, depth=self._prefetch if depth is None else depth, group=group)
 
     def _page(self, page: FlowPage) -> Page[T]:

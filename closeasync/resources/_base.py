@@ -27,9 +27,12 @@ class Resource:
         """How this resource turns JSON into ``target``."""
         return Structurer(target, what)
 
-    def _pages_of(self, route: Route, query: Mapping[str, QueryValue]) -> PageFetcher:
-        """The fetcher of pages of ``route`` with the (already checked) ``query``."""
-        return PageFetcher(self._requester, route, query)
+    def _pages_of(
+        self, route: Route, query: Mapping[str, QueryValue], *, marker: str = "has_more"
+    ) -> PageFetcher:
+        """The fetcher of pages of ``route`` with the (already checked) ``query``; ``marker``
+        is the envelope key saying more pages follow (``cursor_next`` for cursor paging)."""
+        return PageFetcher(self._requester, route, query, marker)
 
     async def _one(
         self,
