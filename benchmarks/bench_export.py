@@ -160,7 +160,7 @@ def check_file(path: Path, expected: int) -> int:
         saved = db.execute("SELECT rows_saved, in_progress FROM closeasync_exports").fetchall()
     finally:
         db.close()
-    if sorted(tables) != ["closeasync_exports", "email"]:
+    if sorted(tables) != ["closeasync_deletions", "closeasync_exports", "email"]:
         raise RuntimeError(f"unexpected tables in the export: {tables}")
     if rows != expected or saved != [(expected, 0)]:
         raise RuntimeError(f"the export file holds {rows} rows, resume point {saved}; expected {expected}")

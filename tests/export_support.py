@@ -31,7 +31,7 @@ def output_ids(path: Path) -> dict[str, list[str]]:
     else:
         db = sqlite3.connect(path)
         names = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        names.remove("closeasync_exports")  # the resume points
+        names = [n for n in names if not n.startswith("closeasync_")]  # resume points, deletions
         found = {n: [i for (i,) in db.execute(f'SELECT id FROM "{n}"')] for n in names}
         db.close()
     return {table: sorted(ids) for table, ids in found.items()}

@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .. import SyncCursor
-from ..models import to_dict
+from .. import ChangeFeed, SyncCursor, SyncIterator
+from ..models import Event, to_dict
+from ._changes import changes_of
 from ._spec import ExportSpec
+from ._state import Deletion, ExportState
 from ._stores_base import Store
 from ._tables import UNTYPED
 
@@ -23,6 +25,13 @@ __all__ = ["ExportStats", "run_export"]
 
 #: Save at least this often (rows), whatever the page size.
 SAVE_EVERY = 500
+
+#: How long before its walk starts a new copy's change feed starts: the feed's own
+#: overlap, so that events Close makes visible a little late are not missed.
+FEED_MARGIN = timedelta(minutes=5)
+
+#: ``save(rows, deletions)``: write them with the current state, as one unit.
+Save = Callable[[list[dict[str, Any]], "list[Deletion] | None"], None]
 
 
 @attrs.define
@@ -48,6 +57,17 @@ class ExportStats:
     """Attempts repeated after a failure that was not a 429 (5xx, reset, timeout)."""
     resumed_from: SyncCursor | None = None
     """The saved resume point this run started from, if any."""
+    walked: bool = False
+    """The walk by creation date is done (what follows is the change feed)."""
+    events: int = 0
+    """Events of the event log read by the change feed."""
+    updated: int = 0
+    """Rows written because the event log said their object changed (new or edited)."""
+    deleted: int = 0
+    """Objects removed from the copy (deleted in Close, or no longer matching the filters)."""
+    changes_from_now: bool = False
+    """The copy had no change feed yet (made by an earlier version): changes are followed
+    from this run on, and edits made before it to rows already copied are not known."""
     finished: bool = False
     started: float = attrs.Factory(time.monotonic)
 
@@ -83,64 +103,130 @@ async def run_export(
     stats: ExportStats | None = None,
     on_save: Callable[[ExportStats], None] | None = None,
     save_every: int = SAVE_EVERY,
+    changes: bool = True,
+    poll: float | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> ExportStats:
-    """Export what ``spec`` selects into ``store``; return what was done.
+    """Export what ``spec`` selects into ``store`` and keep it equal to Close; return what was done.
 
-    With ``resume`` the export goes on from the resume point ``store`` saved for the
-    same listing, filters and date bounds: an interrupted run is finished without fetching again
-    what was saved, and a finished one is followed by what was created since. Rows
-    and the resume point are saved together after each page (and at least every
-    ``save_every`` rows), before the walk waits for the next one, and once more when the
-    run ends for any reason (an error, Ctrl-C, cancellation): nothing is lost or written
-    twice, and a run killed outright (``kill -9``) loses at most the page it was reading.
-    ``on_save`` is called after each save (to show progress).
+    A first run (or one without ``resume``) walks everything by creation date. With
+    ``resume`` the export goes on from the state ``store`` saved for the same listing,
+    filters and date bounds: an interrupted walk is finished without fetching again what
+    was saved, then what was created since is added, and (``changes``) every edit and
+    deletion Close's event log recorded since the last run is applied: edited objects
+    are fetched again and replaced, deleted ones leave the copy (see
+    :mod:`closeasync.export._changes`). A copy's change feed starts when its first walk
+    starts, so nothing changed during the walk is missed. ``poll=seconds`` keeps
+    following changes until cancelled.
+
+    Rows, deletions and the state are saved together after each page of the walk (and at
+    least every ``save_every`` rows), after each scan of the event log, and once more when
+    the run ends for any reason (an error, Ctrl-C, cancellation): nothing is lost or
+    written twice, and a run killed outright (``kill -9``) loses at most the page it was
+    reading. A run with nothing new writes nothing. ``on_save`` is called after each save.
+    ``clock`` is the time on Close's side (default: this machine's), for where a new
+    change feed starts and for the event log's 30-day retention.
 
     >>> async def example(close):  # doctest: +SKIP
     ...     store = SQLiteStore("close.sqlite")
     ...     stats = await run_export(close, ExportSpec(what="emails"), store, resume=True)
-    ...     print(stats.items, dict(stats.by_type))
+    ...     print(stats.items, stats.updated, stats.deleted)
 
     Raises:
         InvalidRequestError: a filter Close does not take (before anything is sent).
         StoreError: the store holds another export.
+        EventLogExpiredError: the last run is older than Close keeps events (walk again
+            without ``resume``).
         CloseError: what the client raises when Close cannot be read (after retries).
     """
     stats = stats if stats is not None else ExportStats()
+    now = clock or (lambda: datetime.now(UTC))
     key = spec.key(close)
-    saved = store.saved_cursor(key) if resume else None
-    stats.resumed_from = saved
-    start: SyncCursor | datetime | None = saved if saved is not None else spec.since
+    saved = store.saved_state(key) if resume else None
+    stats.resumed_from = saved.walk if saved is not None else None
+    # A new copy follows changes from the moment its walk starts (less the overlap the
+    # feed rescans); a copy made before the export followed changes, from now on.
+    since = saved.changes if saved is not None and saved.changes is not None else now() - FEED_MARGIN
+    stats.changes_from_now = saved is not None and saved.changes is None
+    feed = close.events.changes(since=since, poll=poll, clock=clock, lead_id=spec.feed_lead())
+    start: SyncCursor | datetime | None = saved.walk if saved is not None else spec.since
     walk = spec.open(close, start)
-    batch: list[dict[str, Any]] = []
+    last = saved
 
-    def save() -> None:
-        nonlocal batch
-        store.save(batch, walk.cursor, key)
-        stats.saved += len(batch)
-        batch = []
+    def save(records: list[dict[str, Any]], deletions: list[Deletion] | None = None) -> None:
+        nonlocal last
+        state = ExportState(walk=walk.cursor, changes=feed.cursor)
+        if not records and not deletions and state == last:
+            return  # nothing new: the copy and its state stay as they are
+        store.save(records, state, key, deletions or ())
+        last = state
+        stats.saved += len(records)
         if on_save is not None:
             on_save(stats)
 
+    walked: set[str] = set()
+    await _walk(walk, stats, save, save_every, walked)
+    stats.walked = True
+    if changes:
+        await _follow(close, spec, feed, stats, save, save_every, walked)
+    stats.finished = True
+    return stats
+
+
+async def _walk(
+    walk: SyncIterator[Any], stats: ExportStats, save: Save, save_every: int, walked: set[str]
+) -> None:
+    """The walk by creation date: every item handed out is saved with the cursor covering it."""
+    batch: list[dict[str, Any]] = []
     try:
         async for item in walk:
             record = to_dict(item)  # exactly what Close sent: no conversion at all
             if "_type" not in record:  # Close sends it with every activity; the table needs it
                 record["_type"] = getattr(type(item), "TYPE", None) or UNTYPED
             batch.append(record)
+            walked.add(str(record.get("id")))
             stats.items += 1
             stats.by_type[str(record["_type"])] += 1
             stats.pages = walk.requests
             # The page is used up and the next item means a request: save before waiting,
             # so a run killed while it waits loses nothing it had received.
             if walk.buffered == 0 or len(batch) >= save_every:
-                save()
+                save(batch, None)
+                batch = []
     except BaseException:
         # The cursor covers exactly the items handed out, all of them in the batch or
         # saved: saving now keeps the work of an interrupted run (Ctrl-C, a lost network).
         if batch:
-            save()
+            save(batch, None)
         raise
     stats.pages = walk.requests
-    save()  # also the final cursor: the walk's top becomes the watermark
-    stats.finished = True
-    return stats
+    save(batch, None)  # also the final cursor: the walk's top becomes the watermark
+
+
+async def _follow(
+    close: CloseAsync,
+    spec: ExportSpec,
+    feed: ChangeFeed,
+    stats: ExportStats,
+    save: Save,
+    save_every: int,
+    walked: set[str],
+) -> None:
+    """Apply the event log's changes, a scan at a time: each batch with the feed's cursor."""
+    events: list[Event] = []
+
+    async def apply() -> None:
+        nonlocal events
+        found = await changes_of(close, spec, events, walked)
+        stats.events += len(events)
+        stats.updated += len(found.upserts)
+        stats.deleted += len(found.deletions)
+        save(found.upserts, found.deletions)
+        events = []
+
+    async for event in feed:
+        events.append(event)
+        if feed.buffered == 0 or len(events) >= save_every:
+            await apply()
+    if events:  # pragma: no cover - the loop applies at the end of every scan
+        await apply()

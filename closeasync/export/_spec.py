@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import attrs
 
 from .. import InvalidRequestError, SyncCursor, SyncIterator
+from ..models import ACTIVITY_OBJECT_TYPES, Event
 
 if TYPE_CHECKING:
     from .. import CloseAsync
@@ -25,6 +26,28 @@ def _one_or_many(ids: Sequence[str]) -> str | list[str]:
 def _normalized(values: Sequence[str]) -> tuple[str, ...]:
     """Sorted and without repeats: ``--lead b --lead a`` is the same export as ``--lead a --lead b``."""
     return tuple(sorted(set(values)))
+
+
+def _timestamp(value: object) -> datetime | None:
+    """A timestamp as Close writes it (naive ones are UTC), or None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _type_matches(record: Mapping[str, Any], types: Sequence[str]) -> bool:
+    """Whether ``record`` is of one of the ``types`` filters (Close's names, ``Custom``, or a
+    custom activity type id)."""
+    tag = record.get("_type")
+    if tag in types:
+        return True
+    if tag == "CustomActivity":
+        return "Custom" in types or record.get("custom_activity_type_id") in types
+    return False
 
 
 @attrs.frozen(kw_only=True)
@@ -108,6 +131,50 @@ class ExportSpec:
             if value
         ]
         return " ".join([key, *bounds])
+
+    def object_types(self) -> frozenset[str]:
+        """The event log's ``object_type`` of what this export copies (``activity.email``...)."""
+        if self.what == "emails":
+            return frozenset({ACTIVITY_OBJECT_TYPES["Email"]})
+        if self.what == "sms":
+            return frozenset({ACTIVITY_OBJECT_TYPES["SMS"]})
+        if not self.types:
+            return frozenset(ACTIVITY_OBJECT_TYPES.values())
+        tags = {"CustomActivity" if t == "Custom" or t.startswith("actitype_") else t for t in self.types}
+        return frozenset(ACTIVITY_OBJECT_TYPES[t] for t in tags if t in ACTIVITY_OBJECT_TYPES)
+
+    def may_concern(self, event: Event) -> bool:
+        """Whether an event may change this export's copy: its type, and its lead before or
+        after the change (an edit can move an activity between leads)."""
+        if event.object_type not in self.object_types():
+            return False
+        if not self.lead_ids or event.lead_id is None:
+            return True
+        before = event.previous_data.get("lead_id") if isinstance(event.previous_data, dict) else None
+        return event.lead_id in self.lead_ids or before in self.lead_ids
+
+    def feed_lead(self) -> str | None:
+        """The lead the change feed can be narrowed to without losing a change (one lead)."""
+        return self.lead_ids[0] if len(self.lead_ids) == 1 else None
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        """Whether an object as Close sent it belongs in this export (its filters and dates)."""
+        if self.lead_ids and record.get("lead_id") not in self.lead_ids:
+            return False
+        if self.user_ids and record.get("user_id") not in self.user_ids:
+            return False
+        if self.types and not _type_matches(record, self.types):
+            return False
+        if self.since is not None or self.until is not None:
+            created = record.get("date_created")
+            when = _timestamp(created)
+            if when is None:
+                return False
+            if (self.since is not None and when < self.since) or (
+                self.until is not None and when >= self.until
+            ):
+                return False
+        return True
 
     def describe(self) -> str:
         """The export in a few words, for messages."""

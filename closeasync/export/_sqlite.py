@@ -20,12 +20,16 @@ import orjson
 
 from .. import InvalidRequestError, SyncCursor
 from ._lock import lock_output
+from ._state import Deletion, ExportState
 from ._stores_base import StoreError
 from ._tables import UNTYPED, columns_for, row_values, table_for
 
 __all__ = ["SQLiteStore"]
 
 _STATE_TABLE = "closeasync_exports"
+#: Objects Close deleted, removed from their table: when, and from which table.
+_DELETIONS_TABLE = "closeasync_deletions"
+_BOOKKEEPING = (_STATE_TABLE, _DELETIONS_TABLE)
 #: Columns indexed in every activity table: the usual questions are a lead's history and a period.
 _INDEXED = ("lead_id", "date_created")
 
@@ -86,6 +90,10 @@ class SQLiteStore:
                 f"CREATE TABLE IF NOT EXISTS {_STATE_TABLE} (export TEXT PRIMARY KEY, cursor TEXT NOT NULL, "
                 "in_progress INTEGER NOT NULL, rows_saved INTEGER NOT NULL, updated_at TEXT NOT NULL)"
             )
+            db.execute(
+                f"CREATE TABLE IF NOT EXISTS {_DELETIONS_TABLE} (id TEXT PRIMARY KEY, "
+                '"table" TEXT, deleted_at TEXT, recorded_at TEXT NOT NULL)'
+            )
             lock = open(self.path, "rb")  # noqa: SIM115  (held, locked, until close())
             lock_output(lock, str(self.path))
             # A copy made by an older version has no indexes: add them once it is ours
@@ -102,18 +110,25 @@ class SQLiteStore:
         self._lock = lock
         return db
 
-    def saved_cursor(self, key: str) -> SyncCursor | None:
+    def saved_state(self, key: str) -> ExportState | None:
         if self._connection is None and not self.path.exists():
             return None
         row = self._db.execute(f"SELECT cursor FROM {_STATE_TABLE} WHERE export = ?", (key,)).fetchone()
         if row is None:
             return None
         try:
-            return SyncCursor.from_json(row[0])
+            return ExportState.from_json(row[0])
         except InvalidRequestError:
             raise StoreError(f"the resume point of {key} in {self.path} is damaged") from None
 
-    def save(self, records: Sequence[Mapping[str, Any]], cursor: SyncCursor, key: str) -> None:
+    def save(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        state: ExportState | SyncCursor,
+        key: str,
+        deletions: Sequence[Deletion] = (),
+    ) -> None:
+        state = ExportState.of(state)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         by_table: dict[str, list[list[Any]]] = {}
         for record in records:
@@ -126,17 +141,38 @@ class SQLiteStore:
         try:
             for table, rows in by_table.items():
                 db.executemany(self._upsert(table), rows)
+            for deletion in deletions:
+                self._delete(deletion, now)
             db.execute(
                 f"INSERT INTO {_STATE_TABLE} VALUES (?, ?, ?, ?, ?) ON CONFLICT(export) DO UPDATE SET "
                 "cursor = excluded.cursor, in_progress = excluded.in_progress, "
                 "rows_saved = rows_saved + excluded.rows_saved, updated_at = excluded.updated_at",
-                (key, cursor.to_json(), int(cursor.in_progress), len(records), now),
+                (key, state.to_json(), int(state.walk.in_progress), len(records), now),
             )
         except BaseException:
             db.execute("ROLLBACK")
             self._upserts.clear()  # a table made in this transaction is gone again
             raise
         db.execute("COMMIT")
+
+    def _delete(self, deletion: Deletion, now: str) -> None:
+        """Remove one object from its table (from every table when its type is unknown) and
+        record when, if it was in the copy (Close never gives an id to another object)."""
+        present = self._tables(self._db)
+        tables = [table_for(deletion.type)] if deletion.type else present
+        removed = None
+        for table in tables:
+            if table in present:
+                cursor = self._db.execute(f"DELETE FROM {_quote(table)} WHERE id = ?", (deletion.id,))
+                if cursor.rowcount:
+                    removed = table
+        if removed is not None:
+            self._db.execute(
+                f"INSERT INTO {_DELETIONS_TABLE} VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                '"table" = excluded."table", deleted_at = excluded.deleted_at, '
+                "recorded_at = excluded.recorded_at",
+                (deletion.id, removed, deletion.deleted_at, now),
+            )
 
     def _upsert(self, table: str) -> str:
         """The table's upsert statement (creating the table on first use)."""
@@ -167,10 +203,10 @@ class SQLiteStore:
     def _tables(db: sqlite3.Connection) -> list[str]:
         """The activity tables (not the resume points, nor SQLite's own ``sqlite_stat1``...)."""
         query = (
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name != ? "
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN (?, ?) "
             "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
         )
-        return [name for (name,) in db.execute(query, (_STATE_TABLE,))]
+        return [name for (name,) in db.execute(query, _BOOKKEEPING)]
 
     def counts(self) -> dict[str, int]:
         """Rows per activity table."""

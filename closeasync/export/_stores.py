@@ -16,15 +16,28 @@ import orjson
 
 from .. import InvalidRequestError, SyncCursor
 from ._lock import lock_output
+from ._state import Deletion, ExportState
 from ._stores_base import Store, StoreBusyError, StoreError
 
 __all__ = ["JsonLinesStore", "Store", "StoreBusyError", "StoreError", "StreamStore"]
 
-_STATE_VERSION = 2
+_STATE_VERSION = 3
+#: Earlier state files hold a bare SyncCursor under "cursor" (read as a walk without a change feed).
+_READABLE_VERSIONS = (2, _STATE_VERSION)
 
 
-def _lines(records: Sequence[Mapping[str, Any]]) -> bytes:
-    return b"".join(orjson.dumps(record) + b"\n" for record in records)
+def _lines(records: Sequence[Mapping[str, Any]], deletions: Sequence[Deletion] = ()) -> bytes:
+    """One JSON object per line: each record, then each deletion as ``{"_deleted": true, ...}``.
+
+    A reader replays the file in order: a line with ``"_deleted": true`` removes the object
+    with that ``id``; any other line adds the object, or replaces the one with its ``id``.
+    """
+    lines = [orjson.dumps(record) + b"\n" for record in records]
+    lines += [
+        orjson.dumps({"_deleted": True, "id": d.id, "_type": d.type, "deleted_at": d.deleted_at}) + b"\n"
+        for d in deletions
+    ]
+    return b"".join(lines)
 
 
 class JsonLinesStore:
@@ -88,14 +101,14 @@ class JsonLinesStore:
             ) from None
         if (
             not isinstance(state, dict)
-            or state.get("version") != _STATE_VERSION
+            or state.get("version") not in _READABLE_VERSIONS
             or not isinstance(state.get("offset"), int)
             or not isinstance(state.get("key"), str)
         ):
             raise StoreError(f"{self.state_path} was not written by this version of closeasync")
         return state
 
-    def saved_cursor(self, key: str) -> SyncCursor | None:
+    def saved_state(self, key: str) -> ExportState | None:
         if self._state is None:
             return None
         if self._state["key"] != key:
@@ -103,9 +116,9 @@ class JsonLinesStore:
                 f"{self.path} holds another export ({self._state['key']}); give the same listing, "
                 "filters and dates, or another file"
             )
-        cursor = self._state.get("cursor")
+        saved = self._state.get("state", self._state.get("cursor"))
         try:
-            return SyncCursor.from_dict(cursor) if isinstance(cursor, dict) else None
+            return ExportState.from_dict(saved) if isinstance(saved, dict) else None
         except InvalidRequestError:
             raise StoreError(f"{self.state_path} holds no readable resume point; use --overwrite") from None
 
@@ -121,18 +134,29 @@ class JsonLinesStore:
             self._file = file
         return self._file
 
-    def save(self, records: Sequence[Mapping[str, Any]], cursor: SyncCursor, key: str) -> None:
+    def save(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        state: ExportState | SyncCursor,
+        key: str,
+        deletions: Sequence[Deletion] = (),
+    ) -> None:
         file = self._opened()
         # Back to the end of the last save: a save that failed halfway leaves nothing behind.
         file.seek(self._offset)
         file.truncate()
-        file.write(_lines(records))
+        file.write(_lines(records, deletions))
         file.flush()
-        state = {"version": _STATE_VERSION, "key": key, "offset": file.tell(), "cursor": cursor.to_dict()}
+        saved = {
+            "version": _STATE_VERSION,
+            "key": key,
+            "offset": file.tell(),
+            "state": ExportState.of(state).to_dict(),
+        }
         aside = self.state_path.with_name(self.state_path.name + ".tmp")
-        aside.write_bytes(orjson.dumps(state))
+        aside.write_bytes(orjson.dumps(saved))
         os.replace(aside, self.state_path)
-        self._state, self._offset = state, file.tell()
+        self._state, self._offset = saved, file.tell()
 
     def close(self) -> None:
         if self._file is not None:
@@ -145,11 +169,17 @@ class StreamStore:
     def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
 
-    def saved_cursor(self, key: str) -> SyncCursor | None:
+    def saved_state(self, key: str) -> ExportState | None:
         return None
 
-    def save(self, records: Sequence[Mapping[str, Any]], cursor: SyncCursor, key: str) -> None:
-        self._stream.write(_lines(records))
+    def save(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        state: ExportState | SyncCursor,
+        key: str,
+        deletions: Sequence[Deletion] = (),
+    ) -> None:
+        self._stream.write(_lines(records, deletions))
         self._stream.flush()
 
     def close(self) -> None:

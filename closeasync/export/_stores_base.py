@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from .. import SyncCursor
+from ._state import Deletion, ExportState
 
 __all__ = ["Store", "StoreBusyError", "StoreError"]
 
@@ -25,12 +26,19 @@ class Store(Protocol):
     the resume points of several, and each resumes only its own.
     """
 
-    def saved_cursor(self, key: str) -> SyncCursor | None:
+    def saved_state(self, key: str) -> ExportState | None:
         """The resume point saved for ``key`` (None: nothing exported there yet)."""
         ...
 
-    def save(self, records: Sequence[Mapping[str, Any]], cursor: SyncCursor, key: str) -> None:
-        """Write ``records`` (upsert by ``id``) and ``cursor`` as one unit."""
+    def save(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        state: ExportState | SyncCursor,
+        key: str,
+        deletions: Sequence[Deletion] = (),
+    ) -> None:
+        """Write ``records`` (upsert by ``id``), remove ``deletions``, and save ``state``,
+        as one unit (a bare :class:`SyncCursor` is a state without a change feed)."""
         ...
 
     def close(self) -> None:

@@ -79,7 +79,7 @@ from .meeting import (
     MeetingTranscriptWord,
 )
 from .note import Note
-from .registry import ACTIVITY_TYPES, Activity, activity_class
+from .registry import ACTIVITY_OBJECT_TYPES, ACTIVITY_TYPES, Activity, activity_class
 from .sms import SMS
 from .status_change import LeadStatusChange, OpportunityStatusChange
 from .task_completed import TaskCompleted
@@ -93,6 +93,7 @@ from .thread import (
 from .whatsapp import WhatsAppMessage
 
 __all__ = [
+    "ACTIVITY_OBJECT_TYPES",
     "ACTIVITY_TYPES",
     "SMS",
     "UNSET",

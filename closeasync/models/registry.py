@@ -25,6 +25,7 @@ from .whatsapp import WhatsAppMessage
 
 __all__ = [
     "ACTIVITY_BY_RESOURCE",
+    "ACTIVITY_OBJECT_TYPES",
     "ACTIVITY_TYPES",
     "Activity",
     "activity_class",
@@ -92,3 +93,23 @@ ACTIVITY_BY_RESOURCE: dict[str, type[ActivityBase]] = {
 def activity_class(type_name: str) -> type[ActivityBase] | None:
     """Return the model class for a ``_type`` value, or None if it is not modelled."""
     return ACTIVITY_TYPES.get(type_name)
+
+
+#: The event log's ``object_type`` of each activity ``_type`` (``activity.`` and the type in
+#: snake case, as Close's list of event types names them; ``CLOSE_API_NOTES.md`` section 8).
+ACTIVITY_OBJECT_TYPES: dict[str, str] = {
+    "Call": "activity.call",
+    "Created": "activity.created",
+    "CustomActivity": "activity.custom_activity",
+    "Email": "activity.email",
+    "EmailThread": "activity.email_thread",
+    "FormSubmission": "activity.form_submission",
+    "LeadMerge": "activity.lead_merge",
+    "LeadStatusChange": "activity.lead_status_change",
+    "Meeting": "activity.meeting",
+    "Note": "activity.note",
+    "OpportunityStatusChange": "activity.opportunity_status_change",
+    "SMS": "activity.sms",
+    "TaskCompleted": "activity.task_completed",
+    "WhatsAppMessage": "activity.whatsapp_message",
+}

@@ -11,7 +11,7 @@ from ..listing.cursor import SyncCursor, start_cursor
 from ..listing.keyset import SyncIterator
 from ..listing.paginator import AsyncPaginator
 from ..models.activity import ActivityBase
-from ..models.registry import Activity
+from ..models.registry import ACTIVITY_BY_RESOURCE, Activity
 from ..models.responses import Structurer
 from ..params import ActivityFilters
 from ..pipeline.routes import ROUTES
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from ..pipeline.requester import Requester
 
 __all__ = ["ActivitiesResource"]
+
+#: The route table's resource of each activity ``_type`` (where to fetch one by id).
+_RESOURCE_OF_TYPE = {cls.TYPE: resource for resource, cls in ACTIVITY_BY_RESOURCE.items()}
 
 
 class ActivitiesResource(Resource):
@@ -90,6 +93,27 @@ class ActivitiesResource(Resource):
         check_query(query)
         route = ROUTES["activity"]["list"]
         return self._listing(self._structurer, route, query, page_size=page_size, prefetch=prefetch)
+
+    async def get(self, activity_type: str | type[ActivityBase], activity_id: str) -> Activity:
+        """Fetch one activity of a known type by id, as its model.
+
+        ``activity_type`` is the model class (``Note``), or the ``_type`` Close gives it
+        (``"Note"``, ``"CustomActivity"``...).
+
+        >>> async def example(close):  # doctest: +SKIP
+        ...     note = await close.activities.get("Note", "acti_1")
+
+        Raises:
+            InvalidRequestError: an activity type this version cannot fetch by id.
+            NotFoundError: no such activity.
+        """
+        name = activity_type.TYPE if isinstance(activity_type, type) else activity_type
+        route_key = _RESOURCE_OF_TYPE.get(name) if isinstance(name, str) else None
+        if route_key is None:
+            known = ", ".join(sorted(_RESOURCE_OF_TYPE))
+            raise errors.InvalidRequestError({"activity_type": f"must be one of {known}, got {name!r}"})
+        route = ROUTES[route_key]["get"]
+        return await self._one(self._structurer, route, path_params={"id": activity_id})
 
     def sync(
         self,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from ..models.registry import ACTIVITY_OBJECT_TYPES
+
 __all__ = [
     "ACTIVITY_OBJECT_TYPES",
     "DATE_FILTERS",
@@ -28,25 +30,6 @@ EVENT_FILTERS = ("object_type", "object_id", "action", "lead_id", "user_id", "re
 DATE_FILTERS = ("date_updated__gt", "date_updated__gte", "date_updated__lt", "date_updated__lte")
 #: Close's largest (and default) page of events.
 MAX_EVENT_LIMIT = 50
-
-#: The event log's ``object_type`` of each activity ``_type`` (``activity.`` and the type in
-#: snake case, as Close's list of event types names them; ``CLOSE_API_NOTES.md`` section 8).
-ACTIVITY_OBJECT_TYPES: dict[str, str] = {
-    "Call": "activity.call",
-    "Created": "activity.created",
-    "CustomActivity": "activity.custom_activity",
-    "Email": "activity.email",
-    "EmailThread": "activity.email_thread",
-    "FormSubmission": "activity.form_submission",
-    "LeadMerge": "activity.lead_merge",
-    "LeadStatusChange": "activity.lead_status_change",
-    "Meeting": "activity.meeting",
-    "Note": "activity.note",
-    "OpportunityStatusChange": "activity.opportunity_status_change",
-    "SMS": "activity.sms",
-    "TaskCompleted": "activity.task_completed",
-    "WhatsAppMessage": "activity.whatsapp_message",
-}
 
 #: The combinations of :data:`EVENT_FILTERS` Close supports, as it lists them (and none at all).
 SUPPORTED_COMBINATIONS: frozenset[frozenset[str]] = frozenset(

@@ -1,0 +1,99 @@
+"""Turning a batch of events into what the copy must do: rows to upsert, rows to delete.
+
+An event says *that* an object changed; what it is now is asked of Close, so the copy
+holds exactly what ``GET`` returns (Close may leave ``data`` out of older events, and
+several events of one object in a batch collapse to its present state). Per object the
+newest event of the batch decides: ``deleted`` removes it; anything else fetches it (a
+404 means it is gone since: removed too), and it is kept if it still matches the
+export's filters (an edit can move an activity to another lead), removed otherwise.
+Requests are in proportion to the objects changed, not to the size of the copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Sequence
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from .. import NotFoundError
+from ..models import ACTIVITY_OBJECT_TYPES, Event, to_dict
+from ._spec import ExportSpec
+from ._state import Deletion
+
+if TYPE_CHECKING:
+    from .. import CloseAsync
+
+__all__ = ["CHANGE_FETCHES", "Changes", "changes_of"]
+
+#: Objects fetched at once while applying changes.
+CHANGE_FETCHES = 8
+_TYPE_OF_OBJECT = {object_type: tag for tag, object_type in ACTIVITY_OBJECT_TYPES.items()}
+
+
+class Changes:
+    """What a batch of events does to the copy."""
+
+    __slots__ = ("deletions", "upserts")
+
+    def __init__(self) -> None:
+        self.upserts: list[dict[str, Any]] = []
+        self.deletions: list[Deletion] = []
+
+
+async def changes_of(
+    close: CloseAsync, spec: ExportSpec, events: Sequence[Event], walked: Container[str] = ()
+) -> Changes:
+    """The rows to upsert and delete for ``events`` (oldest first) of this export's objects.
+
+    ``walked`` are the ids this run's walk by creation date has just written: an object
+    whose only events are its creation is already in the copy as Close has it.
+    """
+    latest: dict[str, Event] = {}
+    only_created: dict[str, bool] = {}
+    for event in events:
+        if spec.may_concern(event) and isinstance(event.object_id, str):
+            ident = event.object_id
+            latest.pop(ident, None)
+            latest[ident] = event  # the newest decides; insertion order = its order
+            only_created[ident] = only_created.get(ident, True) and event.action == "created"
+    out = Changes()
+    to_fetch: list[tuple[str, str]] = []
+    for object_id, event in latest.items():
+        tag = _TYPE_OF_OBJECT[event.object_type]
+        if only_created[object_id] and object_id in walked:
+            continue
+        if event.action == "deleted":
+            out.deletions.append(Deletion(object_id, tag, _stamp(event)))
+        else:
+            to_fetch.append((tag, object_id))
+    found: dict[str, dict[str, Any] | None] = {}
+    limiter = anyio.CapacityLimiter(CHANGE_FETCHES)
+
+    async def fetch(tag: str, object_id: str) -> None:
+        async with limiter:
+            try:
+                model = await close.activities.get(tag, object_id)
+            except NotFoundError:
+                found[object_id] = None  # deleted since the event
+                return
+        record = to_dict(model)
+        record.setdefault("_type", tag)
+        found[object_id] = record
+
+    async with anyio.create_task_group() as group:
+        for tag, object_id in to_fetch:
+            group.start_soon(fetch, tag, object_id)
+    for tag, object_id in to_fetch:  # in the events' order, whatever order the answers came in
+        record = found[object_id]
+        if record is not None and spec.matches(record):
+            out.upserts.append(record)
+        else:
+            deleted_at = _stamp(latest[object_id]) if record is None else None
+            out.deletions.append(Deletion(object_id, tag, deleted_at))
+    return out
+
+
+def _stamp(event: Event) -> str | None:
+    value = to_dict(event).get("date_updated")
+    return value if isinstance(value, str) else None
