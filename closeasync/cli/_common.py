@@ -34,6 +34,7 @@ __all__ = [
     "open_client",
     "port",
     "run_async",
+    "seconds",
     "when",
 ]
 
@@ -92,6 +93,21 @@ def count(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
 
     parse.__name__ = "number"  # argparse says "invalid number value: 'x'"
     return parse
+
+
+def seconds(text: str) -> float:
+    """A positive number of seconds.
+
+    >>> seconds("2.5")
+    2.5
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
 
 
 def when(text: str) -> datetime:

@@ -36,6 +36,7 @@ from ._common import (
     fail,
     open_client,
     run_async,
+    seconds,
     when,
 )
 
@@ -46,19 +47,24 @@ Copy Close emails, SMS or all activities into a SQLite database (a table per
 activity type, upserted by id, with the whole object as JSON in `data`) or a JSON
 Lines file, showing progress and a summary.
 
-The export walks the listing by creation date and saves its resume point together
-with the rows, after each page. Run the same command with --since-last to go
-on: an interrupted export (Ctrl+C, a crash, a lost network) continues where it
-stopped, without losing or repeating a row, and a finished one adds only what was
-created since. Changes to activities already exported are picked up by a run
-without --since-last (SQLite rows are replaced in place). Each combination of
-listing, filters and --since/--until has its own resume point.
+The export walks the listing by creation date, then applies what Close's event
+log says changed meanwhile, and saves its resume point together with the rows.
+Run the same command with --since-last to bring the copy up to date: an
+interrupted export (Ctrl+C, a crash, a lost network) continues where it stopped,
+without losing or repeating a row; a finished one adds what was created since and
+applies every edit and deletion since the last run (edited objects are fetched
+again; deleted ones leave their table and are listed in closeasync_deletions, or
+get a {{"_deleted": true, "id": ...}} line in JSON Lines). --follow keeps applying
+changes until interrupted. Close keeps events for 30 days: a copy last brought up
+to date longer ago must be made again. Each combination of listing, filters and
+--since/--until has its own resume point.
 
 {CONNECTION_HELP}"""
 _EPILOG = f"""\
 examples:
   closeasync export emails --to close.sqlite
-  closeasync export emails --to close.sqlite --since-last      # later: only what is new
+  closeasync export emails --to close.sqlite --since-last      # later: what is new or changed
+  closeasync export emails --to close.sqlite --since-last --follow --poll 30
   closeasync export activities --lead lead_abc --type Call --type Note --to lead.jsonl
   closeasync export sms --since 2026-01-01 --until 2026-02-01 --to - | jq .text
 
@@ -112,6 +118,18 @@ def add_export_command(commands: Any) -> None:
         action="store_true",
         help="go on from the resume point saved in the output by the last export with the same filters",
     )
+    run.add_argument(
+        "--follow",
+        action="store_true",
+        help="after bringing the copy up to date, keep applying changes until interrupted",
+    )
+    run.add_argument(
+        "--poll",
+        type=seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="with --follow: how long to wait between looks at the event log (default: %(default)s)",
+    )
     run.add_argument("--overwrite", action="store_true", help="JSON Lines: start an existing file again")
     run.add_argument(
         "--page-size",
@@ -144,10 +162,10 @@ def _format(args: argparse.Namespace) -> str:
 
 def _check_output(args: argparse.Namespace, form: str) -> None:
     """Refuse what can be known wrong before connecting (nothing is created or emptied)."""
-    if args.overwrite and args.since_last:
-        raise UsageError("--overwrite starts again and --since-last goes on: give one of them")
+    if args.overwrite and (args.since_last or args.follow):
+        raise UsageError("--overwrite starts again and --since-last/--follow go on: give one of them")
     if args.to == "-":
-        if form != "jsonl" or args.since_last:
+        if form != "jsonl" or args.since_last or args.follow:
             raise UsageError("--to - writes JSON Lines to standard output, which cannot be resumed")
         return
     path = Path(args.to)
@@ -198,7 +216,7 @@ def _store(args: argparse.Namespace, form: str) -> Store:
         return StreamStore(sys.stdout.buffer)
     if form == "sqlite":
         return SQLiteStore(args.to)
-    return JsonLinesStore(args.to, resume=args.since_last, overwrite=args.overwrite)
+    return JsonLinesStore(args.to, resume=args.since_last or args.follow, overwrite=args.overwrite)
 
 
 def _spec(args: argparse.Namespace) -> ExportSpec:
@@ -250,9 +268,10 @@ def _run(args: argparse.Namespace) -> int:
                 close,
                 spec,
                 stores[0],
-                resume=args.since_last,
+                resume=args.since_last or args.follow,
                 stats=stats,
                 on_save=None if progress is None else progress.update,
+                poll=args.poll if args.follow else None,
             )
         return 0
 

@@ -19,6 +19,10 @@ def _status(stats: ExportStats) -> str:
     ]
     if stats.retries:
         parts.append(f"retries {stats.retries}")
+    if stats.walked:
+        parts.append(
+            f"changes: {stats.events:,} events, {stats.updated:,} updated, {stats.deleted:,} deleted"
+        )
     parts.append(f"saved {stats.saved:,}")
     return " | ".join(parts)
 
@@ -85,6 +89,16 @@ def summary(stats: ExportStats, what: str, target: str) -> list[str]:
     lines.append(
         f"rate-limit waits: {stats.rate_limit_waits} ({stats.waited:.1f} s); retries: {stats.retries}"
     )
+    if stats.events or stats.updated or stats.deleted:
+        lines.append(
+            f"changes: {stats.events:,} events read, {stats.updated:,} rows updated, "
+            f"{stats.deleted:,} removed"
+        )
+    if stats.changes_from_now:
+        lines.append(
+            "this copy was made before exports followed changes: edits and deletions are followed "
+            "from this run on (a new full export picks up what changed before)"
+        )
     if stats.resumed_from is not None:
         point = stats.resumed_from
         where = "an interrupted export" if point.in_progress else f"the last export (up to {point.watermark})"

@@ -232,7 +232,7 @@ class ChangeFeed:
             raise EventLogExpiredError(
                 f"the change feed stood at {format_datetime(self._watermark)}, but Close keeps events for "
                 f"{RETENTION.days} days (back to {format_datetime(oldest)}): the changes in between can no "
-                "longer be read; walk everything again (closeasync export ... --overwrite)",
+                "longer be read; make the copy again from a full walk",
                 since=self._watermark,
                 oldest=oldest,
             )
