@@ -19,7 +19,7 @@ def _status(stats: ExportStats) -> str:
     ]
     if stats.retries:
         parts.append(f"retries {stats.retries}")
-    if stats.walked:
+    if stats.events:
         parts.append(
             f"changes: {stats.events:,} events, {stats.updated:,} updated, {stats.deleted:,} deleted"
         )
