@@ -126,6 +126,7 @@ _SUBMODULES = frozenset(
         "sync",
         "testing",
         "transports",
+        "webhooks",
     }
 )
 

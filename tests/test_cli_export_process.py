@@ -217,8 +217,9 @@ def test_an_export_under_429s_and_resets_as_a_subprocess(served: ServedFake, tmp
 def test_a_lost_network_ends_with_its_status_and_the_rest_follows_later(
     served: ServedFake, tmp_path: Path
 ) -> None:
-    # From the 4th request on, every connection is dropped: retries run out.
-    served.call(lambda: served.fake.faults.add("drop", count=1000, skip=3))
+    # The first request reads Close's clock (where the copy's change feed starts); from the
+    # 5th request on, every connection is dropped: retries run out after three pages.
+    served.call(lambda: served.fake.faults.add("drop", count=1000, skip=4))
     path = tmp_path / "close.sqlite"
     code, _, err = run(served, "activities", "--to", str(path), "--page-size", PAGE, "--retries", "1")
     assert code == ExitCode.NETWORK

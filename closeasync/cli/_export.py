@@ -272,6 +272,8 @@ def _run(args: argparse.Namespace) -> int:
                 stats=stats,
                 on_save=None if progress is None else progress.update,
                 poll=args.poll if args.follow else None,
+                # Standard output is one pass that cannot be resumed: the walk only.
+                changes=args.to != "-",
             )
         return 0
 

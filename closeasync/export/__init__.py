@@ -26,8 +26,8 @@ from __future__ import annotations
 from ._progress import Progress, summary
 from ._runner import ExportStats, run_export
 from ._spec import ExportSpec, What
-from ._state import Deletion, ExportState
 from ._sqlite import SQLiteStore
+from ._state import Deletion, ExportState
 from ._stores import JsonLinesStore, StreamStore
 from ._stores_base import Store, StoreBusyError, StoreError
 from ._tables import table_for

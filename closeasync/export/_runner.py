@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .. import ChangeFeed, SyncCursor, SyncIterator
+from .. import ChangeCursor, ChangeFeed, SyncCursor, SyncIterator
 from ..models import Event, to_dict
 from ._changes import changes_of
 from ._spec import ExportSpec
@@ -124,8 +124,8 @@ async def run_export(
     the run ends for any reason (an error, Ctrl-C, cancellation): nothing is lost or
     written twice, and a run killed outright (``kill -9``) loses at most the page it was
     reading. A run with nothing new writes nothing. ``on_save`` is called after each save.
-    ``clock`` is the time on Close's side (default: this machine's), for where a new
-    change feed starts and for the event log's 30-day retention.
+    ``clock`` overrides the time on Close's side (by default read from the ``Date`` of
+    Close's answers), for where a new change feed starts and for the 30-day retention.
 
     >>> async def example(close):  # doctest: +SKIP
     ...     store = SQLiteStore("close.sqlite")
@@ -140,22 +140,30 @@ async def run_export(
         CloseError: what the client raises when Close cannot be read (after retries).
     """
     stats = stats if stats is not None else ExportStats()
-    now = clock or (lambda: datetime.now(UTC))
     key = spec.key(close)
     saved = store.saved_state(key) if resume else None
     stats.resumed_from = saved.walk if saved is not None else None
-    # A new copy follows changes from the moment its walk starts (less the overlap the
-    # feed rescans); a copy made before the export followed changes, from now on.
-    since = saved.changes if saved is not None and saved.changes is not None else now() - FEED_MARGIN
-    stats.changes_from_now = saved is not None and saved.changes is None
-    feed = close.events.changes(since=since, poll=poll, clock=clock, lead_id=spec.feed_lead())
+    feed: ChangeFeed | None = None
+    if changes:
+        since: ChangeCursor | datetime
+        if saved is not None and saved.changes is not None:
+            since = saved.changes
+        else:
+            # A new copy follows changes from the moment its walk starts, by Close's clock
+            # (less the overlap the feed rescans); a copy made before the export followed
+            # changes, from now on.
+            now = clock() if clock is not None else await close.events.server_time()
+            since = now - FEED_MARGIN
+            stats.changes_from_now = saved is not None
+        feed = close.events.changes(since=since, poll=poll, clock=clock, lead_id=spec.feed_lead())
+    kept_changes = saved.changes if saved is not None else None  # without a feed, left as it was
     start: SyncCursor | datetime | None = saved.walk if saved is not None else spec.since
     walk = spec.open(close, start)
     last = saved
 
     def save(records: list[dict[str, Any]], deletions: list[Deletion] | None = None) -> None:
         nonlocal last
-        state = ExportState(walk=walk.cursor, changes=feed.cursor)
+        state = ExportState(walk=walk.cursor, changes=feed.cursor if feed is not None else kept_changes)
         if not records and not deletions and state == last:
             return  # nothing new: the copy and its state stay as they are
         store.save(records, state, key, deletions or ())
@@ -167,7 +175,7 @@ async def run_export(
     walked: set[str] = set()
     await _walk(walk, stats, save, save_every, walked)
     stats.walked = True
-    if changes:
+    if feed is not None:
         await _follow(close, spec, feed, stats, save, save_every, walked)
     stats.finished = True
     return stats

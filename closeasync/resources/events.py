@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import anyio
 
 from .. import errors
 from ..listing.changes import OVERLAP, ChangeCursor, ChangeFeed
 from ..listing.cursor import aware
+from ..listing.fetch import Fetched, PageFetcher, read_envelope
 from ..listing.paginator import AsyncPaginator
-from ..listing.rules import CursorRule
+from ..listing.rules import CursorRule, PageRequest
 from ..models.event import Event
 from ..models.responses import Structurer
 from ..pipeline.requester import Requester
-from ..pipeline.routes import ROUTES
+from ..pipeline.routes import ROUTES, Route
 from ..pipeline.wire import QueryValue
 from ..rules.events import MAX_EVENT_LIMIT, event_list_errors
 from ._arguments import check_query, fields_param, sync_scope
@@ -95,11 +97,27 @@ class EventsResource(Resource):
         query["_fields"] = fields_param(fields)
         return self._events(query, page_size)
 
-    def _events(self, query: Mapping[str, QueryValue], page_size: int) -> AsyncPaginator[Event]:
+    def _events(
+        self, query: Mapping[str, QueryValue], page_size: int, fetcher: PageFetcher | None = None
+    ) -> AsyncPaginator[Event]:
         check_query(query)
-        given = {k: v for k, v in query.items() if v is not None}
-        fetcher = self._pages_of(_ROUTES["list"], given, marker="cursor_next")
+        given: dict[str, QueryValue] = {k: v for k, v in query.items() if v is not None}
+        if fetcher is None:
+            fetcher = self._pages_of(_ROUTES["list"], given, marker="cursor_next")
+        else:
+            fetcher.query = given
         return AsyncPaginator(fetcher, self._structurer, page_size=page_size, rule=CursorRule)
+
+    async def server_time(self) -> datetime:
+        """Close's clock: the ``Date`` of an answer from the event log (one small request).
+
+        A change feed and the export measure Close's 30-day retention, and where a new
+        copy starts following changes, by Close's clock rather than this machine's.
+        This machine's clock stands in when an answer has no ``Date``.
+        """
+        fetcher = _DatedFetcher(self._requester, _ROUTES["list"], {}, "cursor_next")
+        await fetcher.fetch(PageRequest(0, 1))
+        return fetcher.time() or datetime.now(UTC)
 
     @staticmethod
     def _query(
@@ -152,9 +170,9 @@ class EventsResource(Resource):
         ``since`` is None (every event Close still keeps), a timezone-aware datetime, or
         the :attr:`~closeasync.listing.changes.ChangeFeed.cursor` of an earlier feed.
         Without ``poll`` the feed ends once it has caught up; with ``poll=seconds`` it
-        keeps following, scanning again after each pause. ``clock`` tells the feed the
-        time on Close's side (for the 30-day retention check; by default this machine's
-        clock). See :mod:`closeasync.listing.changes` for how and what it guarantees.
+        keeps following, scanning again after each pause. ``clock`` overrides Close's
+        time (by default the ``Date`` of the event log's answers; for the 30-day retention
+        check). See :mod:`closeasync.listing.changes` for how and what it guarantees.
 
         >>> async def follow(close, saved):  # doctest: +SKIP
         ...     feed = close.events.changes(since=saved, poll=30)
@@ -182,11 +200,48 @@ class EventsResource(Resource):
             raise errors.InvalidRequestError({"poll": f"must be a positive number of seconds, got {poll!r}"})
         scope = sync_scope(_ROUTES["list"], filters)
         cursor = _start(scope, since)
+        # The event log's own answers tell Close's time (their Date), for the retention check.
+        dated = _DatedFetcher(self._requester, _ROUTES["list"], {}, "cursor_next")
 
         def list_events(bounds: Mapping[str, QueryValue]) -> AsyncIterator[Event]:
-            return self._events({**filters, **bounds}, MAX_EVENT_LIMIT).__aiter__()
+            return self._events({**filters, **bounds}, MAX_EVENT_LIMIT, dated).__aiter__()
 
-        return ChangeFeed(list_events, filters, cursor, overlap=overlap, poll=poll, clock=clock, sleep=sleep)
+        return ChangeFeed(
+            list_events,
+            filters,
+            cursor,
+            overlap=overlap,
+            poll=poll,
+            clock=clock or (lambda: dated.time() or datetime.now(UTC)),
+            sleep=sleep,
+        )
+
+
+class _DatedFetcher(PageFetcher):
+    """A page fetcher that keeps the ``Date`` of the last answer (Close's clock)."""
+
+    __slots__ = ("date",)
+
+    def __init__(
+        self, requester: Requester, route: Route, query: Mapping[str, QueryValue], marker: str
+    ) -> None:
+        super().__init__(requester, route, query, marker)
+        self.date: str | None = None
+
+    async def fetch(self, request: PageRequest) -> Fetched:
+        requester = self.requester
+        data, response = await requester.exchange(self.route, query=self._query(request))
+        self.date = response.header("date") or self.date
+        return read_envelope(data, response, requester.secrets, self.marker)
+
+    def time(self) -> datetime | None:
+        """When Close answered last, by its ``Date`` header (None: no answer had one)."""
+        if self.date is None:
+            return None
+        try:
+            return parsedate_to_datetime(self.date).astimezone(UTC)
+        except (TypeError, ValueError):
+            return None
 
 
 def _start(scope: str, since: ChangeCursor | datetime | None) -> ChangeCursor:
