@@ -279,3 +279,25 @@ async def test_a_copy_left_longer_than_the_event_log_keeps_is_refused(tmp_path: 
         with pytest.raises(EventLogExpiredError):
             await run_export(close, ExportSpec(what="emails"), store, resume=True, clock=lambda: fake.now)
         store.close()
+
+
+async def test_close_s_clock_is_read_from_its_answers(tmp_path: Path) -> None:
+    """No clock given: the export and its feed read Close's time from the Date of its answers
+    (the fake's clock is frozen months before this machine's), and still see every change."""
+    fake = FakeClose(seed=6)
+    lead = fake.add_lead("Acme")["id"]
+    path = tmp_path / "copy.sqlite"
+    async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
+        assert await close.events.server_time() == fake.now
+        email = await close.emails.create(lead_id=lead, status="draft", to=TO, subject="one")
+        for step in range(2):
+            store = SQLiteStore(path)
+            try:
+                await run_export(close, ExportSpec(what="emails"), store, resume=True)
+            finally:
+                store.close()
+            if step == 0:
+                fake.advance(3600)
+                await close.emails.update(email, subject="edited")
+        assert copy_of(path) == await close_state(close)
+        assert copy_of(path)[email.id]["subject"] == "edited"

@@ -194,8 +194,10 @@ class ChangeFeed:
         return event
 
     async def _scan(self) -> None:
-        """List the events since the watermark less the overlap; keep the new ones, newest last."""
-        self._check_retention()
+        """List the events since the watermark less the overlap; keep the new ones, newest last.
+
+        The retention is checked once the answers are in: they tell Close's time.
+        """
         filters = dict(self._filters)
         if self._watermark is not None:
             filters["date_updated__gte"] = self._watermark - self._overlap
@@ -210,6 +212,7 @@ class ChangeFeed:
             key = (event.id, event.date_updated)
             if key not in self._seen:
                 fresh[key] = event  # once per scan too: a page boundary may repeat one
+        self._check_retention()
         self.scans += 1
         order = sorted(fresh, key=lambda k: (k[1], k[0]), reverse=True)
         self._buffer = [fresh[key] for key in order]
