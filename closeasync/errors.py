@@ -302,7 +302,7 @@ class EventLogExpiredError(CloseError):
 
     Close keeps events for 30 days. Changes made between ``since`` and ``oldest`` can no
     longer be read, so a copy kept by following them must be walked again from scratch
-    (``closeasync export ... --overwrite``); nothing is skipped silently.
+    (a full export into a new file); nothing is skipped silently.
 
     Attributes:
         since: where the feed stood (the newest change it had delivered).

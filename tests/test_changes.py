@@ -217,7 +217,7 @@ async def test_a_resume_point_older_than_the_log_keeps_is_reported() -> None:
             await feed.__anext__()
     assert expired.value.since == START
     assert expired.value.oldest == log.now - timedelta(days=30)
-    assert "full walk" in str(expired.value)
+    assert "full export into a new file" in str(expired.value)
 
 
 async def test_a_cursor_of_another_feed_is_refused() -> None:

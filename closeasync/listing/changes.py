@@ -235,7 +235,7 @@ class ChangeFeed:
             raise EventLogExpiredError(
                 f"the change feed stood at {format_datetime(self._watermark)}, but Close keeps events for "
                 f"{RETENTION.days} days (back to {format_datetime(oldest)}): the changes in between can no "
-                "longer be read; make the copy again from a full walk",
+                "longer be read; make the copy again (a full export into a new file)",
                 since=self._watermark,
                 oldest=oldest,
             )
