@@ -40,7 +40,9 @@ def indexed_columns(db: sqlite3.Connection, table: str) -> set[str]:
 
 
 def activity_tables(db: sqlite3.Connection) -> list[str]:
-    query = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'closeasync\\_%' ESCAPE '\\'"
+    query = (
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'closeasync\\_%' ESCAPE '\\'"
+    )
     return [name for (name,) in db.execute(query)]
 
 

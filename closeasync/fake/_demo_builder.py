@@ -152,6 +152,7 @@ class DemoBuilder:
 
     def _store(self, message: Obj, send_at: datetime | None) -> None:
         self.state.activities[message["id"]] = message
+        self.state.events.created(message, actor=message.get("user_id"))  # as add_activity logs
         self.counts[message["_type"]] += 1
         if send_at is not None:  # scheduled: the fake sends it when its clock gets there
             self.state.pending[message["id"]] = send_at

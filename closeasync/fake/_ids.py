@@ -19,7 +19,7 @@ class IdFactory:
     ('acti_', 48)
     """
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int | str) -> None:
         self._random = random.Random(seed)
 
     def new(self, prefix: str) -> str:

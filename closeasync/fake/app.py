@@ -73,6 +73,7 @@ def make_app(fake: FakeClose) -> web.Application:
     # body_text and body_html are 1 MiB each: the fake must see them to answer as Close does.
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app.router.add_route("*", "/{tail:.*}", handle)
+    app.cleanup_ctx.append(fake.webhooks.serving)  # webhook deliveries, while the app runs
     return app
 
 

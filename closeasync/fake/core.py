@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
+from email.utils import format_datetime as format_http_date
 from typing import Any
+
+import attrs
 
 from ..models._converter import format_datetime
 from ._clock import DEFAULT_START, FakeClock
 from ._http import FakeRequest
+from ._ids import IdFactory
 from ._objects import base_fields
+from .events import DEFAULT_CONSOLIDATION, EventLog
 from .handlers.listing import ListRules
 from .handlers.messages import deliver_due
 from .limits import Faults, RateLimits
 from .router import Outcome, route_request
 from .state import FakeState, SentMessage
 from .transport import FakeTransport
+from .webhooks import FakeWebhooks
 
 __all__ = ["DEFAULT_API_KEY", "FakeClose"]
 
@@ -47,6 +53,8 @@ class FakeClose:
         realtime: let the clock follow wall time (for a served demo) instead of
             moving only with :meth:`advance`.
         list_rules: ``_limit``/``_skip`` caps of list endpoints.
+        consolidate_within: consecutive updates of one activity this close together share one
+            event of the event log, as Close consolidates them (``timedelta(0)``: never).
     """
 
     def __init__(
@@ -59,17 +67,26 @@ class FakeClose:
         realtime: bool = False,
         list_rules: ListRules | None = None,
         root: str = "/api/v1",
+        consolidate_within: timedelta = DEFAULT_CONSOLIDATION,
     ) -> None:
         self._api_keys = tuple(api_keys)
+        # Each key's id (Close's api_key_id): seeded by the key, never showing it.
+        self._api_key_ids = {key: IdFactory(f"api-key/{key}").new("api") for key in self._api_keys}
         self.credentials = frozenset((*self._api_keys, *oauth_tokens))
         self.root = root.rstrip("/")
         self.list_rules = list_rules or ListRules()
         self.clock = FakeClock(start, realtime=realtime)
         self.state = FakeState(
-            seed=seed, clock=self.clock, user_name="Fake User", user_email="me@fake.close.test"
+            seed=seed,
+            clock=self.clock,
+            user_name="Fake User",
+            user_email="me@fake.close.test",
+            consolidate_within=consolidate_within,
         )
         self.rate_limits = RateLimits()
         self.faults = Faults(seed)
+        #: Webhook subscriptions and their deliveries (``await fake.webhooks.flush()`` sends them).
+        self.webhooks = FakeWebhooks(self.state)
 
     def __repr__(self) -> str:
         stored = len(self.state.activities)
@@ -79,6 +96,10 @@ class FakeClose:
     def api_key(self) -> str:
         """A key this fake accepts."""
         return self._api_keys[0] if self._api_keys else ""
+
+    def api_key_id(self, credential: str | None) -> str | None:
+        """The id of an API key this fake accepts (None for an OAuth token or anything else)."""
+        return self._api_key_ids.get(credential or "")
 
     @property
     def now(self) -> datetime:
@@ -91,10 +112,11 @@ class FakeClose:
         return deliver_due(self.state)
 
     def reset(self) -> None:
-        """Empty the organization (back to its first user), the clock, limits and faults."""
+        """Empty the organization (back to its first user), the clock, limits, faults and webhooks."""
         self.state.reset()
         self.rate_limits.clear()
         self.faults.clear(seed=self.state.seed)
+        self.webhooks.reset()
 
     # -- the organization ---------------------------------------------------------------
 
@@ -120,7 +142,8 @@ class FakeClose:
     def add_activity(self, type_name: str, *, lead_id: str, **fields: Any) -> dict[str, Any]:
         """Store an activity of any ``_type`` as given (the base fields are filled in).
 
-        Datetimes among ``fields`` are stored in Close's format.
+        Datetimes among ``fields`` are stored in Close's format. The event log gets a
+        ``created`` event made by no request (its ``user_id`` is the activity's).
         """
         user = self.state.user_for(fields.get("user_id"))
         obj = base_fields(
@@ -133,12 +156,18 @@ class FakeClose:
         )
         obj.update({k: format_datetime(v) if isinstance(v, datetime) else v for k, v in fields.items()})
         self.state.activities[obj["id"]] = obj
+        self.state.events.created(obj, actor=obj.get("user_id"))
         return obj
 
     @property
     def activities(self) -> dict[str, dict[str, Any]]:
         """Every stored activity by id (the live store: change it to set up a test)."""
         return self.state.activities
+
+    @property
+    def events(self) -> EventLog:
+        """The event log (iterate it for every event kept, newest first; ``listeners`` to follow it)."""
+        return self.state.events
 
     @property
     def sent_emails(self) -> list[SentMessage]:
@@ -153,8 +182,14 @@ class FakeClose:
     # -- serving --------------------------------------------------------------------------
 
     def handle(self, request: FakeRequest) -> Outcome:
-        """Answer one request (the seam every way of reaching the fake goes through)."""
-        return route_request(self, request)
+        """Answer one request (the seam every way of reaching the fake goes through).
+
+        Every answer carries a ``Date`` by the fake's clock, as Close's carry its own: a
+        client reading Close's time (the change feed's retention check) reads the fake's.
+        """
+        outcome = route_request(self, request)
+        dated = outcome.response.with_headers(("date", format_http_date(self.now, usegmt=True)))
+        return attrs.evolve(outcome, response=dated)
 
     def transport(self) -> FakeTransport:
         """An in-process transport to this fake: ``CloseAsync(transport=fake.transport())``."""

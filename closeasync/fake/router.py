@@ -18,7 +18,8 @@ from ..pipeline.auth import credential_in
 from ..pipeline.routes import ROUTES, Route
 from ..pipeline.routes import match as match_route
 from ._http import FakeRequest, FakeResponse, error, field_errors
-from .handlers import activities, messages
+from .handlers import activities, events, messages
+from .handlers import webhooks as webhook_handlers
 from .limits import Chosen
 
 if TYPE_CHECKING:
@@ -67,6 +68,12 @@ def _dispatch(fake: FakeClose, route: Route, params: dict[str, str], request: Fa
     action = ROUTE_NAMES[resource][route]
     if resource == "activity":
         return activities.list_all(state, request, fake.list_rules)
+    if resource == "event":
+        if action == "list":
+            return events.list_events(state, request)
+        return events.get_event(state, params["id"], request)
+    if resource == "webhook":
+        return webhook_handlers.handle(fake.webhooks.subscriptions, action, params.get("id"), request)
     if resource in ("email", "sms"):
         kind = resource
         if action == "create":
@@ -105,7 +112,8 @@ def route_request(fake: FakeClose, request: FakeRequest) -> Outcome:
     if found is None:
         return Outcome(error(404, "The requested URL was not found."))
     route, params = found
-    if credential_in(request.headers.get("authorization")) not in fake.credentials:
+    credential = credential_in(request.headers.get("authorization"))
+    if credential not in fake.credentials:
         return Outcome(error(401, "Unauthorized"))
     limited, headers = fake.rate_limits.check(route.group)
     if limited is not None:
@@ -116,7 +124,14 @@ def route_request(fake: FakeClose, request: FakeRequest) -> Outcome:
     if chosen.drop == "before":
         return Outcome(error(502, "dropped"), chosen.delay, "before")
     messages.deliver_due(fake.state)
-    response = _dispatch(fake, route, params, request).with_headers(*headers)
+    # The changes the handler makes are this request's events (one request id for all).
+    with fake.state.events.during_request(
+        request.method,
+        fake.root + request.path,
+        user_id=fake.me["id"],
+        api_key_id=fake.api_key_id(credential),
+    ):
+        response = _dispatch(fake, route, params, request).with_headers(*headers)
     if chosen.status is not None:
         response = _injected(chosen, "Injected failure after processing.")
     return Outcome(response, chosen.delay, chosen.drop)

@@ -7,7 +7,7 @@ two fakes built with the same seed and the same calls hold identical data.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -15,6 +15,7 @@ import attrs
 from ..models._converter import format_datetime
 from ._clock import FakeClock
 from ._ids import IdFactory
+from .events import DEFAULT_CONSOLIDATION, EventLog, Listener
 
 __all__ = ["FakeState", "SentMessage"]
 
@@ -30,17 +31,39 @@ class SentMessage:
 
 
 class FakeState:
-    """The store: users, leads, contacts, activities, pending sends and the sent log."""
+    """The store: users, leads, contacts, activities, pending sends, the sent log and the event log.
 
-    def __init__(self, *, seed: int, clock: FakeClock, user_name: str, user_email: str) -> None:
+    Handlers that change an activity tell ``events`` (:class:`~closeasync.fake.events.EventLog`)
+    after storing the change.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        clock: FakeClock,
+        user_name: str,
+        user_email: str,
+        consolidate_within: timedelta = DEFAULT_CONSOLIDATION,
+    ) -> None:
         self.seed = seed
         self.clock = clock
         self._user_name = user_name
         self._user_email = user_email
+        self.events = EventLog(seed=seed, clock=clock, consolidate_within=consolidate_within)
         self.reset()
 
+    @property
+    def event_listeners(self) -> list[Listener]:
+        """Called with each event dict as it is appended or consolidated (after the change is stored).
+
+        The list itself (append to it, remove from it); it survives :meth:`reset`. A listener
+        must not change the dict it is given (the log keeps it) and should not raise.
+        """
+        return self.events.listeners
+
     def reset(self) -> None:
-        """Forget everything but the organization's first user (the API key's owner)."""
+        """Forget everything but the organization's first user (the API key's owner) and the listeners."""
         self.ids = IdFactory(self.seed)
         self.clock.reset()
         self.organization_id = self.ids.new("orga")
@@ -50,6 +73,7 @@ class FakeState:
         self.activities: dict[str, dict[str, Any]] = {}
         self.pending: dict[str, datetime] = {}  # activity id -> when it is due to be sent
         self.sent: list[SentMessage] = []
+        self.events.reset(self.organization_id)
         self.me = self.add_user(self._user_name, self._user_email)
 
     def now(self) -> datetime:

@@ -113,6 +113,7 @@ ROUTES: dict[str, dict[str, Route]] = {
     },
     "task_completed": _crud("/activity/task_completed/", create=False, update=False),
     "event": {"list": Route("GET", "/event/"), "get": Route("GET", "/event/{id}/")},
+    "webhook": _crud("/webhook/"),
 }
 
 

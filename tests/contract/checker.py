@@ -8,7 +8,8 @@ Two independent judges look at each exchange:
   for a ``_fields`` projection without it);
 * jsonschema (Draft 2020-12) validates the body against the response schema of the
   matching operation in ``tests/data/openapi/*.yml``. List bodies are checked as
-  ``{data, has_more}`` and item by item; ``GET /activity/`` items are checked against
+  ``{data, has_more}`` (event pages as ``{data, cursor_next, cursor_previous}``, each
+  event structured as ``Event``) and item by item; ``GET /activity/`` items are checked against
   the schema of their ``_type``. With ``_fields`` the objects are partial, so the
   object-level ``required`` is dropped. Routes without a stored OpenAPI file are
   skipped, and the skip is noted (:data:`SKIPPED`).
@@ -35,6 +36,7 @@ from closeasync.fake import FakeRequest, FakeResponse
 from closeasync.fake.router import _with_override
 from closeasync.models import Activity
 from closeasync.models._converter import StructureError, strict_converter
+from closeasync.models.event import Event
 from closeasync.models.registry import ACTIVITY_BY_RESOURCE
 from closeasync.pipeline.routes import ROUTES, Route
 from closeasync.pipeline.routes import match as match_route
@@ -239,8 +241,18 @@ def check_exchange(exchange: Exchange) -> list[str]:
     if route.method == "DELETE":
         return [] if body == {} else [f"DELETE must answer {{}}, got {body!r}"]
     resource, action = _names(route)
-    model = ACTIVITY_BY_RESOURCE.get(resource)
-    if action == "list":
+    model = Event if resource == "event" else ACTIVITY_BY_RESOURCE.get(resource)
+    if action == "list" and resource == "event":  # the event log pages by cursor
+        envelope = body if isinstance(body, dict) else {}
+        if set(envelope) != {"data", "cursor_next", "cursor_previous"} or not isinstance(
+            envelope["data"], list
+        ):
+            return [f"an event page must be {{data, cursor_next, cursor_previous}}, got {sorted(envelope)}"]
+        cursors = (envelope["cursor_next"], envelope["cursor_previous"])
+        if not all(c is None or (isinstance(c, str) and c) for c in cursors):
+            return [f"cursors must be null or non-empty strings, got {cursors!r}"]
+        items = [(f"data[{i}]", item) for i, item in enumerate(envelope["data"])]
+    elif action == "list":
         envelope = body if isinstance(body, dict) else {}
         if set(envelope) != {"data", "has_more"} or not isinstance(envelope.get("data"), list):
             return [f"a list body must be exactly {{data: [...], has_more}}, got keys {sorted(envelope)}"]

@@ -98,19 +98,22 @@ def get(state: FakeState, type_name: str, ident: str, request: FakeRequest) -> F
 
 
 def delete(state: FakeState, type_name: str, ident: str) -> FakeResponse:
-    """``DELETE /activity/<type>/{id}/``; deleting a thread deletes its emails."""
+    """``DELETE /activity/<type>/{id}/``; deleting a thread deletes its emails (an event each)."""
     if type_name == "EmailThread":
         thread = threads(state).get(ident)
         if thread is None:
             return error(404, "EmailThread not found")
         for email in thread["emails"]:
-            state.activities.pop(email["id"], None)
+            deleted = state.activities.pop(email["id"], None)
             state.pending.pop(email["id"], None)
+            if deleted is not None:  # threads are views: their emails' events are the log's
+                state.events.deleted(deleted)
         return ok({})
     found = state.activities.get(ident)
     if found is None or found["_type"] != type_name:
         return error(404, f"{type_name} not found")
     del state.activities[ident]
+    state.events.deleted(found)
     return ok({})
 
 

@@ -5,6 +5,9 @@ A message put in the ``outbox`` is due at once (or after ``send_in`` seconds); a
 message into ``sent`` (with ``date_sent`` and ``activity_at``) and logs it in the
 sent list, exactly once; the router calls it before each request and
 ``FakeClose.advance`` after moving the clock.
+
+Each change is logged in the event log once stored (``state.events``): created, updated
+(the clock's sends too, at the moment they became due and by no request), deleted.
 """
 
 from __future__ import annotations
@@ -97,6 +100,7 @@ def create(state: FakeState, kind: str, request: FakeRequest) -> FakeResponse:
         message = sms_object(base, body, lambda: state.ids.new("media"))
     state.activities[ident] = message
     _schedule_send(state, message, body.get("send_in"))
+    state.events.created(message)
     return ok(message)
 
 
@@ -120,6 +124,7 @@ def update(state: FakeState, kind: str, ident: str, request: FakeRequest) -> Fak
     problems = rule(body, message) or _reference_errors(state, body)
     if problems:
         return field_errors(problems)
+    before = dict(message)  # top-level values are replaced below, never changed in place
     changes = {k: v for k, v in body.items() if k not in ("send_in", "followup_date", "opens")}
     if kind == "sms" and "attachments" in changes:
         changes["attachments"] = [
@@ -137,15 +142,18 @@ def update(state: FakeState, kind: str, ident: str, request: FakeRequest) -> Fak
     if body.get("status") == "draft":  # cancelled (or kept) as a draft: nothing is scheduled
         message["date_scheduled"] = body.get("date_scheduled")
     _schedule_send(state, message, body.get("send_in"))
+    state.events.updated(before, message)
     return ok(message)
 
 
 def delete(state: FakeState, kind: str, ident: str) -> FakeResponse:
     """``DELETE``: remove it (a pending send is dropped too). Answers 200 ``{}``."""
-    if _lookup(state, kind, ident) is None:
+    message = _lookup(state, kind, ident)
+    if message is None:
         return _not_found(_TYPES[kind])
     del state.activities[ident]
     state.pending.pop(ident, None)
+    state.events.deleted(message)
     return ok({})
 
 
@@ -159,6 +167,8 @@ def deliver_due(state: FakeState) -> int:
         if message is None or message["status"] not in ("outbox", "scheduled"):
             continue
         # Stamped when it became due: Close would have sent it then, however far the clock jumped.
+        before = dict(message)
         stamp_sent(message, when, f"<{ident}@fake.close.test>")
         state.record_sent(message, at=when)
+        state.events.updated(before, message, at=when)  # the clock's doing: no request, no user
     return len(due)
