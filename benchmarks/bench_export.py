@@ -70,9 +70,8 @@ from _common import (
     table,
 )
 
-from closeasync import CloseAsync
+from closeasync import CloseAsync, SyncCursor
 from closeasync.export import ExportSpec, SQLiteStore, run_export
-from closeasync import SyncCursor
 
 #: A single run that takes longer than this has gone wrong.
 RUN_TIMEOUT = 120.0

@@ -184,7 +184,7 @@ def test_a_404_on_a_listing_points_at_the_base_url(
     wrong = served.base_url.replace("/api/v1", "/api/v2")  # served, but no /activity/email/ there
     assert main([*argv, "--base-url", wrong]) == ExitCode.API
     err = capsys.readouterr().err
-    assert f"not found (HTTP 404): GET {wrong}/activity/email/" in err
+    assert f"not found (HTTP 404): GET {wrong}/" in err  # Close's clock, or the listing
     assert f"--base-url (or CLOSE_BASE_URL) is {wrong}" in err
     assert "https://api.close.com/api/v1" in err  # what it should be
     assert not (tmp_path / "close.sqlite").exists()

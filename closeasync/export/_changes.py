@@ -11,7 +11,8 @@ Requests are in proportion to the objects changed, not to the size of the copy.
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -29,6 +30,9 @@ __all__ = ["CHANGE_FETCHES", "Changes", "changes_of"]
 #: Objects fetched at once while applying changes.
 CHANGE_FETCHES = 8
 _TYPE_OF_OBJECT = {object_type: tag for tag, object_type in ACTIVITY_OBJECT_TYPES.items()}
+#: The fields an export's filters read that an edit can change (``_type`` and
+#: ``date_created`` never change).
+_FILTERED_FIELDS = frozenset({"lead_id", "user_id", "custom_activity_type_id"})
 
 
 class Changes:
@@ -42,26 +46,31 @@ class Changes:
 
 
 async def changes_of(
-    close: CloseAsync, spec: ExportSpec, events: Sequence[Event], walked: Container[str] = ()
+    close: CloseAsync, spec: ExportSpec, events: Sequence[Event], walked_from: datetime | None
 ) -> Changes:
     """The rows to upsert and delete for ``events`` (oldest first) of this export's objects.
 
-    ``walked`` are the ids this run's walk by creation date has just written: an object
-    whose only events are its creation is already in the copy as Close has it.
+    An object whose only events are its creation is left to the walk by creation date,
+    which every run makes first from ``walked_from`` (None: a whole walk) and which lists
+    every object created with a ``date_created`` since then. Only one created *backdated*
+    before that point (an import giving an old ``date_created``) is fetched here.
     """
     latest: dict[str, Event] = {}
     only_created: dict[str, bool] = {}
+    moved: set[str] = set()  # an edit touched what the filters look at: it may have left the copy
     for event in events:
         if spec.may_concern(event) and isinstance(event.object_id, str):
             ident = event.object_id
             latest.pop(ident, None)
             latest[ident] = event  # the newest decides; insertion order = its order
             only_created[ident] = only_created.get(ident, True) and event.action == "created"
+            if _FILTERED_FIELDS.intersection(event.changed_fields or ()):
+                moved.add(ident)
     out = Changes()
     to_fetch: list[tuple[str, str]] = []
     for object_id, event in latest.items():
         tag = _TYPE_OF_OBJECT[event.object_type]
-        if only_created[object_id] and object_id in walked:
+        if only_created[object_id] and not _before(event, walked_from):
             continue
         if event.action == "deleted":
             out.deletions.append(Deletion(object_id, tag, _stamp(event)))
@@ -86,12 +95,30 @@ async def changes_of(
             group.start_soon(fetch, tag, object_id)
     for tag, object_id in to_fetch:  # in the events' order, whatever order the answers came in
         record = found[object_id]
-        if record is not None and spec.matches(record):
+        if record is None:
+            out.deletions.append(Deletion(object_id, tag, _stamp(latest[object_id])))
+        elif spec.matches(record):
             out.upserts.append(record)
-        else:
-            deleted_at = _stamp(latest[object_id]) if record is None else None
-            out.deletions.append(Deletion(object_id, tag, deleted_at))
+        elif object_id in moved:  # it may have been in the copy before the edit: not any more
+            out.deletions.append(Deletion(object_id, tag, None))
+        # else it never was in the copy (outside the dates, another user...): nothing to do
     return out
+
+
+def _before(event: Event, walked_from: datetime | None) -> bool:
+    """Whether a created object is dated before ``walked_from`` (so no walk lists it), or
+    that cannot be told (Close may leave ``data`` out)."""
+    if walked_from is None:
+        return False
+    data = event.data if isinstance(event.data, dict) else None
+    created = data.get("date_created") if data is not None else None
+    if not isinstance(created, str):
+        return True
+    try:
+        when = datetime.fromisoformat(created)
+    except ValueError:
+        return True
+    return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)) < walked_from
 
 
 def _stamp(event: Event) -> str | None:

@@ -172,18 +172,16 @@ async def run_export(
         if on_save is not None:
             on_save(stats)
 
-    walked: set[str] = set()
-    await _walk(walk, stats, save, save_every, walked)
+    await _walk(walk, stats, save, save_every)
     stats.walked = True
     if feed is not None:
-        await _follow(close, spec, feed, stats, save, save_every, walked)
+        walked_from = saved.walk.watermark if saved is not None else None
+        await _follow(close, spec, feed, stats, save, save_every, walked_from)
     stats.finished = True
     return stats
 
 
-async def _walk(
-    walk: SyncIterator[Any], stats: ExportStats, save: Save, save_every: int, walked: set[str]
-) -> None:
+async def _walk(walk: SyncIterator[Any], stats: ExportStats, save: Save, save_every: int) -> None:
     """The walk by creation date: every item handed out is saved with the cursor covering it."""
     batch: list[dict[str, Any]] = []
     try:
@@ -192,7 +190,6 @@ async def _walk(
             if "_type" not in record:  # Close sends it with every activity; the table needs it
                 record["_type"] = getattr(type(item), "TYPE", None) or UNTYPED
             batch.append(record)
-            walked.add(str(record.get("id")))
             stats.items += 1
             stats.by_type[str(record["_type"])] += 1
             stats.pages = walk.requests
@@ -218,14 +215,14 @@ async def _follow(
     stats: ExportStats,
     save: Save,
     save_every: int,
-    walked: set[str],
+    walked_from: datetime | None,
 ) -> None:
     """Apply the event log's changes, a scan at a time: each batch with the feed's cursor."""
     events: list[Event] = []
 
     async def apply() -> None:
         nonlocal events
-        found = await changes_of(close, spec, events, walked)
+        found = await changes_of(close, spec, events, walked_from)
         stats.events += len(events)
         stats.updated += len(found.upserts)
         stats.deleted += len(found.deletions)
