@@ -32,6 +32,9 @@ import orjson
 #: Routes (``{root}`` is ``/api/v1``; ``/slow/api/v1`` answers the same after the latency).
 LIST_PATH = "/activity/email/"
 GET_PREFIX = "/activity/email/"
+#: The event log: empty (nothing changes while a benchmark runs); an export reads it after its walk.
+EVENTS_PATH = "/event/"
+NO_EVENTS = orjson.dumps({"data": [], "cursor_next": None, "cursor_previous": None})
 
 
 class Answers:
@@ -77,6 +80,8 @@ class Answers:
         path = path[len("/api/v1") :]
         if path == LIST_PATH:
             return self.page(dict(parse_qsl(query))), slow
+        if path == EVENTS_PATH:
+            return NO_EVENTS, slow
         if path.startswith(GET_PREFIX) and path.endswith("/") and path.count("/") == 4:
             return self.one, slow
         return None, slow
@@ -192,7 +197,11 @@ async def serve_aiohttp(answers: Answers, latency: float, started: Callable[[int
         await asyncio.sleep(latency)
         return respond(answers.one)
 
+    async def events(request: web.Request) -> web.Response:
+        return respond(NO_EVENTS)
+
     app = web.Application()
+    app.router.add_get("/api/v1/event/", events)
     app.router.add_get("/api/v1/activity/email/", listing)
     app.router.add_get("/api/v1/activity/email/{id}/", get_one)
     app.router.add_get("/slow/api/v1/activity/email/", slow_listing)
