@@ -25,10 +25,12 @@ from ._state import Deletion
 if TYPE_CHECKING:
     from .. import CloseAsync
 
-__all__ = ["CHANGE_FETCHES", "Changes", "changes_of"]
+__all__ = ["CHANGE_FETCHES", "Changes", "Walked", "changes_of"]
 
 #: Objects fetched at once while applying changes.
 CHANGE_FETCHES = 8
+#: What a run's walk by creation date covered: ``date_created`` from, to (see :func:`changes_of`).
+Walked = tuple["datetime | None", "datetime | None"]
 _TYPE_OF_OBJECT = {object_type: tag for tag, object_type in ACTIVITY_OBJECT_TYPES.items()}
 #: The fields an export's filters read that an edit can change (``_type`` and
 #: ``date_created`` never change).
@@ -45,15 +47,14 @@ class Changes:
         self.deletions: list[Deletion] = []
 
 
-async def changes_of(
-    close: CloseAsync, spec: ExportSpec, events: Sequence[Event], walked_from: datetime | None
-) -> Changes:
+async def changes_of(close: CloseAsync, spec: ExportSpec, events: Sequence[Event], walked: Walked) -> Changes:
     """The rows to upsert and delete for ``events`` (oldest first) of this export's objects.
 
-    An object whose only events are its creation is left to the walk by creation date,
-    which every run makes first from ``walked_from`` (None: a whole walk) and which lists
-    every object created with a ``date_created`` since then. Only one created *backdated*
-    before that point (an import giving an old ``date_created``) is fetched here.
+    ``walked`` is what this run's walk by creation date covered: every object with a
+    ``date_created`` from its first bound (None: from the start) to its second (the newest
+    it listed; None: it listed nothing). An object whose only events are its creation and
+    which lies within it is in the copy already; one dated before (a backdated import) or
+    after (created since the walk, as while ``--follow`` runs) is fetched here.
     """
     latest: dict[str, Event] = {}
     only_created: dict[str, bool] = {}
@@ -70,7 +71,7 @@ async def changes_of(
     to_fetch: list[tuple[str, str]] = []
     for object_id, event in latest.items():
         tag = _TYPE_OF_OBJECT[event.object_type]
-        if only_created[object_id] and not _before(event, walked_from):
+        if only_created[object_id] and _walked(event, walked):
             continue
         if event.action == "deleted":
             out.deletions.append(Deletion(object_id, tag, _stamp(event)))
@@ -105,20 +106,20 @@ async def changes_of(
     return out
 
 
-def _before(event: Event, walked_from: datetime | None) -> bool:
-    """Whether a created object is dated before ``walked_from`` (so no walk lists it), or
-    that cannot be told (Close may leave ``data`` out)."""
-    if walked_from is None:
-        return False
+def _walked(event: Event, walked: Walked) -> bool:
+    """Whether a created object's ``date_created`` lies within what the walk covered (False
+    when it cannot be told: Close may leave ``data`` out)."""
+    start, end = walked
     data = event.data if isinstance(event.data, dict) else None
     created = data.get("date_created") if data is not None else None
-    if not isinstance(created, str):
-        return True
+    if end is None or not isinstance(created, str):
+        return False
     try:
         when = datetime.fromisoformat(created)
     except ValueError:
-        return True
-    return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)) < walked_from
+        return False
+    when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return (start is None or when >= start) and when <= end
 
 
 def _stamp(event: Event) -> str | None:

@@ -12,7 +12,7 @@ import attrs
 
 from .. import ChangeCursor, ChangeFeed, SyncCursor, SyncIterator
 from ..models import Event, to_dict
-from ._changes import changes_of
+from ._changes import Walked, changes_of
 from ._spec import ExportSpec
 from ._state import Deletion, ExportState
 from ._stores_base import Store
@@ -175,8 +175,8 @@ async def run_export(
     await _walk(walk, stats, save, save_every)
     stats.walked = True
     if feed is not None:
-        walked_from = saved.walk.watermark if saved is not None else None
-        await _follow(close, spec, feed, stats, save, save_every, walked_from)
+        walked = (saved.walk.watermark if saved is not None else None, walk.cursor.watermark)
+        await _follow(close, spec, feed, stats, save, save_every, walked)
     stats.finished = True
     return stats
 
@@ -215,14 +215,14 @@ async def _follow(
     stats: ExportStats,
     save: Save,
     save_every: int,
-    walked_from: datetime | None,
+    walked: Walked,
 ) -> None:
     """Apply the event log's changes, a scan at a time: each batch with the feed's cursor."""
     events: list[Event] = []
 
     async def apply() -> None:
         nonlocal events
-        found = await changes_of(close, spec, events, walked_from)
+        found = await changes_of(close, spec, events, walked)
         stats.events += len(events)
         stats.updated += len(found.upserts)
         stats.deleted += len(found.deletions)
