@@ -4,8 +4,9 @@ It fills a :class:`~closeasync.fake.FakeClose` with demo data, serves it over re
 HTTP, and then uses only the public SDK (``CloseAsync(api_key=..., base_url=...)``):
 it exports every activity into a temporary SQLite file (what ``closeasync export``
 does) and checks the rows against the fake; walks one email and one SMS through
-Close's status rules (draft, edit, a refused send, send, cancel, schedule); and
-exports again with resume, which fetches only the two messages just created. The
+Close's status rules (draft, edit, a refused send, send, cancel, schedule); deletes
+one exported email; and exports again with resume, which adds the two messages just
+created and applies what Close's event log says changed (the deletion too). The
 fake's clock is frozen and moved by hand (``fake.advance``), so the scheduled send
 is deterministic.
 """
@@ -207,14 +208,28 @@ async def _export(report: _Report, fake: FakeClose, close: CloseAsync, store: SQ
 
 async def _export_again(report: _Report, fake: FakeClose, close: CloseAsync, store: SQLiteStore) -> None:
     report.say()
-    report.say("closeasync export activities --to close.sqlite --since-last  (only what is new):")
+    copied = sorted(store.row_ids().get("email", ()))
+    old = copied[0] if copied else None
+    if old is not None:
+        await close.emails.delete(old)  # an email the first export copied: it must leave the copy
+        report.say(f"close.emails.delete({old})  (an email the first export copied)")
+    report.say(
+        "closeasync export activities --to close.sqlite --since-last  (what is new, edited or deleted):"
+    )
     stats = await run_export(close, ExportSpec(what="activities"), store, resume=True, stats=ExportStats())
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(stats.by_type.items())) or "nothing"
     report.say(f"  {stats.items} new activities ({kinds}) in {stats.pages} page(s)")
+    report.say(
+        f"  {stats.events} events in Close's event log since the first export: "
+        f"{stats.updated} rows written again as Close has them now, {stats.deleted} removed"
+    )
     report.expect(
         stats.by_type == Counter({"Email": 1, "SMS": 1}), f"expected the 2 new messages, got {kinds}"
     )
-    report.expect(store.row_ids() == _expected_rows(fake), "the resumed export missed or doubled a row")
+    report.expect(store.row_ids() == _expected_rows(fake), "the copy is not the fake's activities, by id")
+    report.expect(old is None or stats.deleted >= 1, "the deleted email was not removed from the copy")
+    if store.row_ids() == _expected_rows(fake):
+        report.say("  the copy holds exactly the fake's activities again, the deleted email gone")
 
 
 async def _tour(report: _Report, fake: FakeClose, close: CloseAsync) -> None:
