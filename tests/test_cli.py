@@ -138,6 +138,8 @@ def test_demo_command_runs_and_reports() -> None:
     assert "every row matches the fake's" in out
     assert "items/s" in out
     assert "2 new activities (Email 1, SMS 1) in 1 page(s)" in out
+    assert ", 1 removed" in out  # the email the demo deleted left the copy
+    assert "the copy holds exactly the fake's activities again, the deleted email gone" in out
     assert "refused by the SDK, nothing sent (InvalidRequestError)" in out
     assert "sender: is required" in out
     assert "local_phone: is required" in out
