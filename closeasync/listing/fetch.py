@@ -67,9 +67,12 @@ def read_envelope(
 
 
 class PageFetcher:
-    """Fetches pages of one list route with fixed filters: ``await fetcher.fetch(request)``."""
+    """Fetches pages of one list route with fixed filters: ``await fetcher.fetch(request)``.
 
-    __slots__ = ("marker", "query", "requester", "route")
+    ``path_params`` fill a route whose path holds ids (none for the typed lists).
+    """
+
+    __slots__ = ("marker", "path_params", "query", "requester", "route")
 
     def __init__(
         self,
@@ -77,11 +80,14 @@ class PageFetcher:
         route: Route,
         query: Mapping[str, QueryValue],
         marker: str = "has_more",
+        *,
+        path_params: Mapping[str, str] | None = None,
     ) -> None:
         self.requester = requester
         self.route = route
         self.query = dict(query)
         self.marker = marker
+        self.path_params = path_params
 
     def _query(self, request: PageRequest) -> dict[str, QueryValue]:
         return {**self.query, **request.params, "_limit": request.limit}
@@ -89,11 +95,15 @@ class PageFetcher:
     async def fetch(self, request: PageRequest) -> Fetched:
         """Fetch and read one page."""
         requester = self.requester
-        data, response = await requester.exchange(self.route, query=self._query(request))
+        data, response = await requester.exchange(
+            self.route, path_params=self.path_params, query=self._query(request)
+        )
         return read_envelope(data, response, requester.secrets, self.marker)
 
     async def fetch_later(self, request: PageRequest) -> Callable[[], Fetched]:
         """Fetch one page now; read it when the returned function is called."""
         requester, marker = self.requester, self.marker
-        _, response = await requester.exchange(self.route, query=self._query(request), decode=False)
+        _, response = await requester.exchange(
+            self.route, path_params=self.path_params, query=self._query(request), decode=False
+        )
         return lambda: read_envelope(requester.decode(response), response, requester.secrets, marker)

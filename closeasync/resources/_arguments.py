@@ -22,6 +22,7 @@ __all__ = [
     "sync_filters",
     "sync_scope",
     "to_wire_body",
+    "to_wire_json",
 ]
 
 #: Date filters a sync sets itself (it walks ``date_created``; ``since``/``until`` bound it).
@@ -121,3 +122,14 @@ def to_wire_body(fields: Mapping[str, Any]) -> dict[str, Any]:
     ``None`` is kept: in an update it clears the field (Close's PUT acts as PATCH).
     """
     return {key: _wire_value(key, value) for key, value in fields.items() if value is not UNSET}
+
+
+def to_wire_json(value: Any) -> Any:
+    """Return any JSON value with its datetimes, dates, enums and models as Close reads them.
+
+    Raises:
+        InvalidRequestError: a naive datetime (named by the key it is under).
+    """
+    if isinstance(value, Mapping):
+        return {key: _wire_value(str(key), item) for key, item in value.items()}
+    return _wire_value("json", value)
