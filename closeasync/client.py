@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit
 
 import aiohttp
@@ -28,16 +28,21 @@ from .pipeline.pacing import RateLimitState
 from .pipeline.requester import Connection, Requester
 from .pipeline.sender import EventHook, Pipeline
 from .pipeline.wire import Timeout
+from .resources import CallsResource, EmailThreadsResource, MeetingsResource, NotesResource
 from .resources.activities import ActivitiesResource
 from .resources.emails import EmailsResource
 from .resources.events import EventsResource
+from .resources.raw import RawResource
 from .resources.sms import SMSResource
 from .retry import RetryPolicy
 from .transports.aiohttp import AiohttpTransport
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from types import TracebackType
 
+    from .listing.paginator import AsyncPaginator
+    from .pipeline.wire import QueryValue
     from .transports.base import Transport
 
 __all__ = ["DEFAULT_BASE_URL", "CloseAsync"]
@@ -150,6 +155,14 @@ class CloseAsync:
         """SMS activities: the same methods as :attr:`emails`."""
         self.activities = ActivitiesResource(requester)
         """Every activity type of a lead or organization, as typed models."""
+        self.notes = NotesResource(requester)
+        """Note activities: list, get, create, update, delete."""
+        self.calls = CallsResource(requester)
+        """Call activities: list, get, create (log an outside call), update, delete."""
+        self.meetings = MeetingsResource(requester)
+        """Meeting activities: list, get, update, delete (Close makes them from calendars)."""
+        self.email_threads = EmailThreadsResource(requester)
+        """Email threads: list, get, delete (which deletes the thread's emails)."""
         self.events = EventsResource(requester)
         """Close's event log: list, get, and a feed that follows changes."""
 
@@ -228,6 +241,74 @@ class CloseAsync:
 
     def __repr__(self) -> str:
         return f"<CloseAsync {self._connection.base_url} {self._connection.credentials.kind}>"
+
+    # -- any endpoint, as plain JSON (resources/raw.py: paths, groups, what is never repeated) --
+
+    async def get(self, path: str, *, params: Mapping[str, QueryValue] | None = None) -> Any:
+        """GET any endpoint (a path relative to ``base_url``); return the decoded JSON.
+
+        ``params`` take what the typed lists take (lists are comma-joined; datetimes, dates
+        and enums are formatted); a long query moves into the body, as Close documents.
+        Pacing, retries, typed errors and redaction are the typed calls' own::
+
+            lead = await close.get("/lead/lead_abc/", params={"_fields": ["id", "name"]})
+
+        Raises:
+            InvalidRequestError: the path leaves the base URL, has a query, or a parameter is
+                bad (nothing was sent).
+            APIError: Close answered with an error status (``NotFoundError``, ...).
+        """
+        return await RawResource(self._requester).request("GET", path, params=params)
+
+    async def post(
+        self, path: str, *, json: Any = None, params: Mapping[str, QueryValue] | None = None
+    ) -> Any:
+        """POST ``json`` to any endpoint; return the decoded JSON. Never repeated once it may
+        have reached Close (then ``WriteOutcomeUnknownError``)::
+
+            lead = await close.post("/lead/", json={"name": "Acme"})
+        """
+        return await RawResource(self._requester).request("POST", path, params=params, json=json)
+
+    async def put(
+        self, path: str, *, json: Any = None, params: Mapping[str, QueryValue] | None = None
+    ) -> Any:
+        """PUT ``json`` to any endpoint; return the decoded JSON. Repeated after a 5xx or a lost
+        answer, except one moving an email or SMS to ``outbox``/``scheduled``::
+
+            await close.put("/lead/lead_abc/", json={"description": "Key account"})
+        """
+        return await RawResource(self._requester).request("PUT", path, params=params, json=json)
+
+    async def delete(self, path: str, *, params: Mapping[str, QueryValue] | None = None) -> Any:
+        """DELETE any endpoint; return the decoded JSON (Close answers ``{}``). Repeated after a
+        5xx or a lost answer; a 404 after an attempt that may have arrived counts as done::
+
+            await close.delete("/lead/lead_abc/")
+        """
+        return await RawResource(self._requester).request("DELETE", path, params=params)
+
+    def paginate(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+        page_size: int = 100,
+        prefetch: int = 0,
+    ) -> AsyncPaginator[dict[str, Any]]:
+        """List any endpoint paged by ``_skip``/``_limit``/``has_more``; each item is the JSON
+        object Close sent. Lazy, with ``.pages()``, ``.limit(n)``, ``.collect()`` and
+        ``prefetch=`` as ``close.emails.list``::
+
+            async for lead in close.paginate("/lead/", params={"query": "acme"}):
+                print(lead["display_name"])
+
+        Raises:
+            InvalidRequestError: as :meth:`get`, or ``params`` sets ``_skip``/``_limit``.
+        """
+        return RawResource(self._requester).paginate(
+            path, params=params, page_size=page_size, prefetch=prefetch
+        )
 
 
 def _check_base_url(url: str) -> str:

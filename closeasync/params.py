@@ -13,12 +13,17 @@ from datetime import date, datetime
 from typing import Any, TypeAlias, TypedDict
 
 from .models.common import Attachment
-from .models.enums import MessageStatus, PhoneDirection, PhoneSource
+from .models.enums import CallStatus, MessageStatus, PhoneDirection, PhoneSource
 
 __all__ = [
     "ActivityFilters",
+    "CallCreateFields",
+    "CallUpdateFields",
     "EmailCreateFields",
     "EmailUpdateFields",
+    "MeetingUpdateFields",
+    "NoteCreateFields",
+    "NoteUpdateFields",
     "SMSCreateFields",
     "SMSUpdateFields",
 ]
@@ -130,6 +135,85 @@ class SMSCreateFields(_SMSFields, total=False):
     date_created: datetime | None
     direction: PhoneDirection | str | None
     source: PhoneSource | str | None
+
+
+class NoteUpdateFields(TypedDict, total=False):
+    """Fields a Note create or update may set (Close's ``UpdateNoteActivity``; ``None`` clears one).
+
+    ``note_html`` (rich text, ``<body>...</body>``) and ``note`` (plain text): setting one
+    overwrites the other, and ``note_html`` wins if both are given. At most 1000
+    attachments, each with ``url`` (from Close's Files API,
+    ``https://app.close.com/go/file/...``) and ``filename``, and maybe ``content_type``.
+    ``pinned`` pins or unpins the note. Datetimes must be timezone-aware.
+    """
+
+    note: str | None
+    note_html: str | None
+    title: str | None
+    pinned: bool | None
+    attachments: Sequence[AttachmentInput] | None
+    contact_id: str | None
+    activity_at: datetime | None
+
+
+class NoteCreateFields(NoteUpdateFields, total=False):
+    """Fields a Note create may set besides ``lead_id`` (Close's ``CreateNoteActivity``)."""
+
+    user_id: str | None
+    created_by: str | None
+    organization_id: str | None
+    date_created: datetime | None
+
+
+class CallUpdateFields(TypedDict, total=False):
+    """Fields a Call update may set (Close's ``UpdateCallActivity``; ``None`` clears one).
+
+    ``duration`` is seconds, at most 604,800 (a week); ``recording_url`` must be
+    ``https://``; ``phone`` is E.164 (``+16505551234``). ``note_html`` and ``note``
+    overwrite each other as on a Note. Close refuses changes to ``status`` and
+    ``duration`` of a call made through its own VoIP (``source="Close.io"``), and
+    clearing or changing its ``recording_url``/``voicemail_url`` deletes the recording.
+    """
+
+    lead_id: str | None
+    contact_id: str | None
+    user_id: str | None
+    status: CallStatus | str | None
+    duration: int | None
+    phone: str | None
+    note: str | None
+    note_html: str | None
+    outcome_id: str | None
+    recording_url: str | None
+    voicemail_url: str | None
+    conversation_type_id: str | None
+    playbook_id: str | None
+    quality_info: str | None
+    activity_at: datetime | None
+
+
+class CallCreateFields(CallUpdateFields, total=False):
+    """Fields a Call create (logging a call made outside Close) may set (``CreateCallActivity``).
+
+    ``status`` defaults to ``completed``; ``direction`` is ``inbound`` or ``outbound``.
+    """
+
+    direction: PhoneDirection | str | None
+    source: PhoneSource | str | None
+    created_by: str | None
+    organization_id: str | None
+    date_created: datetime | None
+
+
+class MeetingUpdateFields(TypedDict, total=False):
+    """Fields a Meeting update may set: the two Close documents (it publishes no schema).
+
+    Meetings come from calendars; Close has no create, and documents its update as
+    "most commonly" setting ``user_note_html`` (rich text) or ``outcome_id``.
+    """
+
+    user_note_html: str | None
+    outcome_id: str | None
 
 
 def field_names(*typed: type[Any]) -> frozenset[str]:

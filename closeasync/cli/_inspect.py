@@ -23,26 +23,40 @@ from ._common import (
 
 __all__ = ["add_inspect_commands"]
 
+#: ``closeasync get KIND``: the client's resource of each kind (``close.notes`` for ``note``).
+_GET_KINDS = {
+    "email": "emails",
+    "sms": "sms",
+    "note": "notes",
+    "call": "calls",
+    "meeting": "meetings",
+    "email_thread": "email_threads",
+}
+#: ``closeasync list WHAT``: the typed lists (``activities`` is every type at once).
+_LIST_KINDS = ("emails", "sms", "notes", "calls", "meetings", "email_threads")
+
 _GET = f"""\
-Print one email or SMS as indented JSON: the fields Close returned, as the SDK's
-model holds them.
+Print one email, SMS, note, call, meeting or email thread as indented JSON: the
+fields Close returned, as the SDK's model holds them.
 
 {CONNECTION_HELP}"""
 _GET_EPILOG = f"""\
 examples:
   closeasync get email acti_abc
   closeasync get sms acti_abc --fields id,status,text
+  closeasync get note acti_abc
 
 {EXIT_CODES_HELP}"""
 _LIST = f"""\
-Print emails, SMS or activities of every type, newest first, one JSON object per
-line (JSON Lines), as the SDK's models hold them. For a whole history, with resume,
-use `closeasync export`.
+Print emails, SMS, notes, calls, meetings, email threads or activities of every
+type, newest first, one JSON object per line (JSON Lines), as the SDK's models hold
+them. For a whole history, with resume, use `closeasync export`.
 
 {CONNECTION_HELP}"""
 _LIST_EPILOG = f"""\
 examples:
   closeasync list emails --lead lead_abc --limit 5
+  closeasync list notes --lead lead_abc --fields id,note
   closeasync list activities --lead lead_abc --type Call --type Note
   closeasync list sms --since 2026-01-01 --limit 0 | wc -l
 
@@ -63,12 +77,12 @@ def add_inspect_commands(commands: Any) -> None:
     formatter = argparse.RawDescriptionHelpFormatter
     get: argparse.ArgumentParser = commands.add_parser(
         "get",
-        help="print one email or SMS as JSON",
+        help="print one activity (email, SMS, note, call, meeting, thread) as JSON",
         description=_GET,
         epilog=_GET_EPILOG,
         formatter_class=formatter,
     )
-    get.add_argument("kind", choices=("email", "sms"), help="what to get")
+    get.add_argument("kind", choices=tuple(_GET_KINDS), help="what to get")
     get.add_argument("id", help="its id (acti_...)")
     get.add_argument("--fields", type=_field_names, metavar="A,B", help="only these fields")
     add_connection_args(get)
@@ -76,12 +90,12 @@ def add_inspect_commands(commands: Any) -> None:
 
     listing: argparse.ArgumentParser = commands.add_parser(
         "list",
-        help="print emails, SMS or activities as JSON Lines",
+        help="print emails, SMS, notes, calls, meetings, threads or activities as JSON Lines",
         description=_LIST,
         epilog=_LIST_EPILOG,
         formatter_class=formatter,
     )
-    listing.add_argument("what", choices=("emails", "sms", "activities"), help="what to list")
+    listing.add_argument("what", choices=(*_LIST_KINDS, "activities"), help="what to list")
     listing.add_argument("--lead", metavar="ID", help="only this lead")
     listing.add_argument("--user", metavar="ID", help="only this user")
     listing.add_argument(
@@ -108,7 +122,7 @@ def add_inspect_commands(commands: Any) -> None:
 def _run_get(args: argparse.Namespace) -> int:
     async def main() -> int:
         async with open_client(args) as close:
-            resource = close.emails if args.kind == "email" else close.sms
+            resource = getattr(close, _GET_KINDS[args.kind])
             model = await resource.get(args.id, fields=args.fields)
         print(to_json(model, indent=True), flush=True)
         return 0
@@ -138,7 +152,7 @@ def _run_list(args: argparse.Namespace) -> int:
                     types=args.type or None, fields=args.fields, page_size=max(page_size, 2), **filters
                 )
             else:
-                resource = close.emails if args.what == "emails" else close.sms
+                resource = getattr(close, args.what)
                 listing = resource.list(fields=args.fields, page_size=max(page_size, 2), **filters)
             shown = 0
             async for model in listing:

@@ -18,7 +18,7 @@ from ..pipeline.auth import credential_in
 from ..pipeline.routes import ROUTES, Route
 from ..pipeline.routes import match as match_route
 from ._http import FakeRequest, FakeResponse, error, field_errors
-from .handlers import activities, events, messages
+from .handlers import activities, events, logged, messages
 from .handlers import webhooks as webhook_handlers
 from .limits import Chosen
 
@@ -84,6 +84,10 @@ def _dispatch(fake: FakeClose, route: Route, params: dict[str, str], request: Fa
             return messages.update(state, kind, params["id"], request)
         if action == "delete":
             return messages.delete(state, kind, params["id"])
+    if resource in logged.KINDS and action in ("create", "update"):
+        if action == "create":
+            return logged.create(state, resource, request)
+        return logged.update(state, resource, params["id"], request)
     model = ACTIVITY_BY_RESOURCE.get(resource)
     if model is not None:
         if action == "list":

@@ -15,7 +15,6 @@ of the message is unknown (an update by id), those rules are left to the server.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from ..models.enums import MessageStatus, PhoneDirection, PhoneSource
@@ -27,20 +26,26 @@ from ..params import (
     enum_values,
     field_names,
 )
+from ._fields import FILE_URL_PREFIX, Body, Errors
+from ._fields import check_datetimes as _check_datetimes
+from ._fields import check_str as _check_str
+from ._fields import given as _given
+from ._fields import unknown_keys as _unknown_keys
 
 __all__ = [
+    "SENDING_STATUSES",
     "email_create_errors",
     "email_update_errors",
+    "sends_message",
     "sms_create_errors",
     "sms_update_errors",
 ]
 
-Body = Mapping[str, Any]
-Errors = dict[str, str]
-
 STATUSES = enum_values(MessageStatus)
 #: What an update may set ``status`` to: edit a draft, send it, schedule it, or cancel.
 UPDATE_STATUSES = frozenset({"draft", "scheduled", "outbox"})
+#: The statuses that make Close send a message (a request setting one is never repeated).
+SENDING_STATUSES = frozenset({"outbox", "scheduled"})
 EMAIL_CREATE_FIELDS = field_names(EmailCreateFields) | {"lead_id", "status"}
 EMAIL_UPDATE_FIELDS = field_names(EmailUpdateFields)
 SMS_CREATE_FIELDS = field_names(SMSCreateFields) | {"status"}
@@ -54,7 +59,6 @@ MAX_EMAIL_ATTACHMENTS = 1000
 MAX_SMS_ATTACHMENTS = 10
 MIN_FOLLOWUP_DELAY = 86_400
 MAX_SEND_IN = 60  # exclusive
-FILE_URL_PREFIX = "https://app.close.com/go/file/"
 SMS_CONTENT_TYPES = frozenset(
     [
         "application/pdf",
@@ -101,8 +105,14 @@ SMS_CONTENT_TYPES = frozenset(
 )
 
 
-def _given(body: Body, key: str) -> bool:
-    return body.get(key) not in (None, "")
+def sends_message(body: Any) -> bool:
+    """Whether a create or update body makes Close send the message (a status of
+    :data:`SENDING_STATUSES`): such a request is never repeated once it may have arrived.
+
+    >>> sends_message({"status": "outbox"}), sends_message({"status": "draft"})
+    (True, False)
+    """
+    return isinstance(body, Mapping) and body.get("status") in SENDING_STATUSES
 
 
 def _known_missing(body: Body, current: Body | None, key: str) -> bool:
@@ -116,43 +126,13 @@ def _known_missing(body: Body, current: Body | None, key: str) -> bool:
     return current is not None and key in current and not _given(current, key)
 
 
-def _unknown_keys(body: Body, allowed: frozenset[str], errors: Errors) -> None:
-    for key in body:
-        if key not in allowed:
-            errors[key] = "is not a field Close accepts here"
-
-
-def _check_str(body: Body, key: str, errors: Errors, max_length: int | None = None) -> None:
-    value = body.get(key)
-    if value is None:
-        return
-    if not isinstance(value, str):
-        errors[key] = f"must be a string, got {type(value).__name__}"
-    elif max_length is not None and len(value) > max_length:
-        errors[key] = f"must be at most {max_length} characters (got {len(value)})"
-
-
-def _check_datetimes(body: Body, errors: Errors, keys: tuple[str, ...]) -> None:
-    """Times must be ISO 8601 with an offset: a naive one is ambiguous (and Close's own are not)."""
-    for key in keys:
-        value = body.get(key)
-        if value is None:
-            continue
-        try:
-            parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.tzinfo is None or "T" not in value:
-            errors[key] = "must be an ISO 8601 date-time with a UTC offset, e.g. 2026-01-05T09:00:00+00:00"
-
-
 def _check_status_value(body: Body, errors: Errors, allowed: frozenset[str], *, required: bool) -> None:
     if "status" not in body:
         if required:
             errors["status"] = "is required"
         return
     status = body["status"]
-    if status not in allowed:
+    if not isinstance(status, str) or status not in allowed:  # a list or object is no status
         errors["status"] = f"must be one of {', '.join(sorted(allowed))}; got {status!r}"
 
 
@@ -303,7 +283,7 @@ def _check_sms_fields(body: Body, errors: Errors) -> None:
         ("source", enum_values(PhoneSource)),
     ):
         value = body.get(key)
-        if value is not None and value not in allowed:
+        if value is not None and (not isinstance(value, str) or value not in allowed):
             errors[key] = f"must be one of {', '.join(sorted(allowed))}; got {value!r}"
 
 

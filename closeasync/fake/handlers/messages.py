@@ -23,12 +23,12 @@ from .._objects import base_fields, email_object, refresh_phones, sms_attachment
 from ..state import FakeState
 from .listing import project
 
-__all__ = ["create", "delete", "deliver_due", "get", "update"]
+__all__ = ["bad_body", "create", "delete", "deliver_due", "get", "not_found", "reference_errors", "update"]
 
 _TYPES = {"email": "Email", "sms": "SMS"}
 
 
-def _not_found(kind: str) -> FakeResponse:
+def not_found(kind: str) -> FakeResponse:
     return error(404, f"{kind} not found")
 
 
@@ -37,7 +37,7 @@ def _lookup(state: FakeState, kind: str, ident: str) -> dict[str, Any] | None:
     return found if found is not None and found["_type"] == _TYPES[kind] else None
 
 
-def _reference_errors(state: FakeState, body: Mapping[str, Any]) -> dict[str, str]:
+def reference_errors(state: FakeState, body: Mapping[str, Any]) -> dict[str, str]:
     """Ids in the body must name existing objects, as Close checks."""
     problems = {}
     if body.get("lead_id") and body["lead_id"] not in state.leads:
@@ -54,7 +54,7 @@ def _reference_errors(state: FakeState, body: Mapping[str, Any]) -> dict[str, st
     return problems
 
 
-def _bad_body(body: Any) -> FakeResponse | None:
+def bad_body(body: Any) -> FakeResponse | None:
     if not isinstance(body, dict):
         return field_errors({}, ["The request body must be a JSON object."])
     return None
@@ -73,13 +73,13 @@ def _schedule_send(state: FakeState, message: dict[str, Any], send_in: Any) -> N
 def create(state: FakeState, kind: str, request: FakeRequest) -> FakeResponse:
     """``POST /activity/email/`` and ``POST /activity/sms/``."""
     body = request.body
-    if (bad := _bad_body(body)) is not None:
+    if (bad := bad_body(body)) is not None:
         return bad
     send_to_inbox = request.query.get("send_to_inbox", "false").lower() == "true"
     problems = (
         email_create_errors(body) if kind == "email" else sms_create_errors(body, send_to_inbox=send_to_inbox)
     )
-    problems = problems or _reference_errors(state, body)
+    problems = problems or reference_errors(state, body)
     if problems:
         return field_errors(problems)
     user = state.user_for(body.get("user_id"))
@@ -108,7 +108,7 @@ def get(state: FakeState, kind: str, ident: str, request: FakeRequest) -> FakeRe
     """``GET /activity/email/{id}/`` (with ``_fields``)."""
     message = _lookup(state, kind, ident)
     if message is None:
-        return _not_found(_TYPES[kind])
+        return not_found(_TYPES[kind])
     return project(message, request.query)
 
 
@@ -116,12 +116,12 @@ def update(state: FakeState, kind: str, ident: str, request: FakeRequest) -> Fak
     """``PUT``: edit a draft, send or schedule it, or cancel a pending one (PUT acts as PATCH)."""
     message = _lookup(state, kind, ident)
     if message is None:
-        return _not_found(_TYPES[kind])
+        return not_found(_TYPES[kind])
     body = request.body
-    if (bad := _bad_body(body)) is not None:
+    if (bad := bad_body(body)) is not None:
         return bad
     rule: Callable[..., dict[str, str]] = email_update_errors if kind == "email" else sms_update_errors
-    problems = rule(body, message) or _reference_errors(state, body)
+    problems = rule(body, message) or reference_errors(state, body)
     if problems:
         return field_errors(problems)
     before = dict(message)  # top-level values are replaced below, never changed in place
@@ -150,7 +150,7 @@ def delete(state: FakeState, kind: str, ident: str) -> FakeResponse:
     """``DELETE``: remove it (a pending send is dropped too). Answers 200 ``{}``."""
     message = _lookup(state, kind, ident)
     if message is None:
-        return _not_found(_TYPES[kind])
+        return not_found(_TYPES[kind])
     del state.activities[ident]
     state.pending.pop(ident, None)
     state.events.deleted(message)
