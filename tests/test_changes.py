@@ -203,7 +203,22 @@ async def test_feed_rescans_only_the_overlap() -> None:
         _, cursor = await feed_all(close, None, log)
         log.requests.clear()
         await feed_all(close, cursor, log)
-    assert log.requests[0]["date_updated__gte"].startswith("2026-03-01T11:55:00")  # watermark - 5 min
+    # The first feed scanned at 13:00 and handed out everything: it stands at 12:55 (the scan
+    # less the overlap, by Close's clock), and the next scan looks back one overlap more.
+    assert cursor.watermark == START + timedelta(minutes=55)
+    assert log.requests[0]["date_updated__gte"].startswith("2026-03-01T12:50:00")
+
+
+async def test_a_quiet_feed_keeps_up_with_close_s_clock() -> None:
+    """A feed that finds nothing still moves on, so a quiet copy does not age past the log."""
+    log = StubLog()
+    log.add("ev_1")
+    async with client(log) as close:
+        _, cursor = await feed_all(close, None, log)
+        for _ in range(40):  # forty quiet days, a run each
+            log.now += timedelta(days=1)
+            _, cursor = await feed_all(close, cursor, log)
+    assert cursor.watermark == log.now - timedelta(minutes=5)
 
 
 async def test_a_resume_point_older_than_the_log_keeps_is_reported() -> None:

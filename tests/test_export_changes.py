@@ -24,7 +24,15 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from closeasync import CloseAsync, CloseError, NotFoundError, SyncCursor
-from closeasync.export import ExportSpec, ExportStats, JsonLinesStore, SQLiteStore, Store, run_export
+from closeasync.export import (
+    ExportSpec,
+    ExportStats,
+    JsonLinesStore,
+    SQLiteStore,
+    Store,
+    StoreBusyError,
+    run_export,
+)
 from closeasync.export._state import Deletion, ExportState
 from closeasync.fake import FakeClose
 from closeasync.fake.app import serve
@@ -324,3 +332,106 @@ async def test_an_object_created_backdated_reaches_the_copy(tmp_path: Path) -> N
         assert stats.items == 0  # the walk by creation date did not see it...
         assert imported["id"] in copy_of(path)  # ...the event log did
         assert copy_of(path) == await close_state(close)
+
+
+async def export_once(close: CloseAsync, spec: ExportSpec, path: Path, **options: Any) -> ExportStats:
+    store = SQLiteStore(path)
+    try:
+        return await run_export(close, spec, store, **options)
+    finally:
+        store.close()
+
+
+async def test_an_activity_moved_to_another_lead_leaves_a_lead_s_copy(tmp_path: Path) -> None:
+    fake = FakeClose(seed=11)
+    mine, other = fake.add_lead("Mine")["id"], fake.add_lead("Other")["id"]
+    path = tmp_path / "copy.sqlite"
+    spec = ExportSpec(what="sms", lead_ids=(mine,))
+    async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
+        sms = fake.add_activity("SMS", lead_id=mine, status="draft", text="hi", direction="outbound")
+        fake.advance(60)
+        await export_once(close, spec, path, resume=True)
+        fake.advance(600)
+        await close.sms.update(sms["id"], lead_id=other)  # Close logs it under its new lead
+        fake.advance(600)
+        stats = await export_once(close, spec, path, resume=True)
+    assert stats.deleted == 1
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("SELECT COUNT(*) FROM sms").fetchone() == (0,)
+    finally:
+        db.close()
+
+
+async def test_an_import_made_while_the_walk_runs_reaches_the_copy(tmp_path: Path) -> None:
+    """Created during the first walk, dated where the walk had already passed: no walk lists it."""
+    fake = FakeClose(seed=12)
+    lead = fake.add_lead("Acme")["id"]
+    for n in range(10):
+        fake.advance(60)
+        fake.add_activity("Email", lead_id=lead, status="draft", subject=f"s{n}")
+    path = tmp_path / "copy.sqlite"
+    imported: list[str] = []
+
+    def on_save(stats: ExportStats) -> None:
+        if stats.saved >= 4 and not imported:
+            fake.advance(1)  # Close's clock moves on while the walk runs
+            old = fake.now - timedelta(seconds=90)
+            imported.append(fake.add_activity("Email", lead_id=lead, status="draft", date_created=old)["id"])
+
+    spec = ExportSpec(what="emails", page_size=2)
+    async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
+        await export_once(close, spec, path, resume=True, on_save=on_save)
+        assert imported[0] in copy_of(path)
+        assert copy_of(path) == await close_state(close)
+
+
+async def test_a_quiet_copy_does_not_age_past_the_event_log(tmp_path: Path) -> None:
+    """A lead's copy brought up to date every day while nothing of it changes: still fine at
+    day 40, and the quiet runs right after one another write nothing."""
+    fake = FakeClose(seed=13)
+    lead, busy = fake.add_lead("Quiet")["id"], fake.add_lead("Busy")["id"]
+    path = tmp_path / "copy.sqlite"
+    spec = ExportSpec(what="emails", lead_ids=(lead,))
+    async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
+        await close.emails.create(lead_id=lead, status="draft", to=TO, subject="one")
+        await export_once(close, spec, path, resume=True)
+        for day in range(40):
+            fake.advance(86400)
+            await close.emails.create(lead_id=busy, status="draft", to=TO, subject=f"day {day}")
+            await export_once(close, spec, path, resume=True)
+        content = path.read_bytes()
+        await export_once(close, spec, path, resume=True)
+        assert path.read_bytes() == content
+        assert copy_of(path) == {i: e for i, e in (await close_state(close)).items() if e["lead_id"] == lead}
+
+
+async def test_walking_a_copy_again_still_applies_the_deletions_since(tmp_path: Path) -> None:
+    fake = FakeClose(seed=14)
+    lead = fake.add_lead("Acme")["id"]
+    path = tmp_path / "copy.sqlite"
+    spec = ExportSpec(what="emails")
+    async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
+        gone = await close.emails.create(lead_id=lead, status="draft", to=TO, subject="gone")
+        await close.emails.create(lead_id=lead, status="draft", to=TO, subject="kept")
+        await export_once(close, spec, path, resume=True)
+        fake.advance(3600)
+        await close.emails.delete(gone)
+        await export_once(close, spec, path)  # not resumed: walked again from scratch
+        assert gone.id not in copy_of(path)
+        assert copy_of(path) == await close_state(close)
+
+
+def test_overwriting_a_json_lines_file_another_export_holds_leaves_it_whole(tmp_path: Path) -> None:
+    path = tmp_path / "copy.jsonl"
+    first = JsonLinesStore(path, resume=False)
+    try:
+        first.save([{"id": "acti_1", "_type": "SMS"}], SyncCursor(scope="/activity/sms/"), "k")
+        size = path.stat().st_size
+        second = JsonLinesStore(path, resume=False, overwrite=True)
+        with pytest.raises(StoreBusyError):
+            second.save([], SyncCursor(scope="/activity/sms/"), "k")
+        second.close()
+        assert path.stat().st_size == size
+    finally:
+        first.close()

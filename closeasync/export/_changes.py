@@ -29,12 +29,11 @@ __all__ = ["CHANGE_FETCHES", "Changes", "Walked", "changes_of"]
 
 #: Objects fetched at once while applying changes.
 CHANGE_FETCHES = 8
-#: What a run's walk by creation date covered: ``date_created`` from, to (see :func:`changes_of`).
-Walked = tuple["datetime | None", "datetime | None"]
+#: What a run's walk by creation date covered: objects that existed when it started (the
+#: second: Close's clock then), dated from the first bound (None: all) to the third (where it
+#: ended: its newest item, or an interrupted walk's top). See :func:`changes_of`.
+Walked = tuple["datetime | None", "datetime | None", "datetime | None"]
 _TYPE_OF_OBJECT = {object_type: tag for tag, object_type in ACTIVITY_OBJECT_TYPES.items()}
-#: The fields an export's filters read that an edit can change (``_type`` and
-#: ``date_created`` never change).
-_FILTERED_FIELDS = frozenset({"lead_id", "user_id", "custom_activity_type_id"})
 
 
 class Changes:
@@ -50,23 +49,20 @@ class Changes:
 async def changes_of(close: CloseAsync, spec: ExportSpec, events: Sequence[Event], walked: Walked) -> Changes:
     """The rows to upsert and delete for ``events`` (oldest first) of this export's objects.
 
-    ``walked`` is what this run's walk by creation date covered: every object with a
-    ``date_created`` from its first bound (None: from the start) to its second (the newest
-    it listed; None: it listed nothing). An object whose only events are its creation and
-    which lies within it is in the copy already; one dated before (a backdated import) or
-    after (created since the walk, as while ``--follow`` runs) is fetched here.
+    ``walked`` is what this run's walk by creation date covered (see :data:`Walked`): an
+    object that existed when it started, dated within its bounds. An object
+    whose only events are its creation and which lies within it is in the copy already;
+    one dated before (a backdated import) or created later (while the walk ran, or while
+    ``--follow`` runs) is fetched here.
     """
     latest: dict[str, Event] = {}
     only_created: dict[str, bool] = {}
-    moved: set[str] = set()  # an edit touched what the filters look at: it may have left the copy
     for event in events:
         if spec.may_concern(event) and isinstance(event.object_id, str):
             ident = event.object_id
             latest.pop(ident, None)
             latest[ident] = event  # the newest decides; insertion order = its order
             only_created[ident] = only_created.get(ident, True) and event.action == "created"
-            if _FILTERED_FIELDS.intersection(event.changed_fields or ()):
-                moved.add(ident)
     out = Changes()
     to_fetch: list[tuple[str, str]] = []
     for object_id, event in latest.items():
@@ -100,26 +96,27 @@ async def changes_of(close: CloseAsync, spec: ExportSpec, events: Sequence[Event
             out.deletions.append(Deletion(object_id, tag, _stamp(latest[object_id])))
         elif spec.matches(record):
             out.upserts.append(record)
-        elif object_id in moved:  # it may have been in the copy before the edit: not any more
+        elif spec.may_have_left(record):  # its lead or user changed: it is not ours any more
             out.deletions.append(Deletion(object_id, tag, None))
-        # else it never was in the copy (outside the dates, another user...): nothing to do
+        # else it never was in the copy (another type, outside the dates): nothing to do
     return out
 
 
 def _walked(event: Event, walked: Walked) -> bool:
-    """Whether a created object's ``date_created`` lies within what the walk covered (False
-    when it cannot be told: Close may leave ``data`` out)."""
-    start, end = walked
+    """Whether the walk listed a created object: it existed when the walk started, and its
+    ``date_created`` lies within the dates the walk covered (False when it cannot be told:
+    Close may leave ``data`` out)."""
+    start, started, end = walked
     data = event.data if isinstance(event.data, dict) else None
     created = data.get("date_created") if data is not None else None
-    if end is None or not isinstance(created, str):
+    if started is None or end is None or event.date_created is None or not isinstance(created, str):
         return False
     try:
         when = datetime.fromisoformat(created)
     except ValueError:
         return False
     when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-    return (start is None or when >= start) and when <= end
+    return event.date_created <= started and (start is None or when >= start) and when <= end
 
 
 def _stamp(event: Event) -> str | None:

@@ -141,22 +141,29 @@ async def run_export(
     """
     stats = stats if stats is not None else ExportStats()
     key = spec.key(close)
-    saved = store.saved_state(key) if resume else None
+    previous = store.saved_state(key)
+    saved = previous if resume else None
+    # Close's clock as the walk starts: what existed then the walk lists, so its creation
+    # events need no fetch (as for sync(), an object Close's list index shows late is the
+    # walk's own limit: see closeasync.listing.keyset).
+    started = (clock() if clock is not None else await close.events.server_time()) if changes else None
     stats.resumed_from = saved.walk if saved is not None else None
     feed: ChangeFeed | None = None
     if changes:
         since: ChangeCursor | datetime
-        if saved is not None and saved.changes is not None:
-            since = saved.changes
+        if previous is not None and previous.changes is not None:
+            # Resumed, or walked again from scratch over a copy: either way what changed since
+            # the last run (deletions too, which a walk cannot see) is applied from there.
+            since = previous.changes
         else:
             # A new copy follows changes from the moment its walk starts, by Close's clock
             # (less the overlap the feed rescans); a copy made before the export followed
             # changes, from now on.
-            now = clock() if clock is not None else await close.events.server_time()
-            since = now - FEED_MARGIN
+            assert started is not None
+            since = started - FEED_MARGIN
             stats.changes_from_now = saved is not None
-        feed = close.events.changes(since=since, poll=poll, clock=clock, lead_id=spec.feed_lead())
-    kept_changes = saved.changes if saved is not None else None  # without a feed, left as it was
+        feed = close.events.changes(since=since, poll=poll, clock=clock)
+    kept_changes = previous.changes if previous is not None else None  # without a feed, as it was
     start: SyncCursor | datetime | None = saved.walk if saved is not None else spec.since
     walk = spec.open(close, start)
     last = saved
@@ -175,8 +182,10 @@ async def run_export(
     await _walk(walk, stats, save, save_every)
     stats.walked = True
     if feed is not None:
-        walked = (saved.walk.watermark if saved is not None else None, walk.cursor.watermark)
+        walked = (saved.walk.watermark if saved is not None else None, started, walk.cursor.watermark)
         await _follow(close, spec, feed, stats, save, save_every, walked)
+        if _aged(last, feed.cursor):
+            save([], None)  # nothing changed, but the copy is a day further: keep it within 30 days
     stats.finished = True
     return stats
 
@@ -235,3 +244,14 @@ async def _follow(
             await apply()
     if events:  # pragma: no cover - the loop applies at the end of every scan
         await apply()
+
+
+#: A run that found no change saves its place in the event log once it is this far ahead
+#: of the saved one (a quiet copy stays within Close's 30 days; a run right after another
+#: still writes nothing).
+KEEP_FRESH = timedelta(days=1)
+
+
+def _aged(saved: ExportState | None, now: ChangeCursor) -> bool:
+    before = saved.changes.watermark if saved is not None and saved.changes is not None else None
+    return before is not None and now.watermark is not None and now.watermark - before > KEEP_FRESH

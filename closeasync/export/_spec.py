@@ -144,18 +144,26 @@ class ExportSpec:
         return frozenset(ACTIVITY_OBJECT_TYPES[t] for t in tags if t in ACTIVITY_OBJECT_TYPES)
 
     def may_concern(self, event: Event) -> bool:
-        """Whether an event may change this export's copy: its type, and its lead before or
-        after the change (an edit can move an activity between leads)."""
+        """Whether an event may change this export's copy: its type, and for a lead filter its
+        lead, unless the change may have moved the object between leads (an edit of its
+        ``lead_id``, or Close left out what changed)."""
         if event.object_type not in self.object_types():
             return False
-        if not self.lead_ids or event.lead_id is None:
+        if not self.lead_ids or event.lead_id is None or event.lead_id in self.lead_ids:
             return True
-        before = event.previous_data.get("lead_id") if isinstance(event.previous_data, dict) else None
-        return event.lead_id in self.lead_ids or before in self.lead_ids
+        changed = event.changed_fields
+        moved = not isinstance(changed, list) or not changed or "lead_id" in changed
+        return event.action == "updated" and moved  # it may have left one of our leads
 
-    def feed_lead(self) -> str | None:
-        """The lead the change feed can be narrowed to without losing a change (one lead)."""
-        return self.lead_ids[0] if len(self.lead_ids) == 1 else None
+    def may_have_left(self, record: Mapping[str, Any]) -> bool:
+        """Whether an object that does not match may have been in the copy before a change:
+        its lead and user can change, its type and ``date_created`` never do."""
+        if self.types and not _type_matches(record, self.types):
+            return False
+        when = _timestamp(record.get("date_created"))
+        if self.since is not None and (when is None or when < self.since):
+            return False
+        return not (self.until is not None and (when is None or when >= self.until))
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         """Whether an object as Close sent it belongs in this export (its filters and dates)."""

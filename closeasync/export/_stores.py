@@ -124,10 +124,16 @@ class JsonLinesStore:
 
     def _opened(self) -> IO[bytes]:
         if self._file is None:
-            # "r+b" keeps what a resume continues; "wb" (a new export) starts empty.
-            file = open(self.path, "r+b" if self._state is not None else "wb")  # noqa: SIM115
+            # Opened without emptying it: another export may hold it, and must find it whole
+            # when the lock refuses us. A new export empties it only once the lock is ours.
+            file = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666), "r+b")
             try:
                 lock_output(file, str(self.path))
+                if self._state is None:
+                    # The old resume state goes first: killed right after, a resume must not
+                    # cut the new file to the old one's length and go on from its cursor.
+                    self.state_path.unlink(missing_ok=True)
+                    file.truncate(0)
             except BaseException:
                 file.close()
                 raise

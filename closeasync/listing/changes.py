@@ -147,8 +147,11 @@ class ChangeFeed:
         poll: float | None = None,
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        server_time: Callable[[], datetime | None] | None = None,
     ) -> None:
         self._list_events = list_events
+        self._server_time = server_time  # Close's clock after a scan (None: unknown)
+        self._scanned_at: datetime | None = None
         self._filters = dict(filters)
         self._scope = cursor.scope
         self._overlap = overlap
@@ -181,6 +184,7 @@ class ChangeFeed:
 
     async def __anext__(self) -> Event:
         while not self._buffer:
+            self._caught_up()
             if self.scans and self._poll is None:
                 raise StopAsyncIteration
             if self.scans:
@@ -213,10 +217,23 @@ class ChangeFeed:
             if key not in self._seen:
                 fresh[key] = event  # once per scan too: a page boundary may repeat one
         self._check_retention()
+        self._scanned_at = self._server_time() if self._server_time is not None else None
         self.scans += 1
         order = sorted(fresh, key=lambda k: (k[1], k[0]), reverse=True)
         self._buffer = [fresh[key] for key in order]
         self._prune()
+
+    def _caught_up(self) -> None:
+        """Every event of the last scan is handed out: the feed stands at that scan, less the
+        overlap, even if it found nothing (a quiet feed would otherwise age past the retention).
+        Only by Close's clock, never this machine's."""
+        scanned = self._scanned_at
+        if scanned is None:
+            return
+        self._scanned_at = None
+        floor = scanned - self._overlap
+        if self._watermark is None or floor > self._watermark:
+            self._watermark = floor
 
     def _prune(self) -> None:
         """Forget events handed out before the overlap: no scan lists them again."""

@@ -214,6 +214,7 @@ class EventsResource(Resource):
             poll=poll,
             clock=clock or (lambda: dated.time() or datetime.now(UTC)),
             sleep=sleep,
+            server_time=clock or dated.time,
         )
 
 
