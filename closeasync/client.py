@@ -323,14 +323,12 @@ def _check_base_url(url: str) -> str:
     if parts is not None and (parts.username is not None or parts.password is not None):
         # Never echoed: it holds a secret. The key goes in api_key=, never in the URL.
         raise errors.ConfigurationError("base_url must not contain a user name or password")
-    if (
-        parts is None
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.query
-        or parts.fragment
-        or port == 0
-    ):
+    if parts is not None and (parts.query or parts.fragment):
+        # Not echoed either: a query string is where a key pasted into a URL would be.
+        raise errors.ConfigurationError(
+            f"base_url must have no query string or fragment (?... or #...), such as {DEFAULT_BASE_URL!r}"
+        )
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
         raise errors.ConfigurationError(
             f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {url!r}"
         )

@@ -21,6 +21,7 @@ from closeasync.fake import FakeClose
 from closeasync.models import SMS, Email
 from closeasync.retry import RetryPolicy
 from closeasync.transports import Request
+from tests.conftest import API_KEY, StubTransport
 from tests.test_prefetch import Gate, other_tasks
 
 BOUND = 10.0
@@ -260,3 +261,17 @@ def test_bulk_result() -> None:
     BulkResult(["x"], [None]).raise_errors()  # None is a result, not a failure
     with pytest.raises(ValueError, match="one outcome per key"):
         BulkResult([1], [])
+
+
+@pytest.mark.parametrize("bad", [None, 5, "acti_1"])
+async def test_get_many_and_create_many_refuse_what_is_not_a_list(bad: Any) -> None:
+    """A wrong kind of argument is an InvalidRequestError naming it, and nothing is sent."""
+    stub = StubTransport()
+    async with CloseAsync(api_key=API_KEY, transport=stub) as close:
+        with pytest.raises(InvalidRequestError) as ids:
+            await close.emails.get_many(bad)
+        with pytest.raises(InvalidRequestError) as items:
+            await close.sms.create_many(bad)
+    assert "ids" in ids.value.field_errors
+    assert "items" in items.value.field_errors
+    assert stub.requests == []

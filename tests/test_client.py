@@ -193,3 +193,15 @@ async def test_secret_never_shown(stub: StubTransport, caplog: pytest.LogCapture
     assert token.startswith("Basic ")
     assert API_KEY not in shown
     assert token.split()[1] not in shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://api.close.com/api/v1?api_key=api_SECRET", "https://api.close.com/api/v1#api_SECRET"],
+)
+def test_a_base_url_with_a_query_or_fragment_is_refused_without_echoing_it(url: str) -> None:
+    """A key pasted into the URL is not repeated in the error (its message, args or repr)."""
+    with pytest.raises(ConfigurationError, match="no query string or fragment") as refused:
+        CloseAsync(api_key=API_KEY, base_url=url)
+    assert "SECRET" not in repr(refused.value)
+    assert "SECRET" not in str(refused.value.args)

@@ -934,3 +934,15 @@ async def test_a_request_cancelled_while_queued_for_a_slot_leaves_the_cap_intact
             assert len(sent) == 1
             await get(close)  # the one slot came back
     assert len(sent) == 2
+
+
+async def test_an_absurd_reset_makes_a_short_message() -> None:
+    """``reset=1e300`` is refused at once, in a message of ordinary length."""
+    stub, rec = ScriptedTransport(), Recorder()
+    stub.queue(rate_limited(reset_header(1e300)), json_response(EMAIL))
+    with anyio.fail_after(LIMIT_S):
+        async with make_client(stub, rec, retry=RetryPolicy(max_rate_limit_wait=60)) as close:
+            with pytest.raises(RateLimitError) as caught:
+                await close.emails.get("acti_1")
+    assert "asked to wait 1e+300 s" in str(caught.value)
+    assert len(str(caught.value)) < 300

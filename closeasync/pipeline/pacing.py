@@ -36,7 +36,7 @@ import anyio
 import anyio.lowlevel
 
 from .. import errors
-from .ratelimit import Headers, RateLimit, read_rate_limit
+from .ratelimit import Headers, RateLimit, read_rate_limit, shown_seconds
 
 __all__ = ["GroupPacer", "RateLimitState", "Turn", "nap"]
 
@@ -333,7 +333,7 @@ class Turn:
                 return waited
             if wait > max_wait:
                 raise errors.RateLimitError(
-                    f"the rate limit of {pacer.group} is spent for {wait:.1f} s more, longer than "
+                    f"the rate limit of {pacer.group} is spent for {shown_seconds(wait)} s more, longer than "
                     f"max_rate_limit_wait={max_wait:g} s; nothing was sent",
                     retry_after=wait,
                     status=429,

@@ -33,6 +33,7 @@ __all__ = [
     "parse_retry_after",
     "read_rate_limit",
     "retry_delay",
+    "shown_seconds",
     "usual_rate_limit",
 ]
 
@@ -251,3 +252,13 @@ def _legacy_body_reset(content: bytes) -> float | None:
     if isinstance(reset, int | float) and not isinstance(reset, bool) and 0 <= reset < 1e15:
         return float(reset)
     return None
+
+
+def shown_seconds(value: float) -> str:
+    """Seconds for a message: one decimal, or three significant digits once absurdly large
+    (a server may announce ``reset=1e300``; a message of 300 digits helps nobody).
+
+    >>> shown_seconds(2.345), shown_seconds(1e300)
+    ('2.3', '1e+300')
+    """
+    return f"{value:.1f}" if abs(value) < 1e6 else f"{value:.3g}"

@@ -24,6 +24,7 @@ from ..retry import RetryPolicy
 from ..transports.base import Transport
 from .outcomes import outcome_after_status, outcome_after_transport_error, outcome_when_closed
 from .pacing import RateLimitState, Turn, nap
+from .ratelimit import shown_seconds
 from .wire import Request, Response, decode_error
 
 __all__ = ["EventHook", "Pipeline", "RequestEvent"]
@@ -245,7 +246,7 @@ def _rate_limited(response: Response, wait: float, reason: str, policy: RetryPol
     error = decode_error(response)
     if reason == "wait-too-long":
         error.message = (
-            f"{error.message} (Close asked to wait {wait:.1f} s, more than max_rate_limit_wait="
+            f"{error.message} (Close asked to wait {shown_seconds(wait)} s, more than max_rate_limit_wait="
             f"{policy.max_rate_limit_wait:g} s)"
         )
         error.args = (error.message,)

@@ -195,8 +195,9 @@ class ActivityResource(Resource, Generic[M]):
             InvalidRequestError: an id that is not a non-empty string, or bad ``fields``
                 or ``concurrency`` (nothing was sent).
         """
-        if isinstance(ids, str):
-            raise errors.InvalidRequestError({"ids": "pass a list of ids, not one string"})
+        if isinstance(ids, str) or not isinstance(ids, Iterable):
+            shown = "one string" if isinstance(ids, str) else type(ids).__name__
+            raise errors.InvalidRequestError({"ids": f"pass a list of ids, not {shown}"})
         wanted = list(dict.fromkeys(ids))
         bad = [repr(i) for i in wanted if not isinstance(i, str) or not i.strip()]
         if bad:
@@ -303,6 +304,10 @@ class CreatableResource(ActivityResource[M]):
             A :class:`~closeasync.bulk.BulkResult` keyed by the item's position in ``items``.
         """
         check_concurrency(concurrency)
+        if isinstance(items, str | Mapping) or not isinstance(items, Iterable):
+            raise errors.InvalidRequestError(
+                {"items": f"pass a list of create() arguments (mappings), not {type(items).__name__}"}
+            )
         outcomes: list[Prepared | Exception] = []
         for item in items:
             try:
