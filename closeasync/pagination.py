@@ -6,9 +6,7 @@ names it used to offer, with a :class:`DeprecationWarning`.
 
 from __future__ import annotations
 
-import importlib
-import warnings
-from typing import Any
+from .listing.moved import forwarder
 
 #: Each public name this module offered, and where it lives now.
 _MOVED = {
@@ -19,14 +17,4 @@ _MOVED = {
 
 __all__: list[str] = []
 
-
-def __getattr__(name: str) -> Any:
-    home = _MOVED.get(name)
-    if home is None:
-        raise AttributeError(f"module 'closeasync.pagination' has no attribute {name!r}")
-    warnings.warn(
-        f"closeasync.pagination is deprecated: use 'from closeasync import {name}'",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return getattr(importlib.import_module(home), name)
+__getattr__ = forwarder(__name__, _MOVED)

@@ -12,14 +12,14 @@ Requests are in proportion to the objects changed, not to the size of the copy.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from .. import NotFoundError
 from ..models import ACTIVITY_OBJECT_TYPES, Event, to_dict
-from ._spec import ExportSpec
+from ._spec import ExportSpec, timestamp
 from ._state import Deletion
 
 if TYPE_CHECKING:
@@ -108,14 +108,9 @@ def _walked(event: Event, walked: Walked) -> bool:
     Close may leave ``data`` out)."""
     start, started, end = walked
     data = event.data if isinstance(event.data, dict) else None
-    created = data.get("date_created") if data is not None else None
-    if started is None or end is None or event.date_created is None or not isinstance(created, str):
+    when = timestamp(data.get("date_created")) if data is not None else None
+    if started is None or end is None or event.date_created is None or when is None:
         return False
-    try:
-        when = datetime.fromisoformat(created)
-    except ValueError:
-        return False
-    when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
     return event.date_created <= started and (start is None or when >= start) and when <= end
 
 

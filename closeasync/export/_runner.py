@@ -26,9 +26,6 @@ __all__ = ["ExportStats", "run_export"]
 #: Save at least this often (rows), whatever the page size.
 SAVE_EVERY = 500
 
-#: How long before its walk starts a new copy's change feed starts: the feed's own
-#: overlap, so that events Close makes visible a little late are not missed.
-FEED_MARGIN = timedelta(minutes=5)
 
 #: ``save(rows, deletions)``: write them with the current state, as one unit.
 Save = Callable[[list[dict[str, Any]], "list[Deletion] | None"], None]
@@ -160,7 +157,7 @@ async def run_export(
             # (less the overlap the feed rescans); a copy made before the export followed
             # changes, from now on.
             assert started is not None
-            since = started - FEED_MARGIN
+            since = started - ChangeFeed.DEFAULT_OVERLAP  # the feed's own overlap
             stats.changes_from_now = saved is not None
         feed = close.events.changes(since=since, poll=poll, clock=clock)
     kept_changes = previous.changes if previous is not None else None  # without a feed, as it was

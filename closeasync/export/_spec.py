@@ -14,7 +14,7 @@ from ..models import ACTIVITY_OBJECT_TYPES, Event
 if TYPE_CHECKING:
     from .. import CloseAsync
 
-__all__ = ["ExportSpec", "What"]
+__all__ = ["ExportSpec", "What", "timestamp"]
 
 What: TypeAlias = Literal["emails", "sms", "activities"]
 
@@ -28,7 +28,7 @@ def _normalized(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(sorted(set(values)))
 
 
-def _timestamp(value: object) -> datetime | None:
+def timestamp(value: object) -> datetime | None:
     """A timestamp as Close writes it (naive ones are UTC), or None if it is not one."""
     if not isinstance(value, str):
         return None
@@ -160,7 +160,7 @@ class ExportSpec:
         its lead and user can change, its type and ``date_created`` never do."""
         if self.types and not _type_matches(record, self.types):
             return False
-        when = _timestamp(record.get("date_created"))
+        when = timestamp(record.get("date_created"))
         if self.since is not None and (when is None or when < self.since):
             return False
         return not (self.until is not None and (when is None or when >= self.until))
@@ -175,7 +175,7 @@ class ExportSpec:
             return False
         if self.since is not None or self.until is not None:
             created = record.get("date_created")
-            when = _timestamp(created)
+            when = timestamp(created)
             if when is None:
                 return False
             if (self.since is not None and when < self.since) or (

@@ -141,8 +141,9 @@ class SQLiteStore:
         try:
             for table, rows in by_table.items():
                 db.executemany(self._upsert(table), rows)
+            present = self._tables(db) if deletions else []  # read once per save, not per row
             for deletion in deletions:
-                self._delete(deletion, now)
+                self._delete(deletion, now, present)
             db.execute(
                 f"INSERT INTO {_STATE_TABLE} VALUES (?, ?, ?, ?, ?) ON CONFLICT(export) DO UPDATE SET "
                 "cursor = excluded.cursor, in_progress = excluded.in_progress, "
@@ -155,10 +156,9 @@ class SQLiteStore:
             raise
         db.execute("COMMIT")
 
-    def _delete(self, deletion: Deletion, now: str) -> None:
-        """Remove one object from its table (from every table when its type is unknown) and
-        record when, if it was in the copy (Close never gives an id to another object)."""
-        present = self._tables(self._db)
+    def _delete(self, deletion: Deletion, now: str, present: list[str]) -> None:
+        """Remove one object from its table (from every ``present`` table when its type is
+        unknown) and record when, if it was in the copy (Close never reuses an id)."""
         tables = [table_for(deletion.type)] if deletion.type else present
         removed = None
         for table in tables:

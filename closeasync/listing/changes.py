@@ -49,6 +49,7 @@ from ..models._converter import format_datetime, parse_datetime
 from ..models._json import to_dict
 from ..models.event import Event
 from ..pipeline.wire import QueryValue
+from .cursor import saved_json
 
 __all__ = ["OVERLAP", "RETENTION", "ChangeCursor", "ChangeFeed"]
 
@@ -123,11 +124,7 @@ class ChangeCursor:
         Raises:
             InvalidRequestError: it is not a cursor this version can read.
         """
-        try:
-            data = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            raise InvalidRequestError({"since": "not a ChangeCursor: invalid JSON"}) from None
-        return cls.from_dict(data)
+        return cls.from_dict(saved_json(text, "ChangeCursor"))
 
 
 class ChangeFeed:
@@ -137,6 +134,9 @@ class ChangeFeed:
     nothing runs between events (it can be abandoned at any point).
     """
 
+    #: How far back each scan looks again, unless ``overlap=`` says otherwise.
+    DEFAULT_OVERLAP = OVERLAP
+
     def __init__(
         self,
         list_events: ListEvents,
@@ -145,18 +145,17 @@ class ChangeFeed:
         *,
         overlap: timedelta = OVERLAP,
         poll: float | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Callable[[], datetime | None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-        server_time: Callable[[], datetime | None] | None = None,
     ) -> None:
         self._list_events = list_events
-        self._server_time = server_time  # Close's clock after a scan (None: unknown)
-        self._scanned_at: datetime | None = None
+        self._scanned_at: datetime | None = None  # Close's clock at the last scan (None: unknown)
         self._filters = dict(filters)
         self._scope = cursor.scope
         self._overlap = overlap
         self._poll = poll
-        self._clock = clock or (lambda: datetime.now(UTC))
+        #: Close's clock (None when unknown: the retention is then checked by this machine's).
+        self._clock: Callable[[], datetime | None] = clock or (lambda: None)
         self._sleep = sleep
         self._watermark = cursor.watermark
         self._seen: dict[tuple[str, datetime], None] = dict.fromkeys(cursor.seen)
@@ -217,7 +216,7 @@ class ChangeFeed:
             if key not in self._seen:
                 fresh[key] = event  # once per scan too: a page boundary may repeat one
         self._check_retention()
-        self._scanned_at = self._server_time() if self._server_time is not None else None
+        self._scanned_at = self._clock()
         self.scans += 1
         order = sorted(fresh, key=lambda k: (k[1], k[0]), reverse=True)
         self._buffer = [fresh[key] for key in order]
@@ -247,7 +246,7 @@ class ChangeFeed:
     def _check_retention(self) -> None:
         if self._watermark is None:
             return
-        oldest = self._clock() - RETENTION
+        oldest = (self._clock() or datetime.now(UTC)) - RETENTION
         if self._watermark < oldest:
             raise EventLogExpiredError(
                 f"the change feed stood at {format_datetime(self._watermark)}, but Close keeps events for "

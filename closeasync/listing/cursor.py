@@ -15,7 +15,7 @@ import orjson
 from ..errors import InvalidRequestError
 from ..models._converter import format_datetime, parse_datetime
 
-__all__ = ["SyncCursor", "aware", "start_cursor"]
+__all__ = ["SyncCursor", "aware", "saved_json", "start_cursor"]
 
 _VERSION = 1
 
@@ -141,11 +141,15 @@ class SyncCursor:
         Raises:
             InvalidRequestError: it is not a cursor this version can read.
         """
-        try:
-            data = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            raise InvalidRequestError({"since": "not a SyncCursor: invalid JSON"}) from None
-        return cls.from_dict(data)
+        return cls.from_dict(saved_json(text, "SyncCursor"))
+
+
+def saved_json(text: str | bytes, what: str) -> Any:
+    """A saved cursor's JSON, parsed (refused as ``since`` when it is not JSON at all)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise InvalidRequestError({"since": f"not a {what}: invalid JSON"}) from None
 
 
 def start_cursor(scope: str, since: datetime | SyncCursor | None) -> SyncCursor:

@@ -92,18 +92,21 @@ class PageFetcher:
     def _query(self, request: PageRequest) -> dict[str, QueryValue]:
         return {**self.query, **request.params, "_limit": request.limit}
 
+    def _read(self, data: Any, response: Response) -> Fetched:
+        """Read one answer's envelope (a subclass may note more of the answer first)."""
+        return read_envelope(data, response, self.requester.secrets, self.marker)
+
     async def fetch(self, request: PageRequest) -> Fetched:
         """Fetch and read one page."""
-        requester = self.requester
-        data, response = await requester.exchange(
+        data, response = await self.requester.exchange(
             self.route, path_params=self.path_params, query=self._query(request)
         )
-        return read_envelope(data, response, requester.secrets, self.marker)
+        return self._read(data, response)
 
     async def fetch_later(self, request: PageRequest) -> Callable[[], Fetched]:
         """Fetch one page now; read it when the returned function is called."""
-        requester, marker = self.requester, self.marker
+        requester = self.requester
         _, response = await requester.exchange(
             self.route, path_params=self.path_params, query=self._query(request), decode=False
         )
-        return lambda: read_envelope(requester.decode(response), response, requester.secrets, marker)
+        return lambda: self._read(requester.decode(response), response)

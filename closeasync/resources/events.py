@@ -5,20 +5,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import anyio
 
 from .. import errors
 from ..listing.changes import OVERLAP, ChangeCursor, ChangeFeed
 from ..listing.cursor import aware
-from ..listing.fetch import Fetched, PageFetcher, read_envelope
+from ..listing.fetch import Fetched, PageFetcher
 from ..listing.paginator import AsyncPaginator
 from ..listing.rules import CursorRule, PageRequest
 from ..models.event import Event
 from ..models.responses import Structurer
 from ..pipeline.requester import Requester
 from ..pipeline.routes import ROUTES, Route
-from ..pipeline.wire import QueryValue
+from ..pipeline.wire import QueryValue, Response
 from ..rules.events import MAX_EVENT_LIMIT, event_list_errors
 from ._arguments import check_query, fields_param, sync_scope
 from ._base import Resource
@@ -212,9 +213,8 @@ class EventsResource(Resource):
             cursor,
             overlap=overlap,
             poll=poll,
-            clock=clock or (lambda: dated.time() or datetime.now(UTC)),
+            clock=clock or dated.time,
             sleep=sleep,
-            server_time=clock or dated.time,
         )
 
 
@@ -229,11 +229,9 @@ class _DatedFetcher(PageFetcher):
         super().__init__(requester, route, query, marker)
         self.date: str | None = None
 
-    async def fetch(self, request: PageRequest) -> Fetched:
-        requester = self.requester
-        data, response = await requester.exchange(self.route, query=self._query(request))
+    def _read(self, data: Any, response: Response) -> Fetched:
         self.date = response.header("date") or self.date
-        return read_envelope(data, response, requester.secrets, self.marker)
+        return super()._read(data, response)
 
     def time(self) -> datetime | None:
         """When Close answered last, by its ``Date`` header (None: no answer had one)."""
