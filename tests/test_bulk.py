@@ -14,6 +14,7 @@ from closeasync import (
     CloseAsync,
     InvalidRequestError,
     NotFoundError,
+    RequestTimeoutError,
     ServerError,
     WriteOutcomeUnknownError,
 )
@@ -275,3 +276,91 @@ async def test_get_many_and_create_many_refuse_what_is_not_a_list(bad: Any) -> N
     assert "ids" in ids.value.field_errors
     assert "items" in items.value.field_errors
     assert stub.requests == []
+
+
+# -- stopping a create_many early ----------------------------------------------------------------------
+
+
+class LostAnswers:
+    """Close gets every POST; the answers to those whose subject is in ``lost`` never come back."""
+
+    def __init__(self, fake: FakeClose, lost: set[str]) -> None:
+        self.inner = fake.transport()
+        self.lost = lost
+        self.arrived: list[str] = []
+        self.all_lost = anyio.Event()
+
+    async def send(self, request: Request) -> Any:
+        response = await self.inner.send(request)  # Close has it now
+        subject = (request.json() or {}).get("subject") if request.method == "POST" else None
+        self.arrived.append(str(subject))
+        if subject in self.lost:
+            if sum(s in self.lost for s in self.arrived) == len(self.lost):
+                self.all_lost.set()
+            await anyio.Event().wait()  # the answer is lost: only cancellation ends this
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def six_drafts(lead: str) -> list[dict[str, Any]]:
+    return [{"lead_id": lead, "status": "draft", "subject": f"m{i}"} for i in range(6)]
+
+
+async def test_create_many_stop_after_reports_every_item() -> None:
+    """Two creates whose answers are lost hold both slots until stop_after: they are
+    "outcome unknown" (and were created), the two behind them "not sent" (and were not)."""
+    fake = FakeClose(seed=9)
+    lead = fake.add_lead("Acme")["id"]
+    transport = LostAnswers(fake, {"m2", "m3"})
+    async with connect(fake, transport, retry=NO_RETRY) as close:
+        with anyio.fail_after(BOUND):
+            result = await close.emails.create_many(six_drafts(lead), concurrency=2, stop_after=1.0)
+    assert list(result.ok) == [0, 1]
+    assert list(result.unknown) == [2, 3]
+    assert all(isinstance(result.errors[i], WriteOutcomeUnknownError) for i in (2, 3))
+    for i in (4, 5):
+        error = result.errors[i]
+        assert isinstance(error, RequestTimeoutError)
+        assert not error.may_have_reached_server
+        assert "nothing was sent" in str(error)
+    assert sorted(a["subject"] for a in fake.activities.values()) == ["m0", "m1", "m2", "m3"]
+    assert transport.arrived == ["m0", "m1", "m2", "m3"]  # nothing after stop_after
+
+
+async def test_cancelled_create_many_names_the_items_whose_outcome_is_unknown() -> None:
+    """Cancelled from outside it can return nothing: the cancellation carries a note."""
+    fake = FakeClose(seed=10)
+    lead = fake.add_lead("Acme")["id"]
+    transport = LostAnswers(fake, {"m1", "m2"})
+    notes: list[str] = []
+
+    async def create_all(close: CloseAsync) -> None:
+        try:
+            await close.emails.create_many(six_drafts(lead), concurrency=2)
+        except BaseException as exc:
+            notes.extend(getattr(exc, "__notes__", []))
+            raise
+
+    async with connect(fake, transport, retry=NO_RETRY) as close:
+        with anyio.fail_after(BOUND):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(create_all, close)
+                await transport.all_lost.wait()
+                tg.cancel_scope.cancel()
+    assert notes == [
+        "cancelled with 5 of 6 items unfinished: 3 not sent, 2 being sent "
+        "(outcome unknown: check before repeating them): [1, 2]"
+    ]
+
+
+@pytest.mark.parametrize("stop_after", [-1, "5", True, float("nan")])
+async def test_create_many_refuses_a_bad_stop_after_before_sending(stop_after: Any) -> None:
+    fake = FakeClose(seed=11)
+    lead = fake.add_lead("Acme")["id"]
+    gate = Gate(fake.transport())
+    async with connect(fake, gate) as close:
+        with pytest.raises(InvalidRequestError, match="stop_after"):
+            await close.emails.create_many(six_drafts(lead), stop_after=stop_after)
+    assert gate.log == []

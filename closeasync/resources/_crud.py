@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar, Unpack
 
 from .. import errors
-from ..bulk import BulkResult, check_concurrency, run_bounded
+from ..bulk import BulkResult, check_concurrency, check_stop_after, run_bounded
 from ..listing.cursor import SyncCursor, start_cursor
 from ..listing.keyset import SyncIterator
 from ..listing.paginator import AsyncPaginator
@@ -288,7 +288,7 @@ class CreatableResource(ActivityResource[M]):
         raise NotImplementedError
 
     async def create_many(
-        self, items: Iterable[Mapping[str, Any]], *, concurrency: int = 4
+        self, items: Iterable[Mapping[str, Any]], *, concurrency: int = 4, stop_after: float | None = None
     ) -> BulkResult[int, M]:
         """Create many, at most ``concurrency`` at a time; each item holds ``create``'s arguments.
 
@@ -298,12 +298,29 @@ class CreatableResource(ActivityResource[M]):
         it. The others are sent; a create is never repeated once it may have reached
         Close, so one whose fate is unknown fails with
         :class:`~closeasync.errors.WriteOutcomeUnknownError` (check before retrying
-        it). One failure does not stop the rest.
+        it; :attr:`BulkResult.unknown <closeasync.bulk.BulkResult.unknown>` lists them).
+        One failure does not stop the rest.
+
+        ``stop_after`` bounds the whole batch in seconds, and is the way to stop one early
+        and still learn every item's outcome: when it passes, a create being sent fails
+        with ``WriteOutcomeUnknownError`` (it may have reached Close), and one not yet
+        sent with :class:`~closeasync.errors.RequestTimeoutError` whose
+        ``may_have_reached_server`` is False (safe to send again). Cancelling the call
+        from outside instead (a cancel scope, Ctrl-C) can return nothing: the
+        cancellation propagates with a note naming the positions that were being sent,
+        whose outcome is unknown.
+
+        >>> async def example(close, rows):  # doctest: +SKIP
+        ...     result = await close.emails.create_many(rows, stop_after=30)
+        ...     retry_safely = [rows[i] for i, e in result.errors.items()
+        ...                     if isinstance(e, TransportError) and not e.may_have_reached_server]
+        ...     check_first = list(result.unknown)  # positions that may exist in Close
 
         Returns:
             A :class:`~closeasync.bulk.BulkResult` keyed by the item's position in ``items``.
         """
         check_concurrency(concurrency)
+        check_stop_after(stop_after)
         if isinstance(items, str | Mapping) or not isinstance(items, Iterable):
             raise errors.InvalidRequestError(
                 {"items": f"pass a list of create() arguments (mappings), not {type(items).__name__}"}
@@ -325,7 +342,31 @@ class CreatableResource(ActivityResource[M]):
             assert isinstance(prepared, Prepared)
             return await self._send_create(prepared)
 
-        sent = dict(zip(ready, await run_bounded(ready, create, concurrency), strict=True))
+        route = self._routes["create"]
+        url = self._requester.connection.base_url + route.template
+
+        def cut(index: int, started: bool) -> Exception:
+            if started:
+                return errors.WriteOutcomeUnknownError(
+                    f"create_many's stop_after passed while item {index} was being sent: it may have "
+                    "been created; check before sending it again",
+                    method=route.method,
+                    url=url,
+                )
+            return errors.RequestTimeoutError(
+                f"create_many's stop_after passed before item {index} was sent (nothing was sent)",
+                may_have_reached_server=False,
+                method=route.method,
+                url=url,
+            )
+
+        sent = dict(
+            zip(
+                ready,
+                await run_bounded(ready, create, concurrency, stop_after=stop_after, cut=cut),
+                strict=True,
+            )
+        )
         results = [
             outcome if isinstance(outcome, Exception) else sent[i] for i, outcome in enumerate(outcomes)
         ]

@@ -105,6 +105,10 @@ class EmailsResource(MessageResource[Email]):
         Raises:
             InvalidRequestError: the input breaks one of Close's rules (nothing was sent).
             BadRequestError: Close refused it.
+            WriteOutcomeUnknownError: it failed after it may have reached Close (it is never
+                repeated: check before creating it again). Cancelling this call while the
+                request is out leaves the same doubt, with only the ``CancelledError`` to
+                say so; ``create_many(..., stop_after=)`` reports each item's outcome instead.
         """
         return await self._send_create(self._prepare(lead_id=lead_id, status=status, **fields))
 
