@@ -20,10 +20,11 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
-from ._common import EXIT_CODES_HELP, ExitCode
-from ._export import add_export_command
-from ._inspect import add_inspect_commands
-from ._serve import add_demo_command, add_serve_command
+from ._exits import EXIT_CODES_HELP, ExitCode
+
+# The commands (and through them the SDK, aiohttp and the models) are imported by
+# build_parser(), inside main()'s handling of Ctrl+C: they take a few hundred
+# milliseconds to load, and Ctrl+C pressed meanwhile must end quietly too.
 
 __all__ = ["ExitCode", "build_parser", "main"]
 
@@ -45,6 +46,10 @@ examples:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``closeasync`` command."""
+    from ._export import add_export_command
+    from ._inspect import add_inspect_commands
+    from ._serve import add_demo_command, add_serve_command
+
     parser = argparse.ArgumentParser(
         prog="closeasync",
         description=_DESCRIPTION,
@@ -62,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; return its exit status (see :class:`ExitCode`)."""
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        # Ctrl+C before a command's own handling took over (mostly while importing):
+        # the same quiet 130 as after it, not a traceback.
+        return ExitCode.INTERRUPTED
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import enum
 import os
 import signal
 import sys
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .. import errors
 from ..client import DEFAULT_BASE_URL, CloseAsync
 from ..retry import RetryPolicy
+from ._exits import EXIT_CODES_HELP, ExitCode
 from ._notices import RetryNotices
 
 if TYPE_CHECKING:
@@ -38,25 +38,6 @@ __all__ = [
     "when",
 ]
 
-
-class ExitCode(enum.IntEnum):
-    """What the process exit status says (documented in every command's ``--help``)."""
-
-    OK = 0
-    FAILED = 1  # something else went wrong (writing the output, say)
-    USAGE = 2  # bad arguments, no key, a filter the SDK refuses before sending
-    API = 3  # Close answered with an error (wrong key, bad filter, not found...)
-    NETWORK = 4  # Close could not be reached (after retries)
-    INTERRUPTED = 130  # Ctrl+C (SIGINT); 143 for SIGTERM
-
-
-EXIT_CODES_HELP = """\
-exit status:
-  0 done (also when the reader of standard output goes away, as `| head` does); 1
-  failed otherwise (e.g. the disk filled up); 2 usage error (bad arguments, no API key,
-  an output that cannot be written, a filter refused before sending); 3 Close answered
-  with an error (wrong key, bad filter, not found); 4 Close could not be reached; 130
-  or 143 interrupted (Ctrl+C, SIGTERM)."""
 
 CONNECTION_HELP = """\
 The API key is read from the CLOSE_API_KEY environment variable, or from the file
