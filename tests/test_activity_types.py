@@ -63,6 +63,9 @@ ACCEPTED = [
     pytest.param((SMS, CustomActivity), "SMS,Custom", id="tuple"),
     pytest.param([CustomActivity, "Custom", Email, "Email"], "Custom,Email", id="repeats-sent-once"),
     pytest.param(["EmailThread"], "EmailThread", id="EmailThread"),
+    pytest.param("Email", "Email", id="bare-string-is-one-type"),
+    pytest.param("Custom", "Custom", id="bare-string-Custom"),
+    pytest.param(CustomActivity, "Custom", id="bare-class"),
 ]
 
 
@@ -107,9 +110,9 @@ REFUSED = [
     pytest.param(["actitype_"], id="type-id-without-body"),
     pytest.param(["actitype_abc,Email"], id="type-id-with-comma"),
     pytest.param(["acti_ICUkwteuKAaJvhNqF1QBoVOWKQuSbFuOYoZxGeWQAeg"], id="activity-id"),
-    pytest.param("Email", id="bare-string"),
     pytest.param("CustomActivity", id="bare-string-CustomActivity"),
-    pytest.param(CustomActivity, id="bare-class"),
+    pytest.param("Email,SMS", id="bare-string-comma-joined"),
+    pytest.param([], id="empty-list"),
     pytest.param([None], id="None-item"),
     pytest.param([Email, None], id="None-after-class"),
     pytest.param([1], id="int-item"),
@@ -144,8 +147,7 @@ async def test_refusals_say_what_to_use(close: CloseAsync, stub: StubTransport) 
     assert "'Custom'" in custom
     assert "CustomActivity class" in custom
     assert "actitype_" in custom
-    assert "types=['Email']" in _refusal(close, "Email", lead_id="lead_1")
-    assert "types=[CustomActivity]" in _refusal(close, CustomActivity, lead_id="lead_1")
+    assert "one activity type per item" in _refusal(close, "Email,SMS", lead_id="lead_1")  # never split
     assert "item 0 (None)" in _refusal(close, [None], lead_id="lead_1")
     assert "item 1 (int)" in _refusal(close, [Email, int], lead_id="lead_1")
     assert "did you mean 'SMS'?" in _refusal(close, ["sms"], lead_id="lead_1")
@@ -239,7 +241,7 @@ async def test_refused_forms_never_reach_the_fake(backend: Backend) -> None:
     org = _org(backend.fake)
     seen = len(backend.fake.checker.exchanges)
     async with backend.client() as close:
-        refused: list[Any] = [["CustomActivity"], ["Bogus"], "Email", [None]]
+        refused: list[Any] = [["CustomActivity"], ["Bogus"], "Email,SMS", [None]]
         for types in refused:
             with pytest.raises(InvalidRequestError):
                 close.activities.list(lead_id=org["lead_id"], types=types)

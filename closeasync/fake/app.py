@@ -20,13 +20,10 @@ from contextlib import asynccontextmanager
 import attrs
 from aiohttp import web
 
-from ._http import FakeRequest
+from ._http import MAX_BODY_BYTES, FakeRequest, FakeResponse, too_large
 from .core import FakeClose
 
 __all__ = ["FakeServer", "make_app", "serve"]
-
-#: The largest request body the server reads (a maximal valid email is a few MiB).
-MAX_BODY_BYTES = 32 * 2**20
 
 
 def make_app(fake: FakeClose) -> web.Application:
@@ -45,7 +42,14 @@ def make_app(fake: FakeClose) -> web.Application:
     fake.faults.on_clear.append(release)
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        content = await request.read()
+        # Too large is answered as the in-process fake does (JSON), not with aiohttp's text:
+        # at once when the length is announced, else when reading passes the limit.
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            return _web_response(too_large())
+        try:
+            content = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _web_response(too_large())
         try:
             fake_request = FakeRequest.from_wire(
                 request.method, str(request.rel_url), dict(request.headers), content, root=fake.root
@@ -61,13 +65,7 @@ def make_app(fake: FakeClose) -> web.Application:
             if request.transport is not None:
                 request.transport.close()
             raise web.HTTPServiceUnavailable()  # never reaches the closed socket
-        reply = outcome.response
-        return web.Response(
-            status=reply.status,
-            body=reply.content(),
-            content_type="application/json",
-            headers=dict(reply.headers),
-        )
+        return _web_response(outcome.response)
 
     # aiohttp refuses bodies over 1 MiB by default (413), but Close accepts an email whose
     # body_text and body_html are 1 MiB each: the fake must see them to answer as Close does.
@@ -75,6 +73,15 @@ def make_app(fake: FakeClose) -> web.Application:
     app.router.add_route("*", "/{tail:.*}", handle)
     app.cleanup_ctx.append(fake.webhooks.serving)  # webhook deliveries, while the app runs
     return app
+
+
+def _web_response(reply: FakeResponse) -> web.Response:
+    return web.Response(
+        status=reply.status,
+        body=reply.content(),
+        content_type="application/json",
+        headers=dict(reply.headers),
+    )
 
 
 @attrs.frozen

@@ -1,6 +1,7 @@
 """Route a fake request to its handler, with authentication, rate limits and faults.
 
-The order mirrors a real service: unknown URL (404), credentials (401), rate limit
+The order mirrors a real service: a body too large (413), unknown URL (404) or a
+method the URL does not serve (405, with ``Allow``), credentials (401), rate limit
 (429, nothing processed), faults decided, pending sends delivered, the handler,
 then the faults that strike after processing.
 """
@@ -17,7 +18,7 @@ from ..models.registry import ACTIVITY_BY_RESOURCE
 from ..pipeline.auth import credential_in
 from ..pipeline.routes import ROUTES, Route
 from ..pipeline.routes import match as match_route
-from ._http import FakeRequest, FakeResponse, error, field_errors
+from ._http import MAX_BODY_BYTES, FakeRequest, FakeResponse, error, field_errors, not_allowed, too_large
 from .handlers import activities, events, logged, messages
 from .handlers import webhooks as webhook_handlers
 from .limits import Chosen
@@ -99,6 +100,16 @@ def _dispatch(fake: FakeClose, route: Route, params: dict[str, str], request: Fa
     return error(405, f"The fake does not implement {route.method} {route.template}.")
 
 
+def _methods_at(path: str) -> set[str]:
+    """The methods some route serves at ``path`` (none: the URL does not exist)."""
+    return {
+        route.method
+        for routes in ROUTES.values()
+        for route in routes.values()
+        if route.match(route.method, path) is not None
+    }
+
+
 def _route_names() -> dict[str, dict[Route, str]]:
     return {name: {route: action for action, route in routes.items()} for name, routes in ROUTES.items()}
 
@@ -108,12 +119,17 @@ ROUTE_NAMES = _route_names()
 
 def route_request(fake: FakeClose, request: FakeRequest) -> Outcome:
     """Answer one request the way Close would."""
+    if request.size > MAX_BODY_BYTES:  # as the served fake, which never reads past the limit
+        return Outcome(too_large())
     overridden = _with_override(request)
     if isinstance(overridden, FakeResponse):
         return Outcome(overridden)
     request = overridden
     found = match_route(request.method, request.path)
     if found is None:
+        allowed = _methods_at(request.path)
+        if allowed:
+            return Outcome(not_allowed(allowed))
         return Outcome(error(404, "The requested URL was not found."))
     route, params = found
     credential = credential_in(request.headers.get("authorization"))

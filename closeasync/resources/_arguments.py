@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -13,12 +13,15 @@ from ..models._converter import converter, format_datetime
 from ..params import ActivityFilters
 from ..pipeline.routes import Route
 from ..pipeline.wire import QueryValue, encode_query, format_query_value
+from ..rules._fields import shown, text_problem
+from ..rules.filters import sdk_filter_problem
 
 __all__ = [
     "check_keys",
     "check_query",
     "fields_param",
     "filters_query",
+    "path_id",
     "sync_filters",
     "sync_scope",
     "to_wire_body",
@@ -50,9 +53,36 @@ def check_keys(given: Mapping[str, Any], allowed: Mapping[str, Any], what: str) 
 
 
 def filters_query(filters: Mapping[str, Any]) -> dict[str, QueryValue]:
-    """Validate list filters and return them as query parameters."""
+    """Validate list filters and return them as query parameters.
+
+    Raises:
+        InvalidRequestError: an unknown name, or a value Close would not read (an id that
+            is not a string, a date filter that is no date), each named.
+    """
     check_keys(filters, ActivityFilters.__annotations__, "filter of this list")
+    problems = {
+        key: problem
+        for key, value in filters.items()
+        if value is not None and (problem := sdk_filter_problem(key, value)) is not None
+    }
+    if problems:
+        raise InvalidRequestError(problems)
     return {key: value for key, value in filters.items() if value is not None}
+
+
+def path_id(value: object, name: str = "id") -> str:
+    """``value`` as an id to put in a URL path.
+
+    Raises:
+        InvalidRequestError: not a non-empty string, or one that cannot be encoded (a lone
+            surrogate), named ``name``.
+    """
+    if not isinstance(value, str) or not value.strip() or value in (".", ".."):
+        raise InvalidRequestError({name: f"must be a non-empty id, got {shown(value)}"})
+    problem = text_problem(value)
+    if problem is not None:
+        raise InvalidRequestError({name: problem})
+    return value
 
 
 def sync_filters(filters: Mapping[str, Any]) -> dict[str, QueryValue]:
@@ -77,13 +107,35 @@ def sync_scope(route: Route, query: Mapping[str, QueryValue]) -> str:
 
 
 def check_query(query: Mapping[str, QueryValue]) -> None:
-    """Format every value now, so a bad one (an empty id list) fails when the list is built.
+    """Check and format every value now, so a bad one fails when the call is made.
 
     Raises:
-        InvalidRequestError: a value that cannot be sent.
+        InvalidRequestError: a value that cannot be sent (an empty id list, a lone
+            surrogate, an object with no text form Close reads), named by its parameter.
     """
     for key, value in query.items():
+        problem = _query_value_problem(value)
+        if problem is not None:
+            raise InvalidRequestError({key: problem})
         format_query_value(key, value)
+
+
+#: What a query parameter's value (or each item of a list of them) may be.
+_QUERY_SCALARS = (str, int, float, date, enum.Enum)
+
+
+def _query_value_problem(value: object) -> str | None:
+    if value is None:  # left out
+        return None
+    if isinstance(value, Mapping):
+        return f"must be text, a number, a date or a list of them, got {shown(value)}"
+    items = [value] if isinstance(value, str) or not isinstance(value, Iterable) else value
+    for item in items:
+        if item is None or not isinstance(item, _QUERY_SCALARS):
+            return f"must be text, a number, a date or a list of them, got {shown(item)}"
+        if isinstance(item, str) and (problem := text_problem(item)) is not None:
+            return problem
+    return None
 
 
 def fields_param(fields: Sequence[str] | None, *, always: Sequence[str] = ()) -> str | None:
@@ -92,8 +144,12 @@ def fields_param(fields: Sequence[str] | None, *, always: Sequence[str] = ()) ->
         return None
     if isinstance(fields, str):
         raise InvalidRequestError({"_fields": "pass a list of field names, not a string"})
-    if not fields or not all(isinstance(n, str) and n for n in fields):
-        raise InvalidRequestError({"_fields": "must be a non-empty list of field names"})
+    if not isinstance(fields, Sequence | set | frozenset) or not fields:
+        problem = f"must be a non-empty list of field names, got {shown(fields)}"
+        raise InvalidRequestError({"_fields": problem})
+    for name in fields:
+        if not isinstance(name, str) or not name or "," in name or text_problem(name) is not None:
+            raise InvalidRequestError({"_fields": f"each must be one field name, got {shown(name)}"})
     return ",".join(dict.fromkeys([*fields, *always]))
 
 

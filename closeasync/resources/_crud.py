@@ -25,7 +25,16 @@ from ..models.responses import Structurer
 from ..params import ActivityFilters
 from ..pipeline.routes import Route
 from ..pipeline.wire import QueryValue
-from ._arguments import check_query, fields_param, filters_query, sync_filters, sync_scope, to_wire_body
+from ..rules._fields import shown, text_problem
+from ._arguments import (
+    check_query,
+    fields_param,
+    filters_query,
+    path_id,
+    sync_filters,
+    sync_scope,
+    to_wire_body,
+)
 from ._base import Resource
 
 if TYPE_CHECKING:
@@ -65,12 +74,15 @@ class ActivityResource(Resource, Generic[M]):
 
     @staticmethod
     def _id_of(target: str | M) -> str:
+        """The id of ``target`` (an id, or a model holding one), checked to fit in a URL path."""
         if isinstance(target, str):
-            return target
+            return path_id(target)
+        if not isinstance(target, ActivityBase):
+            raise errors.InvalidRequestError({"id": f"must be an id or a model, got {shown(target)}"})
         ident = getattr(target, "id", None)
         if not isinstance(ident, str):
             raise errors.InvalidRequestError({"id": "the model has no id loaded"})
-        return ident
+        return path_id(ident)
 
     async def get(self, target: str | M, *, fields: Sequence[str] | None = None) -> M:
         """Fetch one by id; ``fields`` asks for only those fields (a partial model).
@@ -81,7 +93,8 @@ class ActivityResource(Resource, Generic[M]):
         # Straight to the requester, not through ``_one``: a coroutine less on the path of
         # every single GET (its creation, and a frame to pass at each suspension).
         query = None if fields is None else {"_fields": fields_param(fields)}
-        ident = target if target.__class__ is str else self._id_of(target)
+        # An ASCII id needs no check here (the route refuses an empty one); any other is checked.
+        ident = target if target.__class__ is str and target.isascii() else self._id_of(target)
         data, response = await self._requester.exchange(
             self._routes["get"], path_params={"id": ident}, query=query
         )
@@ -151,6 +164,7 @@ class ActivityResource(Resource, Generic[M]):
         )
 
     async def _update(self, target: str | M, fields: Mapping[str, Any]) -> M:
+        ident = self._id_of(target)
         body = to_wire_body(fields)
         if not body:
             raise errors.InvalidRequestError({}, ["nothing to update: pass at least one field"])
@@ -164,7 +178,7 @@ class ActivityResource(Resource, Generic[M]):
         return await self._one(
             self._structurer,
             self._routes["update"],
-            path_params={"id": self._id_of(target)},
+            path_params={"id": ident},
             json=body,
             sends=self._sends(body),
         )
@@ -196,12 +210,18 @@ class ActivityResource(Resource, Generic[M]):
                 or ``concurrency`` (nothing was sent).
         """
         if isinstance(ids, str) or not isinstance(ids, Iterable):
-            shown = "one string" if isinstance(ids, str) else type(ids).__name__
-            raise errors.InvalidRequestError({"ids": f"pass a list of ids, not {shown}"})
-        wanted = list(dict.fromkeys(ids))
-        bad = [repr(i) for i in wanted if not isinstance(i, str) or not i.strip()]
+            kind = "one string" if isinstance(ids, str) else type(ids).__name__
+            raise errors.InvalidRequestError({"ids": f"pass a list of ids, not {kind}"})
+        given = list(ids)
+        # An id with a comma would be several in the id__in lookup; one that cannot be encoded, none.
+        bad = [
+            shown(i)
+            for i in given
+            if not isinstance(i, str) or not i.strip() or "," in i or text_problem(i) is not None
+        ]
         if bad:
-            raise errors.InvalidRequestError({"ids": f"must be non-empty strings, got {', '.join(bad[:5])}"})
+            raise errors.InvalidRequestError({"ids": f"must be non-empty ids, got {', '.join(bad[:5])}"})
+        wanted = list(dict.fromkeys(given))
         check_concurrency(concurrency)
         field_list = fields_param(fields, always=("id",)) if fields is not None else None
         lookup = self._pages_of(self._routes["list"], {"_fields": field_list})

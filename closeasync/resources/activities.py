@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Unpack
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Unpack
 
 from .. import errors
 from ..listing.cursor import SyncCursor, start_cursor
@@ -16,14 +16,19 @@ from ..models.responses import Structurer
 from ..params import ActivityFilters
 from ..pipeline.routes import ROUTES
 from ..pipeline.wire import QueryValue
+from ..rules._fields import shown, text_problem
 from ..rules.activities import activity_list_errors, activity_type_errors, activity_type_filter
-from ._arguments import check_query, fields_param, filters_query, sync_filters, sync_scope
+from ..rules.filters import order_problem, sdk_filter_problem
+from ._arguments import check_query, fields_param, filters_query, path_id, sync_filters, sync_scope
 from ._base import Resource
 
 if TYPE_CHECKING:
     from ..pipeline.requester import Requester
 
 __all__ = ["ActivitiesResource"]
+
+#: What ``types=`` takes: one type (a model class or Close's name), or a list of them.
+TypeFilter: TypeAlias = str | type[ActivityBase] | Sequence[str | type[ActivityBase]]
 
 #: The route table's resource of each activity ``_type`` (where to fetch one by id).
 _RESOURCE_OF_TYPE = {cls.TYPE: resource for resource, cls in ACTIVITY_BY_RESOURCE.items()}
@@ -39,7 +44,7 @@ class ActivitiesResource(Resource):
     def list(
         self,
         *,
-        types: Sequence[str | type[ActivityBase]] | None = None,
+        types: TypeFilter | None = None,
         user_id__in: Sequence[str] | None = None,
         contact_id__in: Sequence[str] | None = None,
         lead_id__in: Sequence[str] | None = None,
@@ -52,7 +57,8 @@ class ActivitiesResource(Resource):
     ) -> AsyncPaginator[Activity]:
         """List activities of every type, newest first, each as its own model.
 
-        ``types`` is a list (sent as Close's ``_type__in``) whose items may be:
+        ``types`` is one activity type or a list of them (sent as Close's ``_type__in``);
+        each may be:
 
         - a model class: ``Email``, ``Call``, ...; ``CustomActivity`` asks for every
           custom activity (Close's ``Custom``);
@@ -60,8 +66,9 @@ class ActivitiesResource(Resource):
           for every custom activity;
         - a custom activity type id (``"actitype_..."``) for that custom type only.
 
-        ``"CustomActivity"`` (the ``_type`` custom activities carry) is not a filter
-        Close knows, so it is refused, as are other unknown names and a bare string.
+        A lone string is one type's name (``types="Email"``), never split. ``"CustomActivity"``
+        (the ``_type`` custom activities carry) is not a filter Close knows, so it is
+        refused, as are other unknown names, an empty list and names joined by commas.
         ``types`` and the ``user_id``/``contact_id`` filters work only for a
         single ``lead_id``, as Close documents; ``activity_at`` filters need
         ``order_by="-activity_at"``, which also needs ``lead_id``. ``thread_emails``
@@ -85,8 +92,9 @@ class ActivitiesResource(Resource):
         'CustomActivity' is the model's name, not a filter Close knows
 
         Raises:
-            InvalidRequestError: a filter combination Close does not allow, or a
-                ``types`` item Close does not know (nothing is sent).
+            InvalidRequestError: a filter combination Close does not allow, a ``types``
+                item Close does not know, or a filter value of the wrong kind, each
+                named (nothing is sent).
         """
         query = self._query(filters, types, user_id__in, contact_id__in, lead_id__in, thread_emails, order_by)
         query["_fields"] = fields_param(fields, always=("_type",))
@@ -113,14 +121,15 @@ class ActivitiesResource(Resource):
             known = ", ".join(sorted(_RESOURCE_OF_TYPE))
             raise errors.InvalidRequestError({"activity_type": f"must be one of {known}, got {name!r}"})
         route = ROUTES[route_key]["get"]
-        return await self._one(self._structurer, route, path_params={"id": activity_id})
+        ident = path_id(activity_id, "activity_id")
+        return await self._one(self._structurer, route, path_params={"id": ident})
 
     def sync(
         self,
         since: datetime | SyncCursor | None = None,
         *,
         until: datetime | None = None,
-        types: Sequence[str | type[ActivityBase]] | None = None,
+        types: TypeFilter | None = None,
         user_id__in: Sequence[str] | None = None,
         contact_id__in: Sequence[str] | None = None,
         lead_id__in: Sequence[str] | None = None,
@@ -162,7 +171,7 @@ class ActivitiesResource(Resource):
     @staticmethod
     def _query(
         filters: Mapping[str, Any],
-        types: Sequence[str | type[ActivityBase]] | None,
+        types: TypeFilter | None,
         user_id__in: Sequence[str] | None,
         contact_id__in: Sequence[str] | None,
         lead_id__in: Sequence[str] | None,
@@ -182,10 +191,21 @@ class ActivitiesResource(Resource):
         }
         present = {name for name, value in given.items() if value is not None} | set(filters)
         lead_id = filters.get("lead_id")
-        single_lead = isinstance(lead_id, str) or (isinstance(lead_id, Sequence) and len(lead_id) == 1)
+        single_lead = isinstance(lead_id, str) or (
+            isinstance(lead_id, list | tuple | set | frozenset) and len(lead_id) == 1
+        )
         problems = activity_list_errors(
             present, single_lead=single_lead, order_by=order_by, thread_emails=thread_emails
         )
+        for name, value in (
+            ("user_id__in", user_id__in),
+            ("contact_id__in", contact_id__in),
+            ("lead_id__in", lead_id__in),
+        ):
+            if value is not None and (problem := sdk_filter_problem(name, value)) is not None:
+                problems[name] = problem
+        if order_by is not None and (problem := order_problem(order_by)) is not None:
+            problems["_order_by"] = problem
         if "_type__in" in problems:
             problems["types"] = problems.pop("_type__in")
         if type_problem is not None:
@@ -209,19 +229,24 @@ class ActivitiesResource(Resource):
 def _type_filters(types: object) -> tuple[list[str] | None, str | None]:
     """Close's ``_type__in`` values for ``types``, or why they cannot be sent.
 
-    A model class gives the filter of its ``_type`` (``CustomActivity`` -> ``Custom``);
-    a string must already be Close's (checked by :mod:`closeasync.rules.messages`, which the
-    fake runs too). Repeats are sent once.
+    ``types`` is one type or a list of them; a lone string is one type's name (never split
+    into letters). A model class gives the filter of its ``_type`` (``CustomActivity`` ->
+    ``Custom``); a string must already be Close's (checked by
+    :mod:`closeasync.rules.activities`, which the fake runs too). Repeats are sent once.
     """
     if types is None:
         return None, None
-    if isinstance(types, str | type) or not isinstance(types, Iterable):
-        kind = "string" if isinstance(types, str) else "class" if isinstance(types, type) else "value"
-        shown = types.__name__ if isinstance(types, type) else repr(types)
-        return None, f"must be a list of activity types, e.g. types=[{shown}], not a single {kind}"
+    if isinstance(types, str | type):
+        types = [types]
+    elif isinstance(types, Mapping) or not isinstance(types, Iterable):
+        return None, (
+            f"must be an activity type or a list of them, e.g. types=['Email', 'SMS'], got {shown(types)}"
+        )
     names: list[str] = []
     for index, item in enumerate(types):
         if isinstance(item, str):
+            if (problem := text_problem(item)) is not None:
+                return None, f"item {index}: {problem}"
             names.append(item)
         elif (
             isinstance(item, type)
@@ -230,12 +255,14 @@ def _type_filters(types: object) -> tuple[list[str] | None, str | None]:
         ):
             names.append(activity_type_filter(item.TYPE))
         else:
-            shown = item.__name__ if isinstance(item, type) else repr(item)
+            what = item.__name__ if isinstance(item, type) else shown(item)
             return None, (
-                f"item {index} ({shown}) is not an activity type: give a model class such as Email "
+                f"item {index} ({what}) is not an activity type: give a model class such as Email "
                 "or CustomActivity, Close's name of a type ('Email', 'Custom'), "
                 "or a custom activity type id ('actitype_...')"
             )
+    if not names:
+        return None, "must name at least one activity type (an empty list would list none)"
     names = list(dict.fromkeys(names))
     if "CustomActivity" in names:
         # The rules refuse it too; this says what to use instead in this SDK's terms.

@@ -20,8 +20,9 @@ from ..models.responses import Structurer
 from ..pipeline.requester import Requester
 from ..pipeline.routes import ROUTES, Route
 from ..pipeline.wire import QueryValue, Response
+from ..rules._fields import shown, text_problem
 from ..rules.events import MAX_EVENT_LIMIT, event_list_errors
-from ._arguments import check_query, fields_param, sync_scope
+from ._arguments import check_query, fields_param, path_id, sync_scope
 from ._base import Resource
 
 __all__ = ["EventsResource"]
@@ -131,7 +132,9 @@ class EventsResource(Resource):
             if value is None:
                 continue
             if not isinstance(value, str) or not value:
-                problems[name] = f"must be a non-empty string, got {value!r}"
+                problems[name] = f"must be a non-empty string, got {shown(value)}"
+            elif (problem := text_problem(value)) is not None:
+                problems[name] = problem
             query[name] = value
         for name, when in dates.items():
             if when is not None:
@@ -150,7 +153,8 @@ class EventsResource(Resource):
         Raises:
             NotFoundError: no such event (or older than Close keeps).
         """
-        return await self._one(self._structurer, _ROUTES["get"], path_params={"id": event_id})
+        ident = path_id(event_id, "event_id")
+        return await self._one(self._structurer, _ROUTES["get"], path_params={"id": ident})
 
     def changes(
         self,

@@ -11,6 +11,8 @@ import difflib
 import re
 from collections.abc import Collection, Iterable
 
+from .filters import DATE_FILTERS
+
 __all__ = [
     "DATE_FILTERS",
     "SINGLE_LEAD_ONLY",
@@ -24,9 +26,6 @@ Errors = dict[str, str]
 
 #: Filters ``GET /activity/`` accepts only together with a single ``lead_id``.
 SINGLE_LEAD_ONLY = ("user_id", "user_id__in", "contact_id", "contact_id__in", "_type", "_type__in")
-DATE_FILTERS = tuple(
-    f"{field}__{op}" for field in ("date_created", "activity_at") for op in ("gt", "gte", "lt", "lte")
-)
 
 
 #: The names ``GET /activity/`` filters ``_type``/``_type__in`` by, as Close documents them:
@@ -120,7 +119,8 @@ def activity_list_errors(
     for name in SINGLE_LEAD_ONLY:
         if name in params and not single_lead:
             errors[name] = "can only be used together with a single lead_id"
-    sorted_on = "activity_at" if (order_by or "").lstrip("-") == "activity_at" else "date_created"
+    activity_order = isinstance(order_by, str) and order_by.lstrip("-") == "activity_at"
+    sorted_on = "activity_at" if activity_order else "date_created"
     if sorted_on == "activity_at" and not single_lead:
         errors["_order_by"] = f"{order_by} can only be used together with a single lead_id"
     for name in DATE_FILTERS:
@@ -130,6 +130,7 @@ def activity_list_errors(
                 if sorted_on == "date_created"
                 else f"only activity_at filters can be used with _order_by={order_by}"
             )
-    if thread_emails not in (None, True, False, "true", "only"):
+    # A bool (the SDK's), or the text a query carries; 1 and 0 are not booleans here.
+    if not (thread_emails is None or isinstance(thread_emails, bool) or thread_emails in ("true", "only")):
         errors["thread_emails"] = "must be true or only"
     return errors

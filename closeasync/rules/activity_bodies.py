@@ -28,9 +28,8 @@ Where each rule comes from (Close's OpenAPI, ``close-activities-*-api-openapi.ym
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..models.enums import CallStatus, PhoneDirection, PhoneSource
 from ..params import (
@@ -42,7 +41,22 @@ from ..params import (
     enum_values,
     field_names,
 )
-from ._fields import FILE_URL_PREFIX, Body, Errors, datetime_problem, given
+from ._fields import (
+    Body,
+    Check,
+    Errors,
+    boolean,
+    check_values,
+    datetime_problem,
+    file_url,
+    given,
+    integer,
+    list_of,
+    object_with,
+    one_of,
+    string,
+    url,
+)
 
 __all__ = [
     "CALL_CREATE_FIELDS",
@@ -61,8 +75,6 @@ __all__ = [
     "note_update_errors",
 ]
 
-Check = Callable[[Any], "str | None"]
-
 NOTE_CREATE_FIELDS = field_names(NoteCreateFields) | {"lead_id"}
 NOTE_UPDATE_FIELDS = field_names(NoteUpdateFields)
 CALL_CREATE_FIELDS = field_names(CallCreateFields)
@@ -77,71 +89,10 @@ CUSTOM_PREFIX = "custom."
 INTERNAL_SOURCE = "Close.io"
 
 
-def _string(value: Any) -> str | None:
-    return None if isinstance(value, str) else f"must be a string, got {type(value).__name__}"
-
-
-def _boolean(value: Any) -> str | None:
-    return None if isinstance(value, bool) else "must be true or false"
-
-
-def _duration(value: Any) -> str | None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        return "must be a whole number of seconds"
-    if value > MAX_CALL_DURATION:
-        return f"must be at most {MAX_CALL_DURATION} seconds (a week), got {value}"
-    return None
-
-
-def _one_of(values: frozenset[str]) -> Check:
-    def check(value: Any) -> str | None:
-        if isinstance(value, str) and value in values:
-            return None
-        return f"must be one of {', '.join(sorted(values))}; got {value!r}"
-
-    return check
-
-
-def _url(*, secure: bool) -> Check:
-    def check(value: Any) -> str | None:
-        if not isinstance(value, str):
-            return f"must be a URL string, got {type(value).__name__}"
-        parts = urlsplit(value)
-        if secure and parts.scheme != "https":
-            return "must be a secure URL (starting with https://)"
-        if not parts.scheme or not parts.netloc or any(c.isspace() for c in value):
-            return "must be an absolute URL, e.g. https://example.com/recording.mp3"
-        return None
-
-    return check
-
-
-def _attachment_problem(item: Any) -> str | None:
-    if not isinstance(item, Mapping):
-        return "must be an object"
-    missing = [key for key in ("url", "filename") if not given(item, key)]
-    if missing:
-        return f"missing {', '.join(missing)}"
-    if not isinstance(item["url"], str) or not isinstance(item["filename"], str):
-        return "url and filename must be strings"
-    if not item["url"].startswith(FILE_URL_PREFIX):
-        return f"url must start with {FILE_URL_PREFIX} (upload the file with the Files API first)"
-    if item.get("content_type") is not None and not isinstance(item["content_type"], str):
-        return "content_type must be a string"
-    return None
-
-
-def _attachments(value: Any) -> str | None:
-    if not isinstance(value, list):
-        return "must be a list"
-    if len(value) > MAX_NOTE_ATTACHMENTS:
-        return f"must have at most {MAX_NOTE_ATTACHMENTS} items (got {len(value)})"
-    for index, item in enumerate(value):
-        problem = _attachment_problem(item)
-        if problem:
-            return f"item {index}: {problem}"
-    return None
-
+_STRING = string()
+_ATTACHMENT = object_with(
+    {"url": file_url, "filename": _STRING, "content_type": _STRING}, required=("url", "filename")
+)
 
 #: How each field of these bodies is checked when it holds a value (null is always allowed,
 #: except for a Note's ``lead_id``). Every name the bodies accept has an entry.
@@ -163,18 +114,18 @@ FIELD_CHECKS: dict[str, Check] = {
             "quality_info",
             "user_note_html",
         ),
-        _string,
+        _STRING,
     ),
     "activity_at": datetime_problem,
     "date_created": datetime_problem,
-    "pinned": _boolean,
-    "attachments": _attachments,
-    "duration": _duration,
-    "status": _one_of(enum_values(CallStatus)),
-    "direction": _one_of(enum_values(PhoneDirection)),
-    "source": _one_of(enum_values(PhoneSource)),
-    "recording_url": _url(secure=True),
-    "voicemail_url": _url(secure=False),
+    "pinned": boolean,
+    "attachments": list_of(_ATTACHMENT, max_items=MAX_NOTE_ATTACHMENTS),
+    "duration": integer(maximum=MAX_CALL_DURATION, what="a whole number of seconds"),
+    "status": one_of(enum_values(CallStatus)),
+    "direction": one_of(enum_values(PhoneDirection)),
+    "source": one_of(enum_values(PhoneSource)),
+    "recording_url": url(secure=True),
+    "voicemail_url": url(secure=False),
 }
 
 
@@ -183,17 +134,15 @@ def _is_custom(key: Any) -> bool:
 
 
 def _check_body(body: Body, allowed: frozenset[str], *, custom: bool = False) -> Errors:
-    """Unknown keys and every value's type; ``custom``: ``custom.<id>`` keys are allowed."""
+    """Unknown keys and every value's kind; ``custom``: ``custom.<id>`` keys are allowed."""
     errors: Errors = {}
     for key, value in body.items():
         if custom and _is_custom(key):
             if isinstance(value, Mapping):
                 errors[key] = "a custom field's value cannot be an object"
-            continue
-        if key not in allowed:
+        elif key not in allowed:
             errors[key] = "is not a field Close accepts here"
-        elif value is not None and (problem := FIELD_CHECKS[key](value)) is not None:
-            errors[key] = problem
+    check_values(body, FIELD_CHECKS, errors)
     return errors
 
 

@@ -10,11 +10,15 @@ The status rules (Close's docs): only a draft can be modified; a draft may becom
 ``send_in`` < 60 seconds), both needing a sender; a scheduled or outbox message
 that has not left can only be cancelled back to ``draft``. When the current state
 of the message is unknown (an update by id), those rules are left to the server.
+
+The kind of value each field holds is a table (:data:`EMAIL_FIELDS`, :data:`SMS_FIELDS`)
+of the checks in :mod:`closeasync.rules._fields`, from Close's schemas
+(``CreateEmailActivity``, ``UpdateSMSActivity``...): a wrong kind is refused by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ..models.enums import MessageStatus, PhoneDirection, PhoneSource
@@ -26,14 +30,29 @@ from ..params import (
     enum_values,
     field_names,
 )
-from ._fields import FILE_URL_PREFIX, Body, Errors
-from ._fields import check_datetimes as _check_datetimes
-from ._fields import check_str as _check_str
+from ._fields import (
+    Body,
+    Check,
+    Checks,
+    Errors,
+    boolean,
+    check_values,
+    datetime_problem,
+    file_url,
+    integer,
+    list_of,
+    object_with,
+    one_of,
+    shown,
+    string,
+)
 from ._fields import given as _given
 from ._fields import unknown_keys as _unknown_keys
 
 __all__ = [
+    "EMAIL_FIELDS",
     "SENDING_STATUSES",
+    "SMS_FIELDS",
     "email_create_errors",
     "email_update_errors",
     "sends_message",
@@ -105,6 +124,78 @@ SMS_CONTENT_TYPES = frozenset(
 )
 
 
+def _mms_type(value: Any) -> str | None:
+    if isinstance(value, str) and value in SMS_CONTENT_TYPES:
+        return None
+    return f"{shown(value)} is not one Close accepts for MMS"
+
+
+_ID = string()
+_DATETIME: Check = datetime_problem
+_ADDRESSES = list_of(string(MAX_ADDRESS, min_length=1), max_items=MAX_RECIPIENTS, what="a list of addresses")
+_EMAIL_ATTACHMENT = object_with(
+    {
+        "url": file_url,
+        "filename": _ID,
+        "size": integer(0, what="a whole number of bytes"),
+        "content_type": _ID,
+        "content_id": _ID,
+        "inline_only": boolean,
+    },
+    required=("url", "filename", "size"),
+)
+_SMS_ATTACHMENT = object_with(
+    {"url": string(), "filename": _ID, "content_type": _mms_type},
+    required=("url", "filename", "content_type"),
+)
+_OPEN = object_with({"opened_at": _DATETIME}, required=("opened_at",))
+_SEND_IN = integer(0, MAX_SEND_IN - 1, what="a whole number of seconds")
+
+#: The kind of value of each field of an Email body (null is allowed wherever Close's
+#: schemas allow it: every field but ``status``; ``lead_id`` is required on a create).
+EMAIL_FIELDS: Checks = {
+    **dict.fromkeys(
+        (
+            "lead_id",
+            "contact_id",
+            "user_id",
+            "template_id",
+            "in_reply_to_id",
+            "email_account_id",
+            "followup_sequence_id",
+            "organization_id",
+            "created_by",
+        ),
+        _ID,
+    ),
+    **dict.fromkeys(("date_scheduled", "followup_date", "activity_at", "date_created"), _DATETIME),
+    "status": one_of(STATUSES),
+    "subject": string(MAX_SUBJECT),
+    "body_text": string(MAX_BODY),
+    "body_html": string(MAX_BODY),
+    "sender": string(MAX_ADDRESS),
+    **dict.fromkeys(("to", "cc", "bcc"), _ADDRESSES),
+    "attachments": list_of(_EMAIL_ATTACHMENT, max_items=MAX_EMAIL_ATTACHMENTS),
+    "followup_sequence_delay": integer(MIN_FOLLOWUP_DELAY, what="a number of seconds (a day or more)"),
+    "followup_sequence_add_cc_bcc": boolean,
+    "opens": list_of(_OPEN, what="a list of opens"),
+    "send_in": _SEND_IN,
+}
+#: The kind of value of each field of an SMS body.
+SMS_FIELDS: Checks = {
+    **dict.fromkeys(
+        ("lead_id", "contact_id", "user_id", "template_id", "organization_id", "created_by"), _ID
+    ),
+    **dict.fromkeys(("text", "local_phone", "remote_phone"), _ID),
+    **dict.fromkeys(("date_scheduled", "activity_at", "date_created"), _DATETIME),
+    "status": one_of(STATUSES),
+    "attachments": list_of(_SMS_ATTACHMENT, max_items=MAX_SMS_ATTACHMENTS),
+    "direction": one_of(enum_values(PhoneDirection)),
+    "source": one_of(enum_values(PhoneSource)),
+    "send_in": _SEND_IN,
+}
+
+
 def sends_message(body: Any) -> bool:
     """Whether a create or update body makes Close send the message (a status of
     :data:`SENDING_STATUSES`): such a request is never repeated once it may have arrived.
@@ -112,7 +203,10 @@ def sends_message(body: Any) -> bool:
     >>> sends_message({"status": "outbox"}), sends_message({"status": "draft"})
     (True, False)
     """
-    return isinstance(body, Mapping) and body.get("status") in SENDING_STATUSES
+    if not isinstance(body, Mapping):
+        return False
+    status = body.get("status")
+    return isinstance(status, str) and status in SENDING_STATUSES
 
 
 def _known_missing(body: Body, current: Body | None, key: str) -> bool:
@@ -131,9 +225,9 @@ def _check_status_value(body: Body, errors: Errors, allowed: frozenset[str], *, 
         if required:
             errors["status"] = "is required"
         return
-    status = body["status"]
-    if not isinstance(status, str) or status not in allowed:  # a list or object is no status
-        errors["status"] = f"must be one of {', '.join(sorted(allowed))}; got {status!r}"
+    problem = one_of(allowed)(body["status"])  # a list or object is no status
+    if problem is not None:
+        errors["status"] = problem
 
 
 def _check_send_fields(body: Body, errors: Errors, status: Any, current: Body | None) -> None:
@@ -146,12 +240,8 @@ def _check_send_fields(body: Body, errors: Errors, status: Any, current: Body | 
         and ("date_scheduled" in body or not _given(current or {}, "date_scheduled"))
     ):
         errors["date_scheduled"] = "is required when status is scheduled"
-    if "send_in" in body:
-        send_in = body["send_in"]
-        if not isinstance(send_in, int) or isinstance(send_in, bool) or not 0 <= send_in < MAX_SEND_IN:
-            errors["send_in"] = f"must be a whole number of seconds from 0 to {MAX_SEND_IN - 1}"
-        elif status != "outbox":
-            errors["send_in"] = "only applies when status is outbox"
+    if body.get("send_in") is not None and "send_in" not in errors and status != "outbox":
+        errors["send_in"] = "only applies when status is outbox"
 
 
 def _check_transition(body: Body, errors: Errors, current: Body | None) -> None:
@@ -166,82 +256,18 @@ def _check_transition(body: Body, errors: Errors, current: Body | None) -> None:
         errors["status"] = f"only drafts can be modified; this message is {state!r}"
 
 
-def _check_email_lists(body: Body, errors: Errors) -> None:
-    for key in ("to", "cc", "bcc"):
-        value = body.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, list):
-            errors[key] = "must be a list of addresses"
-        elif len(value) > MAX_RECIPIENTS:
-            errors[key] = f"must have at most {MAX_RECIPIENTS} addresses (got {len(value)})"
-        elif not all(isinstance(a, str) and 0 < len(a) <= MAX_ADDRESS for a in value):
-            errors[key] = f"addresses must be non-empty strings of at most {MAX_ADDRESS} characters"
-
-
-def _attachment_problem(item: Any, required: tuple[str, ...], sms: bool) -> str | None:
-    if not isinstance(item, Mapping):
-        return "must be an object"
-    missing = [key for key in required if item.get(key) in (None, "")]
-    if missing:
-        return f"missing {', '.join(missing)}"
-    if not isinstance(item["url"], str):
-        return "url must be a string"
-    if sms:
-        if item["content_type"] not in SMS_CONTENT_TYPES:
-            return f"content_type {item['content_type']!r} is not one Close accepts for MMS"
-    elif not item["url"].startswith(FILE_URL_PREFIX):
-        return f"url must start with {FILE_URL_PREFIX} (upload the file with the Files API first)"
-    elif not isinstance(item["size"], int) or isinstance(item["size"], bool) or item["size"] < 0:
-        return "size must be a whole number of bytes"
-    return None
-
-
-def _check_attachments(body: Body, errors: Errors, *, sms: bool) -> None:
-    value = body.get("attachments")
-    if value is None:
-        return
-    limit = MAX_SMS_ATTACHMENTS if sms else MAX_EMAIL_ATTACHMENTS
-    required = ("url", "filename", "content_type") if sms else ("url", "filename", "size")
-    if not isinstance(value, list):
-        errors["attachments"] = "must be a list"
-    elif len(value) > limit:
-        errors["attachments"] = f"must have at most {limit} items (got {len(value)})"
-    else:
-        for index, item in enumerate(value):
-            problem = _attachment_problem(item, required, sms)
-            if problem:
-                errors["attachments"] = f"item {index}: {problem}"
-                break
-
-
-def _check_email_fields(body: Body, errors: Errors) -> None:
-    _check_datetimes(body, errors, ("date_scheduled", "followup_date", "activity_at", "date_created"))
-    _check_str(body, "subject", errors, MAX_SUBJECT)
-    _check_str(body, "body_text", errors, MAX_BODY)
-    _check_str(body, "body_html", errors, MAX_BODY)
-    _check_str(body, "sender", errors, MAX_ADDRESS)
-    _check_email_lists(body, errors)
-    _check_attachments(body, errors, sms=False)
-    delay = body.get("followup_sequence_delay")
-    if delay is not None and (
-        not isinstance(delay, int) or isinstance(delay, bool) or delay < MIN_FOLLOWUP_DELAY
-    ):
-        errors["followup_sequence_delay"] = f"must be at least {MIN_FOLLOWUP_DELAY} seconds (one day)"
-
-
 def email_create_errors(body: Body) -> Errors:
     """Check a ``POST /activity/email/`` body."""
     errors: Errors = {}
     _unknown_keys(body, EMAIL_CREATE_FIELDS, errors)
-    if not _given(body, "lead_id") or not isinstance(body.get("lead_id"), str):
-        errors["lead_id"] = "is required"
     _check_status_value(body, errors, STATUSES, required=True)
-    status = body.get("status")
+    check_values(body, EMAIL_FIELDS, errors)
+    if not _given(body, "lead_id") and "lead_id" not in errors:
+        errors["lead_id"] = "is required"
+    status = body.get("status") if "status" not in errors else None
     if status in ("inbox", "scheduled", "outbox", "error") and not _given(body, "sender"):
-        errors["sender"] = f"is required when status is {status}"
+        errors.setdefault("sender", f"is required when status is {status}")
     _check_send_fields(body, errors, status, None)
-    _check_email_fields(body, errors)
     return errors
 
 
@@ -251,59 +277,47 @@ def _update_errors(
     *,
     allowed: frozenset[str],
     sends_from: str,
-    check_fields: Callable[[Body, Errors], None],
+    checks: Checks,
 ) -> Errors:
     """The update rules Email and SMS share; ``sends_from`` is what sending needs set."""
     errors: Errors = {}
     _unknown_keys(body, allowed, errors)
     _check_status_value(body, errors, UPDATE_STATUSES, required=False)
     _check_transition(body, errors, current)
-    status = body.get("status")
+    check_values(body, checks, errors)
+    status = body.get("status") if "status" not in errors else None
     if status in ("scheduled", "outbox") and _known_missing(body, current, sends_from):
-        errors[sends_from] = f"is required to set status {status} (the message has no {sends_from})"
+        errors.setdefault(sends_from, f"is required to set status {status} (the message has no {sends_from})")
     _check_send_fields(body, errors, status, current)
-    check_fields(body, errors)
     return errors
 
 
 def email_update_errors(body: Body, current: Body | None = None) -> Errors:
     """Check a ``PUT /activity/email/{id}/`` body against the email's current state if known."""
     return _update_errors(
-        body, current, allowed=EMAIL_UPDATE_FIELDS, sends_from="sender", check_fields=_check_email_fields
+        body, current, allowed=EMAIL_UPDATE_FIELDS, sends_from="sender", checks=EMAIL_FIELDS
     )
 
 
-def _check_sms_fields(body: Body, errors: Errors) -> None:
-    _check_datetimes(body, errors, ("date_scheduled", "activity_at", "date_created"))
-    for key in ("text", "local_phone", "remote_phone"):
-        _check_str(body, key, errors)
-    _check_attachments(body, errors, sms=True)
-    for key, allowed in (
-        ("direction", enum_values(PhoneDirection)),
-        ("source", enum_values(PhoneSource)),
-    ):
-        value = body.get(key)
-        if value is not None and (not isinstance(value, str) or value not in allowed):
-            errors[key] = f"must be one of {', '.join(sorted(allowed))}; got {value!r}"
-
-
-def sms_create_errors(body: Body, *, send_to_inbox: bool = False) -> Errors:
+def sms_create_errors(body: Body, *, send_to_inbox: Any = False) -> Errors:
     """Check a ``POST /activity/sms/`` body (and its ``send_to_inbox`` query flag)."""
     errors: Errors = {}
     _unknown_keys(body, SMS_CREATE_FIELDS, errors)
     _check_status_value(body, errors, STATUSES, required=True)
-    status = body.get("status")
+    check_values(body, SMS_FIELDS, errors)
+    status = body.get("status") if "status" not in errors else None
     if status in ("scheduled", "outbox") and not _given(body, "local_phone"):
-        errors["local_phone"] = f"is required when status is {status} (the number that sends it)"
-    if send_to_inbox and status != "inbox":
+        errors.setdefault("local_phone", f"is required when status is {status} (the number that sends it)")
+    if not isinstance(send_to_inbox, bool):
+        errors["send_to_inbox"] = f"must be true or false, got {type(send_to_inbox).__name__}"
+    elif send_to_inbox and status != "inbox":
         errors["send_to_inbox"] = "only applies when status is inbox"
     _check_send_fields(body, errors, status, None)
-    _check_sms_fields(body, errors)
     return errors
 
 
 def sms_update_errors(body: Body, current: Body | None = None) -> Errors:
     """Check a ``PUT /activity/sms/{id}/`` body against the SMS's current state if known."""
     return _update_errors(
-        body, current, allowed=SMS_UPDATE_FIELDS, sends_from="local_phone", check_fields=_check_sms_fields
+        body, current, allowed=SMS_UPDATE_FIELDS, sends_from="local_phone", checks=SMS_FIELDS
     )

@@ -20,10 +20,11 @@ from datetime import datetime
 from typing import Any
 
 from ...rules.events import DATE_FILTERS, EVENT_FILTERS, MAX_EVENT_LIMIT, event_list_errors
+from ...rules.filters import parse_filter_time
 from .._http import FakeRequest, FakeResponse, error, field_errors, ok
 from ..events import LoggedEvent
 from ..state import FakeState
-from .listing import parse_filter_time, project
+from .listing import project
 
 __all__ = ["get_event", "list_events"]
 
@@ -92,7 +93,7 @@ def _problems(query: Mapping[str, str]) -> tuple[dict[str, str], int, list[tuple
             try:
                 # Close's event timestamps are UTC: a bound without an offset is read as UTC.
                 bounds.append((name.rpartition("__")[2], parse_filter_time(query[name], 0.0)))
-            except ValueError:
+            except (ValueError, OverflowError):
                 problems[name] = "Enter a valid date or date/time."
     return problems, limit if isinstance(limit, int) else MAX_EVENT_LIMIT, bounds
 

@@ -11,16 +11,17 @@ import functools
 import heapq
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
 
 from ...models._converter import parse_datetime
 from ...rules import activities as _activity_rules
+from ...rules.filters import parse_filter_time, query_value_errors
 from .._http import FakeResponse, field_errors, ok
 
-__all__ = ["ListRules", "list_objects", "parse_filter_time", "project"]
+__all__ = ["ListRules", "list_objects", "project"]
 
 DATE_FILTERS = frozenset(_activity_rules.DATE_FILTERS)
 #: Filters every activity list takes (Close's ``ActivityFilters``), plus paging and projection.
@@ -51,7 +52,6 @@ _LIST_FILTERS = {
     "user_id__in": "user_id",
     "organization_id": "organization_id",
 }
-_ORDERS = frozenset({"date_created", "-date_created", "activity_at", "-activity_at"})
 
 
 @attrs.frozen
@@ -73,18 +73,6 @@ def _projector(query: Mapping[str, str]) -> Callable[[Mapping[str, Any]], dict[s
     if not fields:
         return dict
     return lambda obj: {f: obj[f] for f in fields if f in obj}
-
-
-def parse_filter_time(value: str, tz_offset_hours: float) -> datetime:
-    """A date filter value: a date or a datetime; naive ones are in the X-TZ-Offset zone.
-
-    Raises:
-        ValueError: not an ISO 8601 date or datetime.
-    """
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone(timedelta(hours=tz_offset_hours)))
-    return parsed.astimezone(UTC)
 
 
 def _int_param(query: Mapping[str, str], name: str, default: int, maximum: int, minimum: int) -> int | str:
@@ -137,18 +125,18 @@ def list_objects(
     for name, value in (("_limit", limit), ("_skip", skip)):
         if isinstance(value, str):
             problems[name] = value
+    for name, problem in query_value_errors({k: v for k, v in query.items() if k in allowed}).items():
+        problems.setdefault(name, problem)
     order = query.get("_order_by", "-date_created")
-    if order not in _ORDERS:
-        problems["_order_by"] = f"Must be one of {', '.join(sorted(_ORDERS))}."
+    if problems:
+        return field_errors(problems)
     bounds: list[tuple[str, str, datetime]] = []
     for name in DATE_FILTERS & set(query):
         field, _, op = name.partition("__")
         try:
             bounds.append((field, op, parse_filter_time(query[name], tz_offset)))
-        except ValueError:
-            problems[name] = "Enter a valid date or date/time."
-    if problems:
-        return field_errors(problems)
+        except (ValueError, OverflowError):  # beyond the calendar in the X-TZ-Offset zone
+            return field_errors({name: "is outside the dates a datetime can hold"})
     assert isinstance(limit, int)
     assert isinstance(skip, int)
     matches = _predicate(query, bounds)

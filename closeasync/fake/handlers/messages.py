@@ -26,6 +26,12 @@ from .listing import project
 __all__ = ["bad_body", "create", "delete", "deliver_due", "get", "not_found", "reference_errors", "update"]
 
 _TYPES = {"email": "Email", "sms": "SMS"}
+#: Fields Close's objects never hold null: a null in a body leaves them as they are.
+_NEVER_NULL = frozenset(
+    {"organization_id", "date_created", "followup_sequence_add_cc_bcc", "direction", "source"}
+)
+#: The list fields of each kind: never null on the object (an email's, as its create fills them).
+_LISTS = {"email": ("to", "cc", "bcc", "attachments"), "sms": ()}
 
 
 def not_found(kind: str) -> FakeResponse:
@@ -82,6 +88,7 @@ def create(state: FakeState, kind: str, request: FakeRequest) -> FakeResponse:
     problems = problems or reference_errors(state, body)
     if problems:
         return field_errors(problems)
+    body = {k: v for k, v in body.items() if v is not None or k not in _NEVER_NULL}
     user = state.user_for(body.get("user_id"))
     ident = state.ids.new("acti")
     base = base_fields(
@@ -125,7 +132,14 @@ def update(state: FakeState, kind: str, ident: str, request: FakeRequest) -> Fak
     if problems:
         return field_errors(problems)
     before = dict(message)  # top-level values are replaced below, never changed in place
-    changes = {k: v for k, v in body.items() if k not in ("send_in", "followup_date", "opens")}
+    changes = {
+        k: v
+        for k, v in body.items()
+        if k not in ("send_in", "followup_date", "opens") and (v is not None or k not in _NEVER_NULL)
+    }
+    for key in _LISTS[kind]:
+        if key in changes and changes[key] is None:  # null clears a list: Close shows it empty
+            changes[key] = []
     if kind == "sms" and "attachments" in changes:
         changes["attachments"] = [
             sms_attachment(ident, a, state.ids.new("media")) for a in changes["attachments"] or []
