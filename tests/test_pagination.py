@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gc
 import weakref
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from closeasync import CloseAsync, ResponseValidationError
+from closeasync import CloseAsync, InvalidRequestError, ResponseValidationError
+from closeasync.fake import FakeClose
 from closeasync.models import Email, UnknownActivity
 from closeasync.transports import Request, Response
 from tests.conftest import StubTransport, json_response
@@ -133,3 +135,14 @@ async def test_pages_are_not_retained(stub: StubTransport, close: CloseAsync) ->
         gc.collect()
         assert sum(ref() is not None for ref in refs) <= 1
     assert len(refs) == 5
+
+
+@pytest.mark.parametrize(
+    "page_size", [10**5000, -(10**5000), "x" * 10_000], ids=["huge", "-huge", "long-str"]
+)
+async def test_an_absurd_page_size_is_refused_in_a_short_message(page_size: Any) -> None:
+    """``repr`` of a 5,000-digit int raises ValueError; the message names it in a few words."""
+    async with CloseAsync(api_key="api_x", transport=FakeClose().transport()) as close:
+        with pytest.raises(InvalidRequestError) as caught:
+            close.emails.list(page_size=page_size)
+    assert len(str(caught.value)) <= 130

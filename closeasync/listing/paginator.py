@@ -46,6 +46,7 @@ import anyio
 
 from ..errors import InvalidRequestError
 from ..models._converter import StructureError
+from ..rules._fields import shown
 from .engine import FlowPage, PageFlow
 from .rules import OffsetRule
 
@@ -67,8 +68,8 @@ RuleFactory = Callable[[int, "int | None"], "PageRule"]
 
 def _count(value: object, name: str, what: str, least: int) -> int:
     """``value`` checked to be an int of at least ``least``, else InvalidRequestError on ``name``."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < least:
-        raise InvalidRequestError({name: f"{what}, got {value!r}"})
+    if not isinstance(value, int) or isinstance(value, bool) or not least <= value < 2**63:
+        raise InvalidRequestError({name: f"{what} (below 2**63), got {shown(value)}"})
     return value
 
 
