@@ -239,7 +239,30 @@ class WriteOutcomeUnknownError(CloseError):
 
 
 class ResponseValidationError(CloseError):
-    """A successful response whose body is not what Close documents (not JSON, wrong shape)."""
+    """A successful response whose body is not what Close documents.
+
+    Raised, instead of handing out a model that would be silently wrong, when a 2xx
+    answer is not JSON; when a get, create or update is answered with an empty body
+    (or a 204), with something other than one JSON object (a list, a list envelope
+    ``{"data": [...]}``), with an object without ``id`` (unless ``fields=[...]`` left
+    ``id`` out), or with an object whose ``_type`` names another model than the one
+    asked for; and when an item of a listing is not a JSON object.
+
+    The leniency kept, on purpose (Close adds fields and values without notice):
+    unknown keys (kept, see :func:`~closeasync.models.extra_fields`), unknown enum
+    values (kept as plain strings), an object without ``_type``, and a malformed
+    field value, which raises the subclass :class:`FieldValueError` only when that
+    field is read.
+
+    ``status``, ``method`` and ``url`` name the response (its message says them too);
+    ``body`` holds its bytes (for an item of a listing, that item's JSON). No
+    credential is in any of them, and the message never quotes the body.
+
+    >>> err = ResponseValidationError("expected one Email object, got an empty answer",
+    ...     status=200, body=b"", method="GET", url="https://api.close.com/api/v1/activity/email/acti_1/")
+    >>> str(err)
+    'expected one Email object, got an empty answer (HTTP 200 from GET https://api.close.com/api/v1/activity/email/acti_1/)'
+    """
 
     def __init__(self, message: str, *, status: int, body: bytes, method: str = "", url: str = ""):
         super().__init__(message)
@@ -247,6 +270,12 @@ class ResponseValidationError(CloseError):
         self.body = body
         self.method = method
         self.url = url
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        if self.method:
+            return f"{message} (HTTP {self.status} from {self.method} {self.url})"
+        return f"{message} (HTTP {self.status})" if self.status else message
 
 
 class FieldValueError(ResponseValidationError):

@@ -11,6 +11,8 @@ import pytest
 
 from closeasync import CloseAsync
 from closeasync.models import Activity
+from closeasync.models.registry import ACTIVITY_BY_RESOURCE
+from closeasync.pipeline.routes import ROUTES, Route
 from closeasync.retry import RetryPolicy
 from closeasync.transports import Request, Response
 
@@ -30,17 +32,39 @@ def json_response(body: Any, status: int = 200, headers: tuple[tuple[str, str], 
     return Response(status, (("content-type", "application/json"), *headers), orjson.dumps(body))
 
 
+#: The routes answered with one object, and its ``_type`` (None: the object has none).
+_ONE_OBJECT: dict[Route, str | None] = {
+    route: (ACTIVITY_BY_RESOURCE[name].TYPE if name in ACTIVITY_BY_RESOURCE else None)
+    for name, routes in ROUTES.items()
+    for action, route in routes.items()
+    if action in ("get", "create", "update")
+}
+
+
+def minimal_answer(request: Request) -> Response:
+    """What Close answers when a test does not say: a get, create or update gets a minimal
+    object of the route's type (the id from the URL, or a new one; its ``_type``), any other
+    request ``{}``. The SDK refuses an empty answer where one object belongs."""
+    route = request.route
+    if route is None or route not in _ONE_OBJECT:
+        return json_response({})
+    path = request.url.partition("?")[0]
+    ident = "acti_new" if route.method == "POST" else path.rstrip("/").rpartition("/")[2]
+    tag = _ONE_OBJECT[route]
+    return json_response({"id": ident} if tag is None else {"_type": tag, "id": ident})
+
+
 class StubTransport:
     """A Transport that records every request and answers from a handler.
 
-    The default handler answers ``{}``; tests set ``handler`` (or queue responses
-    with :meth:`queue`) to script Close.
+    The default handler is :func:`minimal_answer`; tests set ``handler`` (or queue
+    responses with :meth:`queue`) to script Close.
     """
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self.queued: list[Response] = []
-        self.handler: Handler = lambda request: json_response({})
+        self.handler: Handler = minimal_answer
         self.closed = False
 
     def queue(self, *responses: Response) -> None:
@@ -77,3 +101,4 @@ def stub() -> StubTransport:
 async def close(stub: StubTransport) -> AsyncIterator[CloseAsync]:
     async with CloseAsync(api_key=API_KEY, transport=stub, base_url="https://close.test/api/v1") as client:
         yield client
+

@@ -116,7 +116,7 @@ class FakeClose:
 
     def __init__(self) -> None:
         self.seen: list[Seen] = []
-        self.reply: Reply = reply_json({})
+        self.reply: Reply = reply_json({"_type": "Email", "id": EMAIL_ID})
         self.blocked = asyncio.Event()  # a handler reached its blocking point
         self.disconnected = asyncio.Event()  # a blocked handler was cancelled: the client hung up
         self.release = asyncio.Event()  # set only at teardown, so blocked handlers end

@@ -401,13 +401,13 @@ async def test_a_malformed_field_fails_when_read_naming_its_response(prefetch: i
 
 async def test_get_and_envelope_errors_carry_the_response(stub: StubTransport, close: CloseAsync) -> None:
     """A single object and a list envelope that do not fit report the real status, body and URL."""
-    stub.handler = lambda r: json_response({"_type": "Email", "date_created": "soon"}, 201)
+    stub.handler = lambda r: json_response({"_type": "Email", "id": "acti_1", "date_created": "soon"}, 201)
     email = await close.emails.get("acti_1")
     with pytest.raises(FieldValueError) as caught:
         email.date_created  # noqa: B018 - the read is the test
     assert (caught.value.status, caught.value.method) == (201, "GET")
     assert caught.value.url.endswith("/activity/email/acti_1/")
-    assert caught.value.body == b'{"_type":"Email","date_created":"soon"}'
+    assert caught.value.body == b'{"_type":"Email","id":"acti_1","date_created":"soon"}'
     stub.handler = lambda r: json_response(["not", "an", "object"], 201)
     with pytest.raises(ResponseValidationError) as caught_now:
         await close.emails.get("acti_1")

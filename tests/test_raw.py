@@ -219,9 +219,9 @@ async def test_a_put_that_sends_is_never_repeated(stub: StubTransport, kind: str
     ],
 )
 async def test_a_put_that_does_not_send_is_repeated(stub: StubTransport, path: str, body: Any) -> None:
-    stub.queue(json_response({}, 502))
+    stub.queue(json_response({}, 502), json_response({"id": "repeated"}))
     async with client(stub) as close:
-        assert await close.put(path, json=body) == {}
+        assert await close.put(path, json=body) == {"id": "repeated"}  # the repeat's answer
     assert len(stub.requests) == 2
     assert not stub.last.sends
 

@@ -801,7 +801,7 @@ LIST_EMPTY_ID_LISTS = [
         id="activities-user_id__in-empty",
     ),
     pytest.param(
-        lambda c: c.activities.list(lead_id="lead_1", types=[]), "_type__in", id="activities-types-empty"
+        lambda c: c.activities.list(lead_id="lead_1", types=[]), "types", id="activities-types-empty"
     ),
 ]
 

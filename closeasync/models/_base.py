@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
 import attrs
 import orjson
@@ -194,8 +194,21 @@ class Model:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # attrs' slot-state helpers read every field; absent ones must stay absent instead,
-        # and what Close sent must come along. pickle, copy and deepcopy come through here.
+        # and what Close sent must come along. pickle, copy and deepcopy come through here,
+        # reading no field: a malformed value is copied as it came (reading it still raises).
         return (_rebuild, (type(self), dict(self.__dict__)))
+
+    def __replace__(self, **changes: Any) -> Self:
+        """``copy.replace(model, **changes)`` (Python 3.13): :func:`evolve`, which reads no field."""
+        return evolve(self, **changes)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # On Python 3.13 attrs gives every class it decorates a ``__replace__`` that is
+        # ``attrs.evolve``, which reads every field (a malformed one would raise), unless
+        # the class has its own: this runs before the decorator, so each has Model's.
+        if "__replace__" not in cls.__dict__:
+            cls.__replace__ = Model.__replace__  # type: ignore[method-assign]
 
     def __repr__(self) -> str:
         values = self.__dict__

@@ -106,14 +106,17 @@ class LazyField:
             # Objects nested in a partial one are whole: ``_fields`` picks top-level keys.
             converted = self.convert(value, origin if origin is None else origin.nested())
         except Exception as exc:
-            # Not chained: the cause's message holds the value, which the error redacts.
-            raise field_error(obj, self.name, exc) from None
-        with _PUBLISH:  # the first conversion stored wins: every reader gets that object
-            current = values.get(self.name, value)
-            if current is value:
-                values[self.name] = converted
-                return converted
-        return current
+            error = field_error(obj, self.name, exc)
+        else:
+            with _PUBLISH:  # the first conversion stored wins: every reader gets that object
+                current = values.get(self.name, value)
+                if current is value:
+                    values[self.name] = converted
+                    return converted
+            return current
+        # Raised out of the except block, so nothing is chained to it (not even as
+        # ``__context__``): the cause's message holds the value, which the error redacts.
+        raise error
 
 
 # In every __get__ below, a missing key raises a bare AttributeError: Python then calls
@@ -145,11 +148,13 @@ class _Timestamp(LazyField):
             try:
                 parsed = _fromisoformat(value)
             except ValueError as exc:
-                raise field_error(obj, self.name, exc) from None
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=UTC)
-            values[self.name] = parsed
-            return parsed
+                error = field_error(obj, self.name, exc)
+            else:
+                if parsed.tzinfo is None:
+                    parsed = parsed.replace(tzinfo=UTC)
+                values[self.name] = parsed
+                return parsed
+            raise error  # out of the except block: nothing chained (see LazyField._load)
         return self._load(obj, values, value)
 
 

@@ -5,7 +5,13 @@ models through a :class:`Structurer`. Each model keeps a :class:`ResponseOrigin`
 (status, method, cleaned URL, the ``_fields`` asked for): a field that does not
 convert when first read raises :class:`~closeasync.errors.FieldValueError` naming the
 response, and a partial object (fetched with ``_fields``) is told from a whole one.
-An item that does not fit at all becomes :class:`~closeasync.errors.ResponseValidationError`.
+
+An answer that is not what was asked for becomes
+:class:`~closeasync.errors.ResponseValidationError` instead of a model that would be
+silently wrong: for a get, create or update (:meth:`Structurer.one`) an empty answer, a
+list or list envelope, an object without ``id`` (unless ``_fields`` left it out) or of
+another ``_type``; in a listing, an item that is not a JSON object (only what costs
+nothing is checked there: a page's items are structured by the thousand).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import orjson
 from ..errors import FieldValueError, ResponseValidationError
 from ..pipeline.auth import live_secrets, redact_exception
 from ._converter import StructureError, converter
+from .registry import ACTIVITY_TYPES
 
 if TYPE_CHECKING:
     from ..pipeline.wire import Request, Response
@@ -125,14 +132,36 @@ def origin_of(
 
 
 def response_error(
-    message: str, status: int, body: bytes, info: ResponseInfo | None, secrets: frozenset[str]
+    message: str,
+    status: int,
+    body: bytes,
+    info: ResponseInfo | None,
+    secrets: frozenset[str],
+    cause: BaseException | None = None,
 ) -> ResponseValidationError:
-    """A :class:`ResponseValidationError` saying what is known of the response, credentials removed."""
+    """A :class:`ResponseValidationError` saying what is known of the response, credentials
+    removed from it and from ``cause`` (chained to it) and everything chained to that."""
     method, url = (info.method, info.url) if info is not None else ("", "")
     error = ResponseValidationError(message, status=status, body=body, method=method, url=url)
-    if secrets:
-        redact_exception(error, secrets)  # as the client does for every error it raises
+    if cause is not None:
+        error.__cause__ = cause
+    redact_exception(error, secrets)  # as the client does for every error it raises
     return error
+
+
+def _json_kind(value: Any) -> str:
+    """The JSON name of a parsed value's type (for a message that must not show the value)."""
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, dict):
+        return "object"
+    return "null" if value is None else type(value).__name__
 
 
 class Structurer(Generic[T]):
@@ -144,11 +173,13 @@ class Structurer(Generic[T]):
     (an item of a page).
     """
 
-    __slots__ = ("hook", "target", "what")
+    __slots__ = ("hook", "tag", "target", "what")
 
     def __init__(self, target: Any, what: str) -> None:
         self.target = target
         self.what = what
+        #: The ``_type`` an object of ``target`` carries (None: a union, or a model without one).
+        self.tag: str | None = getattr(target, "TYPE", None) if isinstance(target, type) else None
         #: ``hook(data, target, origin)``: every model hook takes the origin third.
         self.hook: Callable[..., Any] = converter.get_structure_hook(target)
 
@@ -166,30 +197,71 @@ class Structurer(Generic[T]):
         return None if info is None else origin_of(*info[:3], live_secrets(), info.requested)
 
     def one(self, data: Any, response: Response) -> T:
-        """Structure a whole response body.
+        """Structure a whole response body: one object of the target model.
 
         Raises:
-            ResponseValidationError: it does not fit the model.
+            ResponseValidationError: it is not one such object (see
+                :class:`~closeasync.errors.ResponseValidationError` for what is checked).
         """
         # Built here, not by a method: this runs for every single object fetched.
         request = response.request
+        requested = None if request is None else requested_fields_of(request)
         if request is not None:
-            origin = origin_of(
-                response.status, request.method, request.url, live_secrets(), requested_fields_of(request)
-            )
+            origin = origin_of(response.status, request.method, request.url, live_secrets(), requested)
         else:
             origin = _new_origin(ResponseOrigin, (response.status, "", "", None))
+        tag = self.tag
+        if (
+            data.__class__ is not dict
+            or (ident := data.get("id")).__class__ is not str
+            or not ident
+            or (tag is not None and data.get("_type", tag) != tag)
+        ):
+            # Off the usual path: an answer Close does not give, or one asked without its id.
+            problem = self._problem(data, response, requested)
+            if problem is not None:
+                raise response_error(problem, response.status, response.content, origin.info, self.secrets)
         try:
             value: T = self.hook(data, self.target, origin)
         except StructureError as exc:
-            raise response_error(
+            error = response_error(
                 f"{self.what} response does not fit its model: {exc}",
                 response.status,
                 response.content,
                 origin.info,
                 self.secrets,
-            ) from exc
-        return value
+            )
+        else:
+            return value
+        raise error  # out of the except block: nothing chained (its message may quote a value)
+
+    def _problem(self, data: Any, response: Response, requested: tuple[str, ...] | None) -> str | None:
+        """What makes ``data`` not one object of the target model (None: nothing does).
+
+        Lenient where Close may change (see :class:`~closeasync.errors.ResponseValidationError`):
+        an object without ``_type`` is fine, and so is one without ``id`` when ``fields=[...]``
+        left it out. The message never quotes the body.
+        """
+        expected = f"expected one {self.what} object"
+        if response.status == 204 or not response.content or response.content.isspace():
+            return f"{expected}, got an empty answer"
+        if data.__class__ is not dict:
+            return f"{expected}, got a JSON {_json_kind(data)}"
+        if "id" not in data and data.get("data").__class__ is list:
+            return f'{expected}, got a list envelope ({{"data": [...]}})'
+        tag, found = self.tag, data.get("_type")
+        if tag is not None and found is not None and found != tag:
+            # A type this version knows is named; anything else would quote the body.
+            shown = repr(found) if found.__class__ is str and found in ACTIVITY_TYPES else "another"
+            return f"{expected}, got an object of _type {shown}"
+        if requested is not None and "id" not in requested:
+            return None  # fields=[...] left the id out
+        ident = data.get("id")
+        if ident is None or ident == "":
+            return f"{expected}, got an object without an id"
+        if ident.__class__ is not str:
+            return f"{expected}, got an object whose id is a JSON {_json_kind(ident)}, not a string"
+        return None
 
     def misfit(
         self, item: Any, exc: Exception, info: ResponseInfo | None, where: str
@@ -199,15 +271,14 @@ class Structurer(Generic[T]):
             body = orjson.dumps(item)
         except TypeError:  # pragma: no cover - the item came from JSON
             body = b""
-        error = response_error(
+        return response_error(
             f"{self.what} {where} does not fit its model: {exc}",
             info.status if info else 0,
             body,
             info,
             self.secrets,
+            exc,
         )
-        error.__cause__ = exc
-        return error
 
     def into(self, out: list[T], raw: list[Any], info: ResponseInfo | None, skip: int) -> Exception | None:
         """Append every item of ``raw`` to ``out``; return the misfit error where one stops it.

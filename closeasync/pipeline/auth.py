@@ -8,7 +8,7 @@ import threading
 import weakref
 from typing import Any
 
-from ..errors import CloseError, ConfigurationError
+from ..errors import ConfigurationError
 
 __all__ = ["Credentials", "live_secrets"]
 
@@ -149,16 +149,27 @@ def _scrub(value: Any, secrets: frozenset[str]) -> Any:
 
 
 def redact_exception(exc: BaseException, secrets: frozenset[str]) -> None:
-    """Remove credentials from an error and its closeasync causes: message, args, attributes.
+    """Remove credentials from an error and every exception chained to it: message, args, attributes.
 
     Defence in depth: Close never echoes a key, but a proxy or a fake might, and an
-    error's body, field errors or cause would then carry it into logs.
+    error's body, field errors or cause would then carry it into logs. The whole chain is
+    cleaned (``__cause__``, ``__context__``, the members of a group), closeasync's errors
+    and others alike: a parser's error holds what it failed on (orjson's ``doc`` is the
+    whole body), a ``ValueError`` quotes the value.
     """
+    if not secrets:
+        return
     seen: set[int] = set()
-    current: BaseException | None = exc
-    while isinstance(current, CloseError) and id(current) not in seen:
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
         seen.add(id(current))
         current.args = _scrub(current.args, secrets)
-        for name, value in list(vars(current).items()):
-            setattr(current, name, _scrub(value, secrets))
-        current = current.__cause__
+        values = current.__dict__  # written directly: a property or a frozen class cannot refuse
+        for name, value in list(values.items()):
+            values[name] = _scrub(value, secrets)
+        pending += (current.__cause__, current.__context__)
+        if isinstance(current, BaseExceptionGroup):
+            pending += current.exceptions

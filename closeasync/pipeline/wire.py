@@ -193,21 +193,27 @@ def decode_json(response: Response) -> Any:
     """Decode a successful response's JSON body (an empty body is ``{}``).
 
     Raises:
-        ResponseValidationError: the body is not JSON.
+        ResponseValidationError: the body is not JSON. Its message says where parsing
+            stopped, never what the body says (``body`` holds the bytes), and nothing is
+            chained to it: the parser's error keeps the whole body.
     """
-    if not response.content or response.content.isspace():  # no copy of a large body
+    content = response.content
+    if not content or content.isspace():  # no copy of a large body
         return {}
     try:
-        return orjson.loads(response.content)
+        return orjson.loads(content)
     except orjson.JSONDecodeError as exc:
-        req = response.request
-        raise errors.ResponseValidationError(
-            f"expected a JSON body, got {_snippet(response.content)!r}: {exc}",
-            status=response.status,
-            body=response.content,
-            method=req.method if req else "",
-            url=req.url if req else "",
-        ) from None
+        where = str(exc)  # orjson's message: what it expected, and the position
+    req = response.request
+    kind = response.header("content-type")
+    what = f"{len(content)} bytes" + (f" of {kind}" if kind else "")
+    raise errors.ResponseValidationError(
+        f"expected a JSON body, got {what} that are not JSON: {where}",
+        status=response.status,
+        body=content,
+        method=req.method if req else "",
+        url=req.url if req else "",
+    )
 
 
 def _snippet(content: bytes, limit: int = 200) -> str:
