@@ -119,6 +119,22 @@ async def test_another_resource_and_an_event_are_checked_the_same_way(
         await close.events.get("ev_1")
 
 
+async def test_activities_get_refuses_an_activity_of_another_type(
+    stub: StubTransport, close: CloseAsync
+) -> None:
+    """``activities.get("Note", id)`` structures into Note, not the union of every activity."""
+    stub.handler = lambda request: json_response({"_type": "Email", "id": "acti_1"})
+    with pytest.raises(
+        ResponseValidationError, match="expected one Note object, got an object of _type 'Email'"
+    ):
+        await close.activities.get("Note", "acti_1")
+    stub.handler = lambda request: json_response({"_type": "Note", "id": "acti_1", "note": "hi"})
+    note = await close.activities.get("Note", "acti_1")
+    assert (type(note).__name__, note.id) == ("Note", "acti_1")
+    stub.handler = lambda request: json_response({"id": "acti_2"})  # no _type: taken as asked
+    assert type(await close.activities.get(Note, "acti_2")).__name__ == "Note"
+
+
 async def test_what_stays_lenient(stub: StubTransport, close: CloseAsync) -> None:
     """Unknown keys and enum values, and an object without ``_type``, are what Close may send."""
     sent = {"id": "acti_1", "status": "brand-new-status", "new_in_2027": {"x": 1}, "subject": "Hi"}

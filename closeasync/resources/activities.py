@@ -40,6 +40,7 @@ class ActivitiesResource(Resource):
     def __init__(self, requester: Requester) -> None:
         super().__init__(requester)
         self._structurer: Structurer[Activity] = self._structurer_for(Activity, "activity")
+        self._by_type: dict[str, Structurer[Any]] = {}
 
     def list(
         self,
@@ -114,6 +115,7 @@ class ActivitiesResource(Resource):
         Raises:
             InvalidRequestError: an activity type this version cannot fetch by id.
             NotFoundError: no such activity.
+            ResponseValidationError: the answer is not one activity of that type.
         """
         name = activity_type.TYPE if isinstance(activity_type, type) else activity_type
         route_key = _RESOURCE_OF_TYPE.get(name) if isinstance(name, str) else None
@@ -122,7 +124,12 @@ class ActivitiesResource(Resource):
             raise errors.InvalidRequestError({"activity_type": f"must be one of {known}, got {name!r}"})
         route = ROUTES[route_key]["get"]
         ident = path_id(activity_id, "activity_id")
-        return await self._one(self._structurer, route, path_params={"id": ident})
+        structurer = self._by_type.get(name)
+        if structurer is None:  # the type's own model: an answer of another _type is refused
+            model = ACTIVITY_BY_RESOURCE[route_key]
+            structurer = self._by_type[name] = self._structurer_for(model, model.__name__)
+        result: Activity = await self._one(structurer, route, path_params={"id": ident})
+        return result
 
     def sync(
         self,
