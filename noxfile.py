@@ -57,18 +57,29 @@ def _pyenv_interpreters_on_path() -> None:
 _pyenv_interpreters_on_path()
 
 
+#: The extras whose floors are tested (``dev`` pins its tools exactly; it is not a floor).
+FLOOR_EXTRAS = ("test", "postgres")
+
+
 def floor_pins() -> list[str]:
-    """``name==X`` for every ``name>=X`` that pyproject.toml declares (runtime and test)."""
+    """``name==X`` for every ``name>=X`` that pyproject.toml declares (runtime, test, postgres).
+
+    A dependency declared in two places (asyncpg: the postgres extra and the test extra)
+    must declare the same floor, and is pinned once.
+    """
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    declared = [*project["dependencies"], *project["optional-dependencies"]["test"]]
-    pins = []
+    extras = project["optional-dependencies"]
+    declared = [*project["dependencies"], *(text for extra in FLOOR_EXTRAS for text in extras[extra])]
+    pins: dict[str, str] = {}
     for text in declared:
         requirement = Requirement(text)
         floors = [spec.version for spec in requirement.specifier if spec.operator == ">="]
         if len(floors) != 1:
             raise ValueError(f"{text!r}: every dependency must declare exactly one >= floor")
-        pins.append(f"{requirement.name}=={floors[0]}")
-    return pins
+        pin = f"{requirement.name}=={floors[0]}"
+        if pins.setdefault(requirement.name, pin) != pin:
+            raise ValueError(f"{requirement.name}: two floors ({pins[requirement.name]}, {pin})")
+    return list(pins.values())
 
 
 @nox.session(python=PYTHONS)

@@ -1,4 +1,4 @@
-"""Exporting 20,000 emails into SQLite: rows/s against the typed listing of the same walk.
+"""Exporting 20,000 emails into SQLite and PostgreSQL: rows/s against the typed listing of the same walk.
 
 A child process serves precomputed pages of ~6 KiB realistic emails on 127.0.0.1 (see
 ``_common.py``). Each paired run walks all N emails twice in this one process, in a
@@ -32,9 +32,23 @@ N emails; every export must report N items, and its file must hold exactly N row
 ``email`` table (upserted by id, so a repeated email would show as fewer rows) and a finished
 resume point that counts N saved rows. A run that fails a check stops the benchmark.
 
+PostgreSQL, in the same runs (``--no-postgres`` leaves it out): the same export with
+``PostgresStore`` into a new schema of a throwaway cluster this script starts on 127.0.0.1
+(``tests/postgres_server.py``, durable: fsync on, the server's defaults otherwise; or
+``--postgres URL`` for a server of yours, where it makes and drops ``bench_export_*``
+schemas), and the PostgreSQL store alone, the same way. Each schema is checked like the
+SQLite file (N rows, a finished resume point counting N) and dropped. The PostgreSQL
+server runs on the same two cores as the client and the page server.
+
+Memory while streaming, untimed: the Python heap's peak (``tracemalloc``) during an export
+of all N emails and during one of the newest quarter (``since``), into each store. A
+streaming export holds a page or two whatever N is: the two peaks are close, while the
+emails exported differ by three quarters of N (~90 MiB of JSON at N = 20,000).
+
 Reported: the median rows/s of each, the median of the per-run ratios export/listing
-(target >= 0.7), and for information the export's extra time per 1,000 rows and the
-SQLite file size per 1,000 rows (``data`` keeps each email's whole JSON).
+(target >= 0.7), PostgreSQL's export rows/s over SQLite's (target >= 0.8), and for
+information the export's extra time per 1,000 rows and the size per 1,000 rows (``data``
+keeps each email's whole JSON).
 
     python benchmarks/bench_export.py --emails 20000 --runs 5
 
@@ -46,13 +60,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
+import importlib
 import shlex
 import sqlite3
+import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+import tracemalloc
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -71,19 +90,83 @@ from _common import (
 )
 
 from closeasync import CloseAsync, SyncCursor
-from closeasync.export import ExportSpec, SQLiteStore, run_export
+from closeasync.export import (
+    AsyncStore,
+    ExportSpec,
+    PostgresStore,
+    SQLiteStore,
+    Store,
+    async_store,
+    run_export,
+)
 
+ROOT = Path(__file__).resolve().parent.parent
 #: A single run that takes longer than this has gone wrong.
 RUN_TIMEOUT = 120.0
 #: The export's target: at least this fraction of the listing's rows/s.
 TARGET = 0.7
+#: PostgreSQL's target: at least this fraction of the SQLite export's rows/s.
+PG_TARGET = 0.8
 LISTING = "listing (sync walk, 5 columns)"
 EXPORT = "export into SQLite"
 STORE = "SQLiteStore alone (no network)"
+EXPORT_PG = "export into PostgreSQL"
+STORE_PG = "PostgresStore alone (no network)"
 
 
-def spec_for(page_size: int) -> ExportSpec:
-    return ExportSpec(what="emails", page_size=page_size)
+def spec_for(page_size: int, since: datetime | None = None) -> ExportSpec:
+    return ExportSpec(what="emails", page_size=page_size, since=since)
+
+
+class Postgres:
+    """Where the PostgreSQL runs go: a new schema each run, checked and dropped after."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.runs = 0
+        self.sizes: list[int] = []
+        self._pg = importlib.import_module("asyncpg")
+
+    def store(self) -> tuple[PostgresStore, str]:
+        self.runs += 1
+        schema = f"bench_export_{self.runs}"
+        return PostgresStore(self.url, schema=schema), schema
+
+    async def check(self, schema: str, expected: int) -> int:
+        """The schema holds exactly ``expected`` rows and a finished resume point; its size. Dropped."""
+        conn = await self._pg.connect(self.url)
+        try:
+            rows = await conn.fetchval(f"SELECT count(*) FROM {schema}.email")
+            saved = [
+                tuple(r)
+                for r in await conn.fetch(f"SELECT rows_saved, in_progress FROM {schema}.closeasync_exports")
+            ]
+            size = await conn.fetchval(f"SELECT pg_total_relation_size('{schema}.email')")
+            await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        finally:
+            await conn.close()
+        if rows != expected or saved != [(expected, False)]:
+            raise RuntimeError(f"{schema} holds {rows} rows, resume point {saved}; expected {expected}")
+        return int(size)
+
+
+@contextlib.asynccontextmanager
+async def postgres(args: argparse.Namespace) -> AsyncIterator[Postgres | None]:
+    """The server the PostgreSQL runs use: ``--postgres URL``, or a throwaway cluster."""
+    if args.no_postgres:
+        yield None
+        return
+    if args.postgres:
+        yield Postgres(args.postgres)
+        return
+    sys.path.insert(0, str(ROOT))  # the tests' cluster helper
+    from tests.postgres_server import PostgresServer
+
+    server = await asyncio.to_thread(PostgresServer(durable=True).start)
+    try:
+        yield Postgres(server.url())
+    finally:
+        await asyncio.to_thread(server.stop)
 
 
 async def walk_listing(base_url: str, page_size: int) -> int:
@@ -96,33 +179,48 @@ async def walk_listing(base_url: str, page_size: int) -> int:
         return count
 
 
-async def export_sqlite(base_url: str, page_size: int, path: Path) -> int:
-    """The export into a new SQLite file, the store closed (as ``closeasync export`` does)."""
-    store = SQLiteStore(path)
+async def export(
+    base_url: str, page_size: int, made: Store | AsyncStore, since: datetime | None = None
+) -> int:
+    """The export into a new store, closed after (as ``closeasync export`` does)."""
+    store = async_store(made)
     try:
         async with CloseAsync(api_key=API_KEY, base_url=base_url) as close:
-            stats = await run_export(close, spec_for(page_size), store)
+            stats = await run_export(close, spec_for(page_size, since), store)
     finally:
-        store.close()
+        await store.aclose()
     if not stats.finished:
         raise RuntimeError("the export did not finish")
     return stats.items
 
 
-def store_alone(emails: list[dict[str, Any]], page_size: int, path: Path) -> int:
+async def store_alone(emails: list[dict[str, Any]], page_size: int, made: Store | AsyncStore) -> int:
     """What the store costs by itself: the same emails, saved a page per transaction as the
     export saves them (rows built, upserted, resume point written), with no listing at all."""
-    store = SQLiteStore(path)
+    store = async_store(made)
     scope, key = "/activity/email/", "bench"
     try:
         for start in range(0, len(emails), page_size):
             page = emails[start : start + page_size]
             walking = SyncCursor(scope=scope, position=datetime.fromisoformat(page[-1]["date_created"]))
-            store.save(page, walking, key)
-        store.save([], SyncCursor(scope=scope), key)  # finished, as the export's last save
+            await store.save(page, walking, key)
+        await store.save([], SyncCursor(scope=scope), key)  # finished, as the export's last save
     finally:
-        store.close()
+        await store.aclose()
     return len(emails)
+
+
+async def traced_peak(run: Callable[[], Awaitable[int]]) -> float:
+    """The Python heap's peak above its start while ``run`` runs (MiB), untimed."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        start, _ = tracemalloc.get_traced_memory()
+        await run()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return (peak - start) / 2**20
 
 
 async def check_walk(base_url: str, page_size: int, expected: int) -> None:
@@ -183,36 +281,51 @@ async def timed(run: Callable[[], Awaitable[int]], expected: int) -> float:
 
 
 async def measure(
-    server: Server, args: argparse.Namespace, folder: Path
+    server: Server, args: argparse.Namespace, folder: Path, pg: Postgres | None
 ) -> tuple[list[list[str]], dict[str, float]]:
     n, size = args.emails, args.page_size
     sizes: list[int] = []
     files = 0
     emails = build_emails(n)  # the served emails (the page server's default seed)
 
-    async def run(name: str) -> float:
-        """One timed walk; an export's file is checked (untimed) and deleted."""
+    def sqlite_file() -> Path:
         nonlocal files
+        files += 1
+        return folder / f"export-{files}.sqlite"
+
+    async def run(name: str) -> float:
+        """One timed walk; an export's output is checked (untimed) and deleted."""
         if name == LISTING:
             return await timed(lambda: walk_listing(server.base_url, size), n)
-        files += 1
-        path = folder / f"export-{files}.sqlite"
+        if name in (EXPORT_PG, STORE_PG):
+            assert pg is not None
+            store, schema = pg.store()
+            if name == EXPORT_PG:
+                elapsed = await timed(lambda: export(server.base_url, size, store), n)
+                pg.sizes.append(await pg.check(schema, n))
+            else:
+                elapsed = await timed(lambda: store_alone(emails, size, store), n)
+                await pg.check(schema, n)
+            return elapsed
+        path = sqlite_file()
         try:
             if name == EXPORT:
-                elapsed = await timed(lambda: export_sqlite(server.base_url, size, path), n)
+                elapsed = await timed(lambda: export(server.base_url, size, SQLiteStore(path)), n)
                 sizes.append(check_file(path, n))
             else:
-                elapsed = await timed(lambda: asyncio.to_thread(store_alone, emails, size, path), n)
+                elapsed = await timed(lambda: store_alone(emails, size, SQLiteStore(path)), n)
                 check_file(path, n)
         finally:
             remove(path)
         return elapsed
 
     await check_walk(server.base_url, size, n)
-    order = [LISTING, EXPORT, STORE]
+    order = [LISTING, EXPORT, STORE, *([EXPORT_PG, STORE_PG] if pg is not None else [])]
     for name in order:  # warm up: connections, imports, the server's cache of filtered pages
         await run(name)
     sizes.clear()
+    if pg is not None:
+        pg.sizes.clear()
     times: dict[str, list[float]] = {name: [] for name in order}
     for index in range(args.runs):
         shift = index % len(order)
@@ -241,6 +354,15 @@ async def measure(
         "extra ms per 1000": median([(export - listing) / n * 1000 * 1000 for listing, export in pairs]),
         "KiB per 1000": median([s / n * 1000 / 1024 for s in sizes]),
     }
+    if pg is not None:
+        # Rows/s into PostgreSQL over rows/s into SQLite: SQLite's time over PostgreSQL's, per run.
+        summary["pg ratio"] = median([e / p for e, p in zip(times[EXPORT], times[EXPORT_PG], strict=True)])
+        summary["pg store ratio"] = median(
+            [e / p for e, p in zip(times[STORE], times[STORE_PG], strict=True)]
+        )
+        summary["pg KiB per 1000"] = median([s / n * 1000 / 1024 for s in pg.sizes])
+        summary["pg store ms per 1000"] = median([t / n * 1e6 for t in times[STORE_PG]])
+    await memory(server, args, folder, pg, emails, summary)
     rows = [["variant", "median s", "rows/s", "runs (s)"]]
     for name in order:
         med = median(times[name])
@@ -248,9 +370,36 @@ async def measure(
     return rows, summary
 
 
+async def memory(
+    server: Server,
+    args: argparse.Namespace,
+    folder: Path,
+    pg: Postgres | None,
+    emails: list[dict[str, Any]],
+    summary: dict[str, float],
+) -> None:
+    """The heap's peak exporting all N emails, then the newest quarter, into each store (untimed)."""
+    n, size = args.emails, args.page_size
+    newest = sorted((e["date_created"] for e in emails), reverse=True)
+    quarter = datetime.fromisoformat(newest[n // 4 - 1]) if n >= 4 else None
+    for label, since, expected in (("all", None, n), ("quarter", quarter, n // 4 if quarter else n)):
+        path = folder / f"memory-{label}.sqlite"
+        try:
+            peak = await traced_peak(partial(export, server.base_url, size, SQLiteStore(path), since))
+        finally:
+            remove(path)
+        summary[f"sqlite heap {label}"] = peak
+        if pg is not None:
+            store, schema = pg.store()
+            summary[f"pg heap {label}"] = await traced_peak(
+                partial(export, server.base_url, size, store, since)
+            )
+            await pg.check(schema, expected)
+
+
 def verdicts(summary: dict[str, float], mean_bytes: float) -> list[str]:
     ratio = summary["ratio"]
-    return [
+    lines = [
         f"export / listing rows/s, median of the per-run ratios (target >= {TARGET:g}): {ratio:.2f} "
         f"({'met' if ratio >= TARGET else 'NOT met'})",
         f"the export's extra time per 1,000 rows (for information): {summary['extra ms per 1000']:.1f} ms, "
@@ -262,6 +411,25 @@ def verdicts(summary: dict[str, float], mean_bytes: float) -> list[str]:
         f"SQLite file per 1,000 rows (for information): {summary['KiB per 1000'] / 1024:.2f} MiB "
         f"({summary['KiB per 1000'] * 1024 / 1000 / mean_bytes:.2f}x the emails' JSON)",
     ]
+    heaps = f"SQLite {summary['sqlite heap all']:.1f} / {summary['sqlite heap quarter']:.1f} MiB"
+    if "pg ratio" in summary:
+        pg = summary["pg ratio"]
+        lines[1:1] = [
+            f"export into PostgreSQL / export into SQLite rows/s, median of the per-run ratios (target >= "
+            f"{PG_TARGET:g}): {pg:.2f} ({'met' if pg >= PG_TARGET else 'NOT met'}); the stores alone: "
+            f"{summary['pg store ratio']:.2f} (PostgresStore alone {summary['pg store ms per 1000']:.1f} ms "
+            "per 1,000 rows)",
+        ]
+        heaps = f"PostgreSQL {summary['pg heap all']:.1f} / {summary['pg heap quarter']:.1f} MiB, " + heaps
+        lines.append(
+            "PostgreSQL table per 1,000 rows (for information; data is jsonb, lz4 where the server has "
+            f"it): {summary['pg KiB per 1000'] / 1024:.2f} MiB"
+        )
+    lines.append(
+        "memory while streaming, the Python heap's peak (tracemalloc) exporting all the emails / the "
+        f"newest quarter: {heaps}"
+    )
+    return lines
 
 
 def rerun_command(args: argparse.Namespace) -> str:
@@ -276,19 +444,31 @@ def rerun_command(args: argparse.Namespace) -> str:
         argv.append(f"--dir={args.dir}")
     if args.server != DEFAULT_SERVER:
         argv.append(f"--server={args.server}")
+    if args.no_postgres:
+        argv.append("--no-postgres")
+    elif args.postgres:
+        argv.append("--postgres=URL")  # never the URL itself: it may hold a password
     return shlex.join(argv)
 
 
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench_export_", dir=args.dir) as name:
         folder = Path(name)
-        async with async_page_server(args.emails, page_size=args.page_size, server=args.server) as server:
-            rows, summary = await measure(server, args, folder)
+        async with (
+            async_page_server(args.emails, page_size=args.page_size, server=args.server) as server,
+            postgres(args) as pg,
+        ):
+            rows, summary = await measure(server, args, folder, pg)
     details = [
         f"Data: {args.emails:,} emails of {server.mean_bytes / 1024:.1f} KiB mean JSON, "
         f"pages of {args.page_size}, server in a child process ({args.server})",
         f"Paired runs: {args.runs} (medians); SQLite files in {Path(name).parent} (a new file each run)",
     ]
+    if pg is not None:
+        where = (
+            "--postgres (a server of yours)" if args.postgres else "a throwaway PostgreSQL cluster (fsync on)"
+        )
+        details.append(f"PostgreSQL: {where} on this machine, a new schema each run")
     print("\n".join(details))
     print(table(rows, markdown=False))
     print("\n" + "\n".join(verdicts(summary, server.mean_bytes)))
@@ -298,7 +478,8 @@ async def main(args: argparse.Namespace) -> None:
             "",
             *(f"- {line}" for line in verdicts(summary, server.mean_bytes)),
         ]
-        append_results(f"Export of {args.emails:,} emails into SQLite", rerun_command(args), details, body)
+        into = "SQLite" if args.no_postgres else "SQLite and PostgreSQL"
+        append_results(f"Export of {args.emails:,} emails into {into}", rerun_command(args), details, body)
         print("Appended to benchmarks/RESULTS.md")
 
 
@@ -312,6 +493,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--server", choices=SERVER_KINDS, default=DEFAULT_SERVER, help="page server (see _server.py)"
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="a PostgreSQL server to use (default: a throwaway cluster here)"
+    )
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     args = parser.parse_args(argv)
     if min(args.emails, args.runs) < 1 or args.page_size < 2:
         parser.error("--emails and --runs must be positive, --page-size at least 2 (a sync walk's minimum)")

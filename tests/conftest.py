@@ -1,8 +1,10 @@
-"""Shared fixtures: a client on a scripted transport at our own seam (no network)."""
+"""Shared fixtures: a client on a scripted transport at our own seam (no network); the
+export's copies, PostgreSQL's on a throwaway server (``tests/postgres_server.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any, cast
 
 import anyio.lowlevel
@@ -15,6 +17,8 @@ from closeasync.models.registry import ACTIVITY_BY_RESOURCE
 from closeasync.pipeline.routes import ROUTES, Route
 from closeasync.retry import RetryPolicy
 from closeasync.transports import Request, Response
+from tests.export_support import STORES, Copy, open_copy
+from tests.postgres_server import PostgresServer, session_server
 
 API_KEY = "api_TESTKEY0123456789abcdefghij"
 #: For tests of a single attempt's behaviour (what one 429, 5xx or reset looks like).
@@ -102,3 +106,16 @@ async def close(stub: StubTransport) -> AsyncIterator[CloseAsync]:
     async with CloseAsync(api_key=API_KEY, transport=stub, base_url="https://close.test/api/v1") as client:
         yield client
 
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of the session's own on 127.0.0.1, stopped at the end (skipped
+    with the reason where PostgreSQL is missing, unless CLOSEASYNC_REQUIRE_POSTGRES=1)."""
+    yield from session_server()
+
+
+@pytest.fixture(params=STORES)
+def copy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Copy]:
+    """An empty copy in each database store (``parametrize("copy", [...], indirect=True)``
+    for others: ``jsonl``)."""
+    yield from open_copy(request.param, request, tmp_path)

@@ -14,15 +14,16 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio.from_thread
 import orjson
 import pytest
 
 from closeasync import SyncCursor
 from closeasync.cli import ExitCode, main
-from closeasync.export import SQLiteStore
+from closeasync.export import async_store
 from closeasync.fake import FakeClose
 from closeasync.fake.demo import load_demo
-from tests.export_support import by_table, output_ids
+from tests.export_support import Copy, by_table, output_ids, sorted_ids
 from tests.served import ServedFake
 
 SECRET_KEY = "api_wrongSECRET0123456789abcdef"
@@ -319,6 +320,13 @@ def test_no_network_is_its_own_exit_status(
         (["export", "emails", "--to", "a.jsonl", "--since-last", "--overwrite"], "give one of them"),
         (["export", "emails", "--to", "a.db", "--page-size", "1000"], "100 or less"),
         (["export", "emails", "--to", "a.db", "--lead", " "], "cannot be empty"),
+        (["export", "emails", "--to", "a.db", "--schema", "crm"], "--schema is for a PostgreSQL output"),
+        (
+            ["export", "emails", "--to", "postgresql://me@h/db", "--overwrite"],
+            "--overwrite is for JSON Lines",
+        ),
+        (["export", "emails", "--to", "postgres://me@h/db", "--format", "sqlite"], "--format is for files"),
+        (["export", "emails", "--to", "postgresql://me@h/db", "--schema", " "], "cannot be empty"),
     ],
 )
 def test_usage_errors(
@@ -378,18 +386,19 @@ def test_an_output_in_a_missing_folder_or_a_folder_is_refused(
     assert "is a folder" in capsys.readouterr().err
 
 
-def test_an_export_already_writing_the_file_is_not_disturbed(
-    served: ServedFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_an_export_already_writing_the_copy_is_not_disturbed(
+    served: ServedFake, copy: Copy, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "close.sqlite"
-    other = SQLiteStore(path)  # another export holds the file
-    other.save([], SyncCursor(scope="/activity/sms/"), "other")
-    try:
-        assert main(["export", "sms", "--to", str(path)]) == ExitCode.FAILED
-    finally:
-        other.close()
+    with anyio.from_thread.start_blocking_portal() as portal:  # another export, in its own loop
+        other = async_store(copy.store())
+        portal.call(other.save, [], SyncCursor(scope="/activity/sms/"), "other")
+        try:
+            assert main(["export", "sms", *copy.args]) == ExitCode.FAILED
+        finally:
+            portal.call(other.aclose)
     assert "another closeasync export is writing to" in capsys.readouterr().err
-    assert main(["export", "sms", "--to", str(path)]) == ExitCode.OK
+    assert main(["export", "sms", *copy.args]) == ExitCode.OK
+    assert copy.ids() == sorted_ids(by_table(served.fake, {"SMS"}))
 
 
 def test_a_file_that_is_not_sqlite_is_refused(

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +27,7 @@ import pytest
 from closeasync.cli import ExitCode
 from closeasync.fake import FakeClose
 from closeasync.fake.demo import load_demo
-from tests.export_support import by_table, output_ids, sorted_ids
+from tests.export_support import Copy, PostgresCopy, by_table, output_ids, sorted_ids
 from tests.served import ServedFake
 
 COMMAND = [sys.executable, "-m", "closeasync"]
@@ -78,6 +80,14 @@ class Export:
             if text in line:
                 return line
 
+    def wait_for_a_save(self) -> str:
+        """The first progress line that counts saved rows (a wait for the rate limit, drawn
+        while it lasts, says ``saved 0``)."""
+        while True:
+            line = self.wait_for("saved")
+            if re.search(r"saved [1-9]", line):
+                return line
+
     def finish(self) -> tuple[int, str, str]:
         assert self.process.stdout is not None
         with self.process.stdout:
@@ -97,12 +107,11 @@ def expected(fake: FakeClose) -> dict[str, list[str]]:
     return sorted_ids(by_table(fake))
 
 
-def test_a_full_export_as_a_subprocess(served: ServedFake, tmp_path: Path) -> None:
-    path = tmp_path / "close.sqlite"
-    code, out, err = run(served, "activities", "--to", str(path))
+def test_a_full_export_as_a_subprocess(served: ServedFake, copy: Copy) -> None:
+    code, out, err = run(served, "activities", *copy.args)
     assert code == ExitCode.OK, err
-    assert output_ids(path) == expected(served.fake)
-    assert f"Exported {len(served.fake.activities):,} activities to {path}" in out
+    assert copy.ids() == expected(served.fake)
+    assert f"Exported {len(served.fake.activities):,} activities to {copy.args[1]}" in out
 
 
 def hold_answers(served: ServedFake, answered: int = HELD_FROM) -> None:
@@ -113,44 +122,40 @@ def release(served: ServedFake) -> None:
     served.call(served.fake.faults.clear)
 
 
-@pytest.mark.parametrize("suffix", [".sqlite", ".jsonl"])
-def test_killed_midway_then_resumed_equals_a_clean_run(
-    served: ServedFake, tmp_path: Path, suffix: str
-) -> None:
-    clean = tmp_path / f"clean{suffix}"
-    code, _, err = run(served, "activities", "--to", str(clean), "--page-size", PAGE)
+@pytest.mark.parametrize("copy", ["sqlite", "jsonl", "postgresql"], indirect=True)
+def test_killed_midway_then_resumed_equals_a_clean_run(served: ServedFake, copy: Copy) -> None:
+    clean = copy.another()
+    code, _, err = run(served, "activities", *clean.args, "--page-size", PAGE)
     assert code == ExitCode.OK, err
 
-    path = tmp_path / f"resumed{suffix}"
     hold_answers(served)
-    export = Export(served, "activities", "--to", str(path), "--page-size", PAGE, "--progress")
-    export.wait_for("saved")  # it has saved a page, and cannot finish: the fake holds its requests
+    export = Export(served, "activities", *copy.args, "--page-size", PAGE, "--progress")
+    export.wait_for_a_save()  # it has saved a page, and cannot finish: the fake holds its requests
     export.process.kill()  # SIGKILL: no cleanup at all, as in a crash
     code, _, _ = export.finish()
     assert code == -signal.SIGKILL
-    partial = sum(map(len, output_ids(path).values()))
+    partial = sum(map(len, copy.ids().values()))
     assert 0 < partial < len(served.fake.activities)
 
     release(served)
-    code, out, err = run(served, "activities", "--to", str(path), "--page-size", PAGE, "--since-last")
+    code, out, err = run(served, "activities", *copy.args, "--page-size", PAGE, "--since-last")
     assert code == ExitCode.OK, err
     assert "resumed from an interrupted export" in out
-    assert output_ids(path) == output_ids(clean) == expected(served.fake)
+    assert copy.ids() == clean.ids() == expected(served.fake)
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_an_interrupted_export_saves_its_rows_and_says_how_to_go_on(
-    served: ServedFake, tmp_path: Path, signum: int, status: int
+    served: ServedFake, copy: Copy, signum: int, status: int
 ) -> None:
-    path = tmp_path / "close.sqlite"
     hold_answers(served)
-    export = Export(served, "activities", "--to", str(path), "--page-size", PAGE, "--progress")
-    export.wait_for("saved")
+    export = Export(served, "activities", *copy.args, "--page-size", PAGE, "--progress")
+    export.wait_for_a_save()
     export.process.send_signal(signum)
     code, out, err = export.finish()
     assert code == status
     name = signal.Signals(signum).name
-    saved = sum(map(len, output_ids(path).values()))
+    saved = sum(map(len, copy.ids().values()))
     assert 0 < saved < len(served.fake.activities)
     # Everything received before the signal is saved, and the message says how much.
     assert f"closeasync export: interrupted ({name}); {saved} rows saved. " in err
@@ -158,9 +163,92 @@ def test_an_interrupted_export_saves_its_rows_and_says_how_to_go_on(
     assert f"Stopped after {saved} activities" in out
 
     release(served)
-    code, out, err = run(served, "activities", "--to", str(path), "--since-last")
+    code, out, err = run(served, "activities", *copy.args, "--since-last")
     assert code == ExitCode.OK, err
-    assert output_ids(path) == expected(served.fake)
+    assert copy.ids() == expected(served.fake)
+
+
+@pytest.mark.parametrize("copy", ["postgresql"], indirect=True)
+def test_a_lost_database_connection_ends_with_status_1_and_the_rest_follows_later(
+    served: ServedFake, copy: Copy
+) -> None:
+    """The server ends the export's session while it waits for Close: the next save fails,
+    nothing of it is kept, and the next run goes on from the last save."""
+    assert isinstance(copy, PostgresCopy)
+    hold_answers(served)
+    export = Export(served, "activities", *copy.args, "--page-size", PAGE, "--progress")
+    export.wait_for_a_save()
+    ended = copy.server.json(
+        copy.database,
+        "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity "
+        "WHERE application_name = 'closeasync export'",
+    )
+    assert ended == [{"ended": True}]
+    saved = sum(map(len, copy.ids().values()))
+    release(served)
+    code, _, err = export.finish()
+    assert code == ExitCode.FAILED, err
+    assert f"cannot write {copy.url}: " in err
+    assert f"{saved} rows were saved; run again with --since-last to go on from there" in err
+    assert "Traceback" not in err
+    assert sum(map(len, copy.ids().values())) == saved  # the failed save left nothing
+
+    code, out, err = run(served, "activities", *copy.args, "--since-last")
+    assert code == ExitCode.OK, err
+    assert "resumed from an interrupted export" in out
+    assert copy.ids() == expected(served.fake)
+
+
+@pytest.mark.parametrize("copy", ["postgresql"], indirect=True)
+def test_killed_inside_a_transaction_leaves_neither_its_rows_nor_its_resume_point(
+    served: ServedFake, copy: Copy
+) -> None:
+    """Another session locks the resume points' table: the export's next save copies its rows,
+    then waits for the lock inside its transaction, and is killed there. PostgreSQL rolls back:
+    none of those rows is in the copy, and the next run fetches them again."""
+    assert isinstance(copy, PostgresCopy)
+    hold_answers(served)
+    export = Export(served, "activities", *copy.args, "--page-size", PAGE, "--progress")
+    export.wait_for_a_save()
+    psql = copy.server.bindir / "psql"
+    where = ["-h", "127.0.0.1", "-p", str(copy.server.port), "-U", "postgres", "-d", copy.database]
+    locker = subprocess.Popen(
+        [str(psql), "-X", "-q", "-A", "-t", *where], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert locker.stdin is not None
+        assert locker.stdout is not None
+        locker.stdin.write("BEGIN; LOCK TABLE closeasync_exports; SELECT 'locked';\n")
+        locker.stdin.flush()
+        assert locker.stdout.readline().strip() == "locked"
+        release(served)  # the next page arrives; its save waits for the lock
+        waiting = (
+            "SELECT count(*) AS n FROM pg_stat_activity "
+            "WHERE application_name = 'closeasync export' AND wait_event_type = 'Lock'"
+        )
+        deadline = time.monotonic() + TIMEOUT
+        while copy.server.json(copy.database, waiting) != [{"n": 1}]:
+            assert time.monotonic() < deadline, "the export never waited for the lock"
+            time.sleep(0.02)  # polling the server, bounded by the deadline
+        # Its open transaction has written rows into an activity table (none visible yet).
+        writing = (
+            "SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+            "WHERE a.application_name = 'closeasync export' AND l.mode = 'RowExclusiveLock' "
+            "AND l.granted AND l.relation::regclass::text NOT LIKE 'closeasync%'"
+        )
+        assert copy.server.json(copy.database, writing)[0]["n"] >= 1
+        saved = copy.ids()  # what was committed before
+        export.process.kill()
+        assert export.finish()[0] == -signal.SIGKILL
+    finally:
+        if export.process.poll() is None:
+            export.process.kill()
+            export.process.wait(TIMEOUT)
+        locker.communicate(timeout=TIMEOUT)  # its input ends: psql ends, its transaction rolled back
+    assert copy.ids() == saved  # the killed transaction's rows are not there
+    code, _, err = run(served, "activities", *copy.args, "--page-size", PAGE, "--since-last")
+    assert code == ExitCode.OK, err
+    assert copy.ids() == expected(served.fake)
 
 
 @pytest.mark.skipif(shutil.which("head") is None, reason="needs head(1)")
@@ -215,24 +303,23 @@ def test_an_export_under_429s_and_resets_as_a_subprocess(served: ServedFake, tmp
 
 
 def test_a_lost_network_ends_with_its_status_and_the_rest_follows_later(
-    served: ServedFake, tmp_path: Path
+    served: ServedFake, copy: Copy
 ) -> None:
     # The first request reads Close's clock (where the copy's change feed starts); from the
     # 5th request on, every connection is dropped: retries run out after three pages.
     served.call(lambda: served.fake.faults.add("drop", count=1000, skip=4))
-    path = tmp_path / "close.sqlite"
-    code, _, err = run(served, "activities", "--to", str(path), "--page-size", PAGE, "--retries", "1")
+    code, _, err = run(served, "activities", *copy.args, "--page-size", PAGE, "--retries", "1")
     assert code == ExitCode.NETWORK
     assert f"cannot reach Close at {served.base_url}" in err
-    saved = sum(map(len, output_ids(path).values()))
+    saved = sum(map(len, copy.ids().values()))
     assert saved == 3 * int(PAGE) - 2  # three pages, less the item each later page repeats
     assert f"{saved} rows were saved; run again with --since-last to go on from there" in err
     assert "Traceback" not in err
 
     release(served)
-    code, _, err = run(served, "activities", "--to", str(path), "--page-size", PAGE, "--since-last")
+    code, _, err = run(served, "activities", *copy.args, "--page-size", PAGE, "--since-last")
     assert code == ExitCode.OK, err
-    assert output_ids(path) == expected(served.fake)
+    assert copy.ids() == expected(served.fake)
 
 
 @pytest.mark.parametrize(
@@ -255,9 +342,8 @@ def test_a_lost_network_ends_with_its_status_and_the_rest_follows_later(
     ],
 )
 def test_error_messages_as_a_subprocess(
-    served: ServedFake, tmp_path: Path, env: dict[str, str], args: list[str], status: int, message: str
+    served: ServedFake, copy: Copy, env: dict[str, str], args: list[str], status: int, message: str
 ) -> None:
-    path = tmp_path / "close.sqlite"
     child_env = {
         **os.environ,
         "CLOSE_API_KEY": served.fake.api_key,
@@ -265,7 +351,7 @@ def test_error_messages_as_a_subprocess(
         **env,
     }
     result = subprocess.run(
-        [*COMMAND, "export", "activities", "--to", str(path), *args],
+        [*COMMAND, "export", "activities", *copy.args, *args],
         capture_output=True,
         text=True,
         env=child_env,
@@ -276,4 +362,4 @@ def test_error_messages_as_a_subprocess(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert "SECRET" not in result.stdout + result.stderr
-    assert not path.exists()  # nothing is created when nothing was fetched
+    assert not copy.snapshot()  # nothing is created when nothing was fetched (no file, no table)

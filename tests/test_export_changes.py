@@ -3,14 +3,13 @@
 Random histories of changes made through the SDK against the fake Close (with its event
 log), with ``--since-last`` exports between them, some killed at a random save (before
 or after the save's transaction commits) and resumed by the next run. After every run
-that finishes, the SQLite copy holds exactly Close's emails, each exactly as ``GET``
-returns it, and no deleted one; deletions are recorded in ``closeasync_deletions``.
+that finishes, the copy (SQLite, and PostgreSQL on a throwaway server) holds exactly
+Close's emails, each exactly as ``GET`` returns it, and no deleted one; deletions are
+recorded in ``closeasync_deletions``.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import partial
@@ -20,23 +19,24 @@ from typing import Any
 import anyio
 import orjson
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from closeasync import CloseAsync, CloseError, NotFoundError, SyncCursor
 from closeasync.export import (
+    AsyncStore,
     ExportSpec,
     ExportStats,
     JsonLinesStore,
-    SQLiteStore,
-    Store,
     StoreBusyError,
+    async_store,
     run_export,
 )
 from closeasync.export._state import Deletion, ExportState
 from closeasync.fake import FakeClose
 from closeasync.fake.app import serve
 from closeasync.models import to_dict
+from tests.export_support import Copy, export_to
 
 ME = "Me <me@example.com>"
 TO = ["Bob <bob@example.com>"]
@@ -49,13 +49,13 @@ class Killed(BaseException):
 class Dying:
     """A store that dies at its ``at``-th save, before or after that save's commit."""
 
-    def __init__(self, inner: Store, at: int, after_commit: bool) -> None:
+    def __init__(self, inner: AsyncStore, at: int, after_commit: bool) -> None:
         self.inner, self.at, self.after_commit, self.saves = inner, at, after_commit, 0
 
-    def saved_state(self, key: str) -> ExportState | None:
-        return self.inner.saved_state(key)
+    async def saved_state(self, key: str) -> ExportState | None:
+        return await self.inner.saved_state(key)
 
-    def save(
+    async def save(
         self,
         records: Sequence[Mapping[str, Any]],
         state: ExportState | SyncCursor,
@@ -65,12 +65,12 @@ class Dying:
         self.saves += 1
         if self.saves == self.at and not self.after_commit:
             raise Killed
-        self.inner.save(records, state, key, deletions)
+        await self.inner.save(records, state, key, deletions)
         if self.saves == self.at:
             raise Killed
 
-    def close(self) -> None:
-        self.inner.close()
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 async def close_state(close: CloseAsync) -> dict[str, dict[str, Any]]:
@@ -79,23 +79,9 @@ async def close_state(close: CloseAsync) -> dict[str, dict[str, Any]]:
     return {ident: to_dict(await close.emails.get(ident)) for ident in ids}
 
 
-def copy_of(path: Path) -> dict[str, dict[str, Any]]:
-    db = sqlite3.connect(path)
-    try:
-        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "email" not in tables:
-            return {}
-        return {ident: orjson.loads(data) for ident, data in db.execute("SELECT id, data FROM email")}
-    finally:
-        db.close()
-
-
-def deletions_of(path: Path) -> set[str]:
-    db = sqlite3.connect(path)
-    try:
-        return {ident for (ident,) in db.execute("SELECT id FROM closeasync_deletions")}
-    finally:
-        db.close()
+def copy_of(copy: Copy) -> dict[str, dict[str, Any]]:
+    """The emails in the copy, each as its ``data`` holds it."""
+    return {ident: row["data"] for ident, row in copy.rows("email").items()}
 
 
 # One step: ("create", n), ("edit", n), ("send", n), ("schedule", n), ("cancel", n),
@@ -109,19 +95,18 @@ STEP = st.one_of(
 )
 
 
-async def history(steps: list[tuple[str, int]], folder: Path, *, over_http: bool = False) -> None:
+async def history(steps: list[tuple[str, int]], copy: Copy, *, over_http: bool = False) -> None:
     fake = FakeClose(seed=5)
     if over_http:  # the same, through aiohttp against the fake served on 127.0.0.1
         async with serve(fake) as server, CloseAsync(api_key=fake.api_key, base_url=server.base_url) as close:
-            await run_history(steps, folder, fake, close)
+            await run_history(steps, copy, fake, close)
     else:
         async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
-            await run_history(steps, folder, fake, close)
+            await run_history(steps, copy, fake, close)
 
 
-async def run_history(steps: list[tuple[str, int]], folder: Path, fake: FakeClose, close: CloseAsync) -> None:
+async def run_history(steps: list[tuple[str, int]], copy: Copy, fake: FakeClose, close: CloseAsync) -> None:
     lead = fake.add_lead("Acme")["id"]
-    path = folder / "copy.sqlite"
     spec = ExportSpec(what="emails", page_size=3)  # small pages: many saves to die at
     removed: set[str] = set()
 
@@ -130,7 +115,7 @@ async def run_history(steps: list[tuple[str, int]], folder: Path, fake: FakeClos
         return ids[n % len(ids)] if ids else None
 
     async def export(kill_at: int) -> None:
-        store: Store = SQLiteStore(path)
+        store = async_store(copy.store())
         if kill_at:
             store = Dying(store, kill_at, after_commit=kill_at % 2 == 0)
         try:
@@ -138,9 +123,9 @@ async def run_history(steps: list[tuple[str, int]], folder: Path, fake: FakeClos
         except Killed:
             return  # the next run goes on
         finally:
-            store.close()
-        assert copy_of(path) == await close_state(close)
-        assert removed & set(copy_of(path)) == set()
+            await store.aclose()
+        assert copy_of(copy) == await close_state(close)
+        assert removed & set(copy_of(copy)) == set()
 
     for kind, value in steps:
         ident = await pick(value)
@@ -168,18 +153,16 @@ async def run_history(steps: list[tuple[str, int]], folder: Path, fake: FakeClos
         elif kind == "export":
             await export(value)
     await export(0)  # a last, uninterrupted run: the copy equals Close
-    before = path.read_bytes() if path.exists() else b""
+    before = copy.snapshot()
     await export(0)
-    if before:
-        assert path.read_bytes() == before or copy_of(path) == await close_state(close)
-
-    if removed and path.exists():
-        assert removed & set(copy_of(path)) == set()
+    assert copy.snapshot() == before or copy_of(copy) == await close_state(close)
+    assert removed & set(copy_of(copy)) == set()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=st.lists(STEP, max_size=25))
-@example(
+#: Examples per store (a PostgreSQL example costs a connection per run).
+EXAMPLES = {"sqlite": 25, "postgresql": 8}
+HTTP_EXAMPLES = {"sqlite": 5, "postgresql": 2}
+CHECKED = example(
     steps=[
         ("create", 0),
         ("create", 1),
@@ -198,51 +181,56 @@ async def run_history(steps: list[tuple[str, int]], folder: Path, fake: FakeClos
         ("export", 0),
     ]
 )
-def test_the_copy_equals_close_after_every_run(steps: list[tuple[str, int]]) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        anyio.run(history, steps, Path(folder))
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=st.lists(STEP, max_size=15))
-@example(steps=[("create", 0), ("export", 0), ("edit", 0), ("create", 1), ("export", 1), ("delete", 1)])
-def test_the_copy_equals_close_over_http(steps: list[tuple[str, int]]) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        anyio.run(partial(history, over_http=True), steps, Path(folder))
+def test_the_copy_equals_close_after_every_run(copy: Copy) -> None:
+    """Each example on a new copy of the store under test (a file, or a schema)."""
+
+    @settings(max_examples=EXAMPLES[copy.kind], deadline=None)
+    @given(steps=st.lists(STEP, max_size=25))
+    @CHECKED
+    def check(steps: list[tuple[str, int]]) -> None:
+        anyio.run(history, steps, copy.another())
+
+    check()
 
 
-async def test_an_edit_and_a_deletion_reach_the_copy_and_a_quiet_run_changes_nothing(tmp_path: Path) -> None:
+def test_the_copy_equals_close_over_http(copy: Copy) -> None:
+    @settings(max_examples=HTTP_EXAMPLES[copy.kind], deadline=None)
+    @given(steps=st.lists(STEP, max_size=15))
+    @example(steps=[("create", 0), ("export", 0), ("edit", 0), ("create", 1), ("export", 1), ("delete", 1)])
+    def check(steps: list[tuple[str, int]]) -> None:
+        anyio.run(partial(history, over_http=True), steps, copy.another())
+
+    check()
+
+
+async def test_an_edit_and_a_deletion_reach_the_copy_and_a_quiet_run_changes_nothing(copy: Copy) -> None:
     fake = FakeClose(seed=2)
     lead = fake.add_lead("Acme")["id"]
-    path = tmp_path / "copy.sqlite"
     spec = ExportSpec(what="emails")
     async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
         kept = await close.emails.create(lead_id=lead, status="draft", to=TO, subject="one")
         gone = await close.emails.create(lead_id=lead, status="draft", to=TO, subject="two")
 
         async def export() -> ExportStats:
-            store = SQLiteStore(path)
-            try:
-                return await run_export(close, spec, store, resume=True, clock=lambda: fake.now)
-            finally:
-                store.close()
+            return await export_to(copy, close, spec, resume=True, clock=lambda: fake.now)
 
         await export()
         fake.advance(3600)
         await close.emails.update(kept, subject="edited")
         await close.emails.delete(gone)
         stats = await export()
-        copy = copy_of(path)
-        assert set(copy) == {kept.id}
-        assert copy[kept.id]["subject"] == "edited"
-        assert deletions_of(path) == {gone.id}
+        emails = copy_of(copy)
+        assert set(emails) == {kept.id}
+        assert emails[kept.id]["subject"] == "edited"
+        assert copy.deleted() == {gone.id}
         assert (stats.updated, stats.deleted) == (1, 1)
         assert stats.events == 2
-        mtime, content = path.stat().st_mtime_ns, path.read_bytes()
+        before = copy.snapshot()  # a file's bytes and time; a schema's every row
         quiet = await export()
         assert (quiet.items, quiet.updated, quiet.deleted, quiet.saved) == (0, 0, 0, 0)
-        assert path.read_bytes() == content
-        assert path.stat().st_mtime_ns == mtime
+        assert copy.snapshot() == before
 
 
 async def test_json_lines_get_change_records_a_reader_can_replay(tmp_path: Path) -> None:
@@ -273,104 +261,82 @@ async def test_json_lines_get_change_records_a_reader_can_replay(tmp_path: Path)
         assert replayed == await close_state(close)
 
 
-async def test_a_copy_left_longer_than_the_event_log_keeps_is_refused(tmp_path: Path) -> None:
+async def test_a_copy_left_longer_than_the_event_log_keeps_is_refused(copy: Copy) -> None:
     from closeasync import EventLogExpiredError
 
     fake = FakeClose(seed=4)
     lead = fake.add_lead("Acme")["id"]
-    path = tmp_path / "copy.sqlite"
     async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
         await close.emails.create(lead_id=lead, status="draft", to=TO, subject="one")
-        store = SQLiteStore(path)
-        await run_export(close, ExportSpec(what="emails"), store, clock=lambda: fake.now)
-        fake.advance(31 * 86400)
-        with pytest.raises(EventLogExpiredError):
-            await run_export(close, ExportSpec(what="emails"), store, resume=True, clock=lambda: fake.now)
-        store.close()
+        store = async_store(copy.store())
+        try:
+            await run_export(close, ExportSpec(what="emails"), store, clock=lambda: fake.now)
+            fake.advance(31 * 86400)
+            with pytest.raises(EventLogExpiredError):
+                await run_export(close, ExportSpec(what="emails"), store, resume=True, clock=lambda: fake.now)
+        finally:
+            await store.aclose()
 
 
-async def test_close_s_clock_is_read_from_its_answers(tmp_path: Path) -> None:
+async def test_close_s_clock_is_read_from_its_answers(copy: Copy) -> None:
     """No clock given: the export and its feed read Close's time from the Date of its answers
     (the fake's clock is frozen months before this machine's), and still see every change."""
     fake = FakeClose(seed=6)
     lead = fake.add_lead("Acme")["id"]
-    path = tmp_path / "copy.sqlite"
     async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
         assert await close.events.server_time() == fake.now
         email = await close.emails.create(lead_id=lead, status="draft", to=TO, subject="one")
         for step in range(2):
-            store = SQLiteStore(path)
-            try:
-                await run_export(close, ExportSpec(what="emails"), store, resume=True)
-            finally:
-                store.close()
+            await export_to(copy, close, ExportSpec(what="emails"), resume=True)
             if step == 0:
                 fake.advance(3600)
                 await close.emails.update(email, subject="edited")
-        assert copy_of(path) == await close_state(close)
-        assert copy_of(path)[email.id]["subject"] == "edited"
+        assert copy_of(copy) == await close_state(close)
+        assert copy_of(copy)[email.id]["subject"] == "edited"
 
 
-async def test_an_object_created_backdated_reaches_the_copy(tmp_path: Path) -> None:
+async def test_an_object_created_backdated_reaches_the_copy(copy: Copy) -> None:
     """An import dated before the last walk is never listed by the next walk by creation
     date: its creation event brings it."""
     fake = FakeClose(seed=7)
     lead = fake.add_lead("Acme")["id"]
-    path = tmp_path / "copy.sqlite"
     async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
         await close.emails.create(lead_id=lead, status="draft", to=TO, subject="now")
         for step in range(2):
-            store = SQLiteStore(path)
-            try:
-                stats = await run_export(close, ExportSpec(what="emails"), store, resume=True)
-            finally:
-                store.close()
+            stats = await export_to(copy, close, ExportSpec(what="emails"), resume=True)
             if step == 0:
                 fake.advance(3600)
                 old = fake.now - timedelta(days=3)
                 imported = fake.add_activity("Email", lead_id=lead, status="draft", date_created=old)
         assert stats.items == 0  # the walk by creation date did not see it...
-        assert imported["id"] in copy_of(path)  # ...the event log did
-        assert copy_of(path) == await close_state(close)
+        assert imported["id"] in copy_of(copy)  # ...the event log did
+        assert copy_of(copy) == await close_state(close)
 
 
-async def export_once(close: CloseAsync, spec: ExportSpec, path: Path, **options: Any) -> ExportStats:
-    store = SQLiteStore(path)
-    try:
-        return await run_export(close, spec, store, **options)
-    finally:
-        store.close()
-
-
-async def test_an_activity_moved_to_another_lead_leaves_a_lead_s_copy(tmp_path: Path) -> None:
+async def test_an_activity_moved_to_another_lead_leaves_a_lead_s_copy(copy: Copy) -> None:
     fake = FakeClose(seed=11)
     mine, other = fake.add_lead("Mine")["id"], fake.add_lead("Other")["id"]
-    path = tmp_path / "copy.sqlite"
     spec = ExportSpec(what="sms", lead_ids=(mine,))
     async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
         sms = fake.add_activity("SMS", lead_id=mine, status="draft", text="hi", direction="outbound")
         fake.advance(60)
-        await export_once(close, spec, path, resume=True)
+        await export_to(copy, close, spec, resume=True)
+        assert copy.ids() == {"sms": [sms["id"]]}
         fake.advance(600)
         await close.sms.update(sms["id"], lead_id=other)  # Close logs it under its new lead
         fake.advance(600)
-        stats = await export_once(close, spec, path, resume=True)
+        stats = await export_to(copy, close, spec, resume=True)
     assert stats.deleted == 1
-    db = sqlite3.connect(path)
-    try:
-        assert db.execute("SELECT COUNT(*) FROM sms").fetchone() == (0,)
-    finally:
-        db.close()
+    assert copy.ids() == {"sms": []}
 
 
-async def test_an_import_made_while_the_walk_runs_reaches_the_copy(tmp_path: Path) -> None:
+async def test_an_import_made_while_the_walk_runs_reaches_the_copy(copy: Copy) -> None:
     """Created during the first walk, dated where the walk had already passed: no walk lists it."""
     fake = FakeClose(seed=12)
     lead = fake.add_lead("Acme")["id"]
     for n in range(10):
         fake.advance(60)
         fake.add_activity("Email", lead_id=lead, status="draft", subject=f"s{n}")
-    path = tmp_path / "copy.sqlite"
     imported: list[str] = []
 
     def on_save(stats: ExportStats) -> None:
@@ -381,45 +347,43 @@ async def test_an_import_made_while_the_walk_runs_reaches_the_copy(tmp_path: Pat
 
     spec = ExportSpec(what="emails", page_size=2)
     async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
-        await export_once(close, spec, path, resume=True, on_save=on_save)
-        assert imported[0] in copy_of(path)
-        assert copy_of(path) == await close_state(close)
+        await export_to(copy, close, spec, resume=True, on_save=on_save)
+        assert imported[0] in copy_of(copy)
+        assert copy_of(copy) == await close_state(close)
 
 
-async def test_a_quiet_copy_does_not_age_past_the_event_log(tmp_path: Path) -> None:
+async def test_a_quiet_copy_does_not_age_past_the_event_log(copy: Copy) -> None:
     """A lead's copy brought up to date every day while nothing of it changes: still fine at
     day 40, and the quiet runs right after one another write nothing."""
     fake = FakeClose(seed=13)
     lead, busy = fake.add_lead("Quiet")["id"], fake.add_lead("Busy")["id"]
-    path = tmp_path / "copy.sqlite"
     spec = ExportSpec(what="emails", lead_ids=(lead,))
     async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
         await close.emails.create(lead_id=lead, status="draft", to=TO, subject="one")
-        await export_once(close, spec, path, resume=True)
+        await export_to(copy, close, spec, resume=True)
         for day in range(40):
             fake.advance(86400)
             await close.emails.create(lead_id=busy, status="draft", to=TO, subject=f"day {day}")
-            await export_once(close, spec, path, resume=True)
-        content = path.read_bytes()
-        await export_once(close, spec, path, resume=True)
-        assert path.read_bytes() == content
-        assert copy_of(path) == {i: e for i, e in (await close_state(close)).items() if e["lead_id"] == lead}
+            await export_to(copy, close, spec, resume=True)
+        before = copy.snapshot()
+        await export_to(copy, close, spec, resume=True)
+        assert copy.snapshot() == before
+        assert copy_of(copy) == {i: e for i, e in (await close_state(close)).items() if e["lead_id"] == lead}
 
 
-async def test_walking_a_copy_again_still_applies_the_deletions_since(tmp_path: Path) -> None:
+async def test_walking_a_copy_again_still_applies_the_deletions_since(copy: Copy) -> None:
     fake = FakeClose(seed=14)
     lead = fake.add_lead("Acme")["id"]
-    path = tmp_path / "copy.sqlite"
     spec = ExportSpec(what="emails")
     async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
         gone = await close.emails.create(lead_id=lead, status="draft", to=TO, subject="gone")
         await close.emails.create(lead_id=lead, status="draft", to=TO, subject="kept")
-        await export_once(close, spec, path, resume=True)
+        await export_to(copy, close, spec, resume=True)
         fake.advance(3600)
         await close.emails.delete(gone)
-        await export_once(close, spec, path)  # not resumed: walked again from scratch
-        assert gone.id not in copy_of(path)
-        assert copy_of(path) == await close_state(close)
+        await export_to(copy, close, spec)  # not resumed: walked again from scratch
+        assert gone.id not in copy_of(copy)
+        assert copy_of(copy) == await close_state(close)
 
 
 def test_overwriting_a_json_lines_file_another_export_holds_leaves_it_whole(tmp_path: Path) -> None:

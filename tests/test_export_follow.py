@@ -10,40 +10,30 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import anyio
-import orjson
 
 from closeasync import CloseAsync
 from closeasync.cli import ExitCode
-from closeasync.export import ExportSpec, ExportStats, SQLiteStore, run_export
+from closeasync.export import ExportSpec, ExportStats, async_store, run_export
 from closeasync.fake import FakeClose
+from tests.export_support import Copy
 from tests.served import ServedFake
 
 TO = ["Bob <bob@example.com>"]
 BOUND = 30.0
 
 
-def subjects(path: Path) -> dict[str, str]:
+def subjects(copy: Copy) -> dict[str, str]:
     """The subjects in the copy (none while the export has not made its table yet)."""
-    db = sqlite3.connect(path)
-    try:
-        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "email" not in tables:
-            return {}
-        return {i: orjson.loads(d).get("subject") for i, d in db.execute("SELECT id, data FROM email")}
-    finally:
-        db.close()
+    return {ident: row["data"].get("subject") for ident, row in copy.rows("email").items()}
 
 
-async def test_follow_applies_changes_made_while_it_runs(tmp_path: Path) -> None:
+async def test_follow_applies_changes_made_while_it_runs(copy: Copy) -> None:
     fake = FakeClose(seed=8)
     lead = fake.add_lead("Acme")["id"]
-    path = tmp_path / "copy.sqlite"
     saves: list[ExportStats] = []
     changed = anyio.Event()
     walked = anyio.Event()
@@ -58,7 +48,7 @@ async def test_follow_applies_changes_made_while_it_runs(tmp_path: Path) -> None
     async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
         first = await close.emails.create(lead_id=lead, status="draft", to=TO, subject="one")
         gone = await close.emails.create(lead_id=lead, status="draft", to=TO, subject="two")
-        store = SQLiteStore(path)
+        store = async_store(copy.store())
         with anyio.fail_after(BOUND):
             async with anyio.create_task_group() as group:
 
@@ -80,14 +70,13 @@ async def test_follow_applies_changes_made_while_it_runs(tmp_path: Path) -> None
                 await close.emails.delete(gone)
                 await changed.wait()
                 group.cancel_scope.cancel()
-        store.close()
-    assert subjects(path) == {first.id: "edited", new.id: "new"}
+        await store.aclose()
+    assert subjects(copy) == {first.id: "edited", new.id: "new"}
 
 
-def test_follow_as_a_command_until_interrupted(tmp_path: Path) -> None:
+def test_follow_as_a_command_until_interrupted(copy: Copy) -> None:
     fake = FakeClose(seed=9)
     lead = fake.add_lead("Acme")["id"]
-    path = tmp_path / "copy.sqlite"
     with ServedFake(fake) as served:
 
         async def create(subject: str) -> str:
@@ -101,14 +90,14 @@ def test_follow_as_a_command_until_interrupted(tmp_path: Path) -> None:
 
         ident = asyncio.run(create("one"))
         env = {**os.environ, "CLOSE_API_KEY": fake.api_key, "CLOSE_BASE_URL": served.base_url}
-        argv = [sys.executable, "-m", "closeasync", "export", "emails", "--to", str(path), "--follow"]
+        argv = [sys.executable, "-m", "closeasync", "export", "emails", *copy.args, "--follow"]
         process = subprocess.Popen([*argv, "--poll", "0.05"], env=env, stderr=subprocess.PIPE, text=True)
         try:
             with anyio.from_thread.start_blocking_portal() as portal:
 
                 async def until(check: str) -> None:
                     with anyio.fail_after(BOUND):
-                        while path.exists() is False or subjects(path).get(ident) != check:
+                        while subjects(copy).get(ident) != check:
                             assert process.poll() is None, process.communicate()[1]
                             await anyio.sleep(0.02)  # polling the copy, bounded by fail_after
 
@@ -125,4 +114,4 @@ def test_follow_as_a_command_until_interrupted(tmp_path: Path) -> None:
                 process.communicate(timeout=BOUND)  # reaps it and closes its pipe
     assert process.returncode == ExitCode.INTERRUPTED, err
     assert "interrupted" in err
-    assert subjects(path) == {ident: "edited"}
+    assert subjects(copy) == {ident: "edited"}

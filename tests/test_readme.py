@@ -5,7 +5,9 @@
 - Every other Python block runs, in README order, in one namespace (as a reader pastes them
   into one session); a parameterless ``test_*`` coroutine a block defines is run too.
 - The command examples run line by line against that served demo, the placeholders
-  (``api_...``, ``lead_...``, ``acti_...``) filled with its key and ids; the development
+  (``api_...``, ``lead_...``, ``acti_...``) filled with its key and ids; so do the
+  PostgreSQL section's commands, into a database of the tests' throwaway PostgreSQL
+  server, and its SQL query runs there with ``psql``; the development
   block names only nox sessions the noxfile defines. The
   blocks that are pytest tests using the plugin's fixtures run under pytest itself, in a
   fresh project in strict mode, in ``tests/test_pytest_plugin_strict.py``, which takes them
@@ -23,6 +25,8 @@ import re
 import signal
 import subprocess
 import sys
+import tomllib
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,7 @@ import pytest
 
 from closeasync import CloseAsync
 from closeasync.fake import DEFAULT_API_KEY
+from tests.postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -244,3 +249,60 @@ def test_the_development_block_names_real_nox_sessions() -> None:
     for group in named:
         for session in group.split():
             assert session.split("-")[0] in sessions, session
+
+
+def _postgres_blocks() -> tuple[str, str]:
+    """The PostgreSQL section's commands and its query."""
+    [commands] = [code for heading, _, code in blocks("bash") if heading.startswith("PostgreSQL")]
+    [query] = [code for heading, _, code in blocks("sql") if heading.startswith("PostgreSQL")]
+    return commands, query
+
+
+async def test_the_postgresql_commands_and_query_run_against_a_real_server(
+    served_demo: str, postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """The install line names the extra pyproject.toml declares; the export lines make a copy
+    of the served demo in a database of the tests' server (the second going on from the
+    first); the SQL block runs there with psql and answers what its comment says."""
+    commands, query = _postgres_blocks()
+    install, *lines = [line.split("  #")[0].strip() for line in commands.strip().splitlines()]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert install == 'pip install "closeasync[postgres]"'
+    assert extras["optional-dependencies"]["postgres"] == ["asyncpg>=0.30.0"]
+    database = await asyncio.to_thread(postgres_server.create_database)
+    try:
+        url = postgres_server.url(database)
+        setup = [line for line in lines if line.startswith("export ")]
+        runs = [
+            line.replace("postgresql://me@localhost:5432/crm", url) for line in lines if line not in setup
+        ]
+        assert len(runs) == 2
+        assert all(run.startswith("closeasync export ") and url in run for run in runs)
+        env = {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "CLOSE_API_KEY": DEFAULT_API_KEY,
+            "CLOSE_BASE_URL": served_demo,
+        }
+        for command in runs:
+            result = await asyncio.to_thread(
+                subprocess.run,
+                ["bash", "-c", "\n".join(["set -euo pipefail", *setup, command])],
+                env=env,
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+            )
+            assert result.returncode == 0, (command, result.stderr)
+        assert "resumed from the last export" in result.stdout
+        answer = await asyncio.to_thread(postgres_server.psql, database, query)
+        copied = await asyncio.to_thread(postgres_server.json, database, "SELECT data FROM close.email")
+    finally:
+        await asyncio.to_thread(postgres_server.drop_database, database)
+    async with CloseAsync(api_key=DEFAULT_API_KEY, base_url=served_demo) as close:
+        ids = {email.id async for email in close.emails.list()}
+    assert {row["data"]["id"] for row in copied} == ids  # the copy holds Close's emails
+    per = Counter((row["data"]["user_name"], row["data"]["status"]) for row in copied)
+    top = sorted(per.items(), key=lambda item: (-item[1], *item[0]))[:10]
+    assert answer.splitlines() == [f"{user}|{status}|{count}" for (user, status), count in top]
+    assert len(top) > 1

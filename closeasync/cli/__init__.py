@@ -30,7 +30,7 @@ __all__ = ["ExitCode", "build_parser", "main"]
 
 _DESCRIPTION = """\
 closeasync is an async, typed Python SDK for the Close CRM API. This command copies
-Close emails, SMS and other activities into SQLite or JSON Lines (resumably), prints
+Close emails, SMS and other activities into SQLite, PostgreSQL or JSON Lines (resumably), prints
 them as JSON, and runs an in-memory fake of Close (ids, status rules, validation,
 pagination and rate-limit headers as Close has them) so that all of it can be tried
 without an API key or a network."""

@@ -1,4 +1,4 @@
-"""``closeasync export``: emails, SMS or all activities into SQLite or JSON Lines, resumably."""
+"""``closeasync export``: emails, SMS or all activities into SQLite, PostgreSQL or JSON Lines, resumably."""
 
 from __future__ import annotations
 
@@ -12,15 +12,19 @@ from typing import Any
 
 from .. import RequestEvent
 from ..export import (
+    AsyncStore,
     ExportSpec,
     ExportStats,
     JsonLinesStore,
+    PostgresStore,
     Progress,
     SQLiteStore,
     Store,
     StoreBusyError,
     StoreError,
+    StoreWriteError,
     StreamStore,
+    async_store,
     run_export,
     summary,
 )
@@ -43,9 +47,10 @@ from ._common import (
 __all__ = ["add_export_command"]
 
 _DESCRIPTION = f"""\
-Copy Close emails, SMS or all activities into a SQLite database (a table per
-activity type, upserted by id, with the whole object as JSON in `data`) or a JSON
-Lines file, showing progress and a summary.
+Copy Close emails, SMS or all activities into a SQLite database or a PostgreSQL
+schema (a table per activity type, upserted by id, with the whole object as JSON in
+`data`) or a JSON Lines file, showing progress and a summary. PostgreSQL needs the
+asyncpg driver: pip install "closeasync[postgres]".
 
 The export walks the listing by creation date, then applies what Close's event
 log says changed meanwhile, and saves its resume point together with the rows.
@@ -65,6 +70,7 @@ examples:
   closeasync export emails --to close.sqlite
   closeasync export emails --to close.sqlite --since-last      # later: what is new or changed
   closeasync export emails --to close.sqlite --since-last --follow --poll 30
+  closeasync export activities --to postgresql://me@db.example.com/crm --schema close --since-last
   closeasync export activities --lead lead_abc --type Call --type Note --to lead.jsonl
   closeasync export sms --since 2026-01-01 --until 2026-02-01 --to - | jq .text
 
@@ -76,7 +82,7 @@ _JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 def add_export_command(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "export",
-        help="export emails, SMS or activities to SQLite or JSON Lines",
+        help="export emails, SMS or activities to SQLite, PostgreSQL or JSON Lines",
         description=_DESCRIPTION,
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -85,11 +91,19 @@ def add_export_command(commands: Any) -> None:
     parser.add_argument(
         "--to",
         required=True,
-        metavar="PATH",
-        help="the output: a .sqlite/.db file, a .jsonl file, or - for JSON Lines on standard output",
+        metavar="PATH|URL",
+        help=(
+            "the output: a .sqlite/.db file, a postgresql://user@host:port/db URL (the password "
+            "best in PGPASSWORD or ~/.pgpass), a .jsonl file, or - for JSON Lines on standard output"
+        ),
     )
     parser.add_argument(
         "--format", choices=("sqlite", "jsonl"), help="the output format (default: from the file name)"
+    )
+    parser.add_argument(
+        "--schema",
+        metavar="NAME",
+        help="PostgreSQL: the schema to write to, made if missing (default: the current one, usually public)",
     )
     filters = parser.add_argument_group("filters")
     filters.add_argument(
@@ -148,6 +162,10 @@ def add_export_command(commands: Any) -> None:
 
 
 def _format(args: argparse.Namespace) -> str:
+    if PostgresStore.is_url(args.to):
+        if args.format:
+            raise UsageError("--format is for files; a postgresql:// --to is PostgreSQL")
+        return "postgresql"
     if args.format:
         return str(args.format)
     if args.to == "-":
@@ -164,6 +182,12 @@ def _check_output(args: argparse.Namespace, form: str) -> None:
     """Refuse what can be known wrong before connecting (nothing is created or emptied)."""
     if args.overwrite and (args.since_last or args.follow):
         raise UsageError("--overwrite starts again and --since-last/--follow go on: give one of them")
+    if args.schema is not None and form != "postgresql":
+        raise UsageError("--schema is for a PostgreSQL output (--to postgresql://...)")
+    if form == "postgresql":
+        if args.overwrite:
+            raise UsageError("--overwrite is for JSON Lines; PostgreSQL rows are upserted by id")
+        return
     if args.to == "-":
         if form != "jsonl" or args.since_last or args.follow:
             raise UsageError("--to - writes JSON Lines to standard output, which cannot be resumed")
@@ -211,9 +235,11 @@ def _check_writable(path: Path, form: str) -> None:
         pass  # made by someone else since exists(): the store will find out what it is
 
 
-def _store(args: argparse.Namespace, form: str) -> Store:
+def _store(args: argparse.Namespace, form: str) -> Store | AsyncStore:
     if args.to == "-":
         return StreamStore(sys.stdout.buffer)
+    if form == "postgresql":
+        return PostgresStore(args.to, schema=args.schema)
     if form == "sqlite":
         return SQLiteStore(args.to)
     return JsonLinesStore(args.to, resume=args.since_last or args.follow, overwrite=args.overwrite)
@@ -233,9 +259,18 @@ def _spec(args: argparse.Namespace) -> ExportSpec:
     )
 
 
+def _target(args: argparse.Namespace) -> str:
+    """The output as messages name it (a URL without its password)."""
+    if args.to == "-":
+        return "standard output"
+    if PostgresStore.is_url(args.to):
+        return PostgresStore.shown_url(args.to) + (f" (schema {args.schema})" if args.schema else "")
+    return str(args.to)
+
+
 def _run(args: argparse.Namespace) -> int:
     stats = ExportStats()
-    target = "standard output" if args.to == "-" else args.to
+    target = _target(args)
     # The summary goes to standard output, unless the rows do.
     report = sys.stderr if args.to == "-" else sys.stdout
     show = sys.stderr.isatty() if args.progress is None else args.progress
@@ -246,7 +281,6 @@ def _run(args: argparse.Namespace) -> int:
         _check_output(args, form)
     except UsageError as exc:
         return fail("export", ExitCode.USAGE, str(exc))
-    stores: list[Store] = []
 
     def on_event(event: RequestEvent) -> None:
         stats.record(event)
@@ -263,18 +297,21 @@ def _run(args: argparse.Namespace) -> int:
     async def main() -> int:
         async with open_client(args, on_event=on_event, say=say) as close:
             spec.key(close)  # a filter Close refuses is refused before any file is touched
-            stores.append(_store(args, form))
-            await run_export(
-                close,
-                spec,
-                stores[0],
-                resume=args.since_last or args.follow,
-                stats=stats,
-                on_save=None if progress is None else progress.update,
-                poll=args.poll if args.follow else None,
-                # Standard output is one pass that cannot be resumed: the walk only.
-                changes=args.to != "-",
-            )
+            store = async_store(_store(args, form))
+            try:
+                await run_export(
+                    close,
+                    spec,
+                    store,
+                    resume=args.since_last or args.follow,
+                    stats=stats,
+                    on_save=None if progress is None else progress.update,
+                    poll=args.poll if args.follow else None,
+                    # Standard output is one pass that cannot be resumed: the walk only.
+                    changes=args.to != "-",
+                )
+            finally:
+                await store.aclose()  # in the loop: a database connection closes there
         return 0
 
     try:
@@ -303,15 +340,12 @@ def _run(args: argparse.Namespace) -> int:
         if stats.saved and args.to != "-":
             message += f"\n{stats.saved:,} rows were saved; run again with --since-last to go on from there"
         return fail("export", code, message)
-    finally:
-        for store in stores:
-            store.close()
     _finish(stats, spec, target, progress, report)
     return ExitCode.OK
 
 
 def _output_error(exc: Exception, target: str) -> tuple[ExitCode, str] | None:
-    if isinstance(exc, StoreBusyError):
+    if isinstance(exc, StoreBusyError | StoreWriteError):
         return ExitCode.FAILED, str(exc)
     if isinstance(exc, StoreError):
         return ExitCode.USAGE, str(exc)

@@ -1,4 +1,4 @@
-"""Export emails, SMS or all activities to SQLite or JSON Lines, resumably.
+"""Export emails, SMS or all activities to SQLite, PostgreSQL or JSON Lines, resumably.
 
 This is what ``closeasync export`` runs, and it uses only the public SDK: a sync walk
 (:meth:`close.emails.sync() <closeasync.resources.emails.EmailsResource.sync>`), then a
@@ -19,32 +19,41 @@ A resumed export brings the copy up to date: a run that was interrupted is finis
 first, activities created since the last run are added, and every edit and deletion the
 event log recorded since is applied (edited objects fetched again, deleted ones removed
 and recorded). A store keeps an :class:`ExportState` (both cursors) per export.
+
+The SQLite and JSON Lines stores are synchronous (:class:`Store`); :class:`PostgresStore`
+(the ``postgres`` extra: asyncpg) is an :class:`AsyncStore`, closed with ``await
+store.aclose()``. :func:`run_export` takes either (:func:`async_store` is how).
 """
 
 from __future__ import annotations
 
+from ._postgres import PostgresStore
 from ._progress import Progress, summary
 from ._runner import ExportStats, run_export
 from ._spec import ExportSpec, What
 from ._sqlite import SQLiteStore
 from ._state import Deletion, ExportState
 from ._stores import JsonLinesStore, StreamStore
-from ._stores_base import Store, StoreBusyError, StoreError
+from ._stores_base import AsyncStore, Store, StoreBusyError, StoreError, StoreWriteError, async_store
 from ._tables import table_for
 
 __all__ = [
+    "AsyncStore",
     "Deletion",
     "ExportSpec",
     "ExportState",
     "ExportStats",
     "JsonLinesStore",
+    "PostgresStore",
     "Progress",
     "SQLiteStore",
     "Store",
     "StoreBusyError",
     "StoreError",
+    "StoreWriteError",
     "StreamStore",
     "What",
+    "async_store",
     "run_export",
     "summary",
     "table_for",

@@ -32,7 +32,8 @@ class Progress:
 
     On a terminal it redraws one line in place, at most ``1/refresh`` times a second.
     Elsewhere (a log file, a pipe) it writes a line after the first save and then at
-    most one every ``interval`` seconds, so logs stay short.
+    most one every ``interval`` seconds, so logs stay short. The first save that counts
+    rows is always shown, even right after a line drawn for a wait.
     """
 
     def __init__(
@@ -43,13 +44,16 @@ class Progress:
         self._every = refresh if terminal else interval
         self._last = -float("inf")
         self._drawn = False
+        self._shown_saved = False
 
     def update(self, stats: ExportStats) -> None:
-        """Called after every save; draws when it is time to."""
+        """Called after every save (and during waits); draws when it is time to."""
         now = time.monotonic()
-        if now - self._last < self._every:
+        first_rows = stats.saved > 0 and not self._shown_saved
+        if now - self._last < self._every and not first_rows:
             return
         self._last = now
+        self._shown_saved = self._shown_saved or stats.saved > 0
         self._draw(stats)
 
     def _draw(self, stats: ExportStats) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import attrs
 
 from .. import ChangeCursor, ChangeFeed, SyncCursor, SyncIterator
@@ -15,7 +16,7 @@ from ..models import Event, to_dict
 from ._changes import Walked, changes_of
 from ._spec import ExportSpec
 from ._state import Deletion, ExportState
-from ._stores_base import Store
+from ._stores_base import AsyncStore, Store, async_store
 from ._tables import UNTYPED
 
 if TYPE_CHECKING:
@@ -27,8 +28,8 @@ __all__ = ["ExportStats", "run_export"]
 SAVE_EVERY = 500
 
 
-#: ``save(rows, deletions)``: write them with the current state, as one unit.
-Save = Callable[[list[dict[str, Any]], "list[Deletion] | None"], None]
+#: ``await save(rows, deletions)``: write them with the current state, as one unit.
+Save = Callable[[list[dict[str, Any]], "list[Deletion] | None"], Awaitable[None]]
 
 
 @attrs.define
@@ -94,7 +95,7 @@ class ExportStats:
 async def run_export(
     close: CloseAsync,
     spec: ExportSpec,
-    store: Store,
+    store: Store | AsyncStore,
     *,
     resume: bool = False,
     stats: ExportStats | None = None,
@@ -105,6 +106,9 @@ async def run_export(
     clock: Callable[[], datetime] | None = None,
 ) -> ExportStats:
     """Export what ``spec`` selects into ``store`` and keep it equal to Close; return what was done.
+
+    ``store`` is a :class:`Store` (SQLite, JSON Lines) or an :class:`AsyncStore`
+    (PostgreSQL); the caller opens it and closes it.
 
     A first run (or one without ``resume``) walks everything by creation date. With
     ``resume`` the export goes on from the state ``store`` saved for the same listing,
@@ -138,7 +142,8 @@ async def run_export(
     """
     stats = stats if stats is not None else ExportStats()
     key = spec.key(close)
-    previous = store.saved_state(key)
+    output = async_store(store)
+    previous = await output.saved_state(key)
     saved = previous if resume else None
     # Close's clock as the walk starts: what existed then the walk lists, so its creation
     # events need no fetch (as for sync(), an object Close's list index shows late is the
@@ -165,12 +170,15 @@ async def run_export(
     walk = spec.open(close, start)
     last = saved
 
-    def save(records: list[dict[str, Any]], deletions: list[Deletion] | None = None) -> None:
+    async def save(records: list[dict[str, Any]], deletions: list[Deletion] | None = None) -> None:
         nonlocal last
         state = ExportState(walk=walk.cursor, changes=feed.cursor if feed is not None else kept_changes)
         if not records and not deletions and state == last:
             return  # nothing new: the copy and its state stay as they are
-        store.save(records, state, key, deletions or ())
+        # Shielded: a save that has begun is one transaction, committed whole even when the
+        # run is being cancelled (the save after a Ctrl-C is what keeps the rows received).
+        with anyio.CancelScope(shield=True):
+            await output.save(records, state, key, deletions or ())
         last = state
         stats.saved += len(records)
         if on_save is not None:
@@ -182,7 +190,7 @@ async def run_export(
         walked = (saved.walk.watermark if saved is not None else None, started, walk.cursor.watermark)
         await _follow(close, spec, feed, stats, save, save_every, walked)
         if _aged(last, feed.cursor):
-            save([], None)  # nothing changed, but the copy is a day further: keep it within 30 days
+            await save([], None)  # nothing changed, but the copy is a day further: keep it within 30 days
     stats.finished = True
     return stats
 
@@ -202,16 +210,16 @@ async def _walk(walk: SyncIterator[Any], stats: ExportStats, save: Save, save_ev
             # The page is used up and the next item means a request: save before waiting,
             # so a run killed while it waits loses nothing it had received.
             if walk.buffered == 0 or len(batch) >= save_every:
-                save(batch, None)
+                await save(batch, None)
                 batch = []
     except BaseException:
         # The cursor covers exactly the items handed out, all of them in the batch or
         # saved: saving now keeps the work of an interrupted run (Ctrl-C, a lost network).
         if batch:
-            save(batch, None)
+            await save(batch, None)
         raise
     stats.pages = walk.requests
-    save(batch, None)  # also the final cursor: the walk's top becomes the watermark
+    await save(batch, None)  # also the final cursor: the walk's top becomes the watermark
 
 
 async def _follow(
@@ -232,7 +240,7 @@ async def _follow(
         stats.events += len(events)
         stats.updated += len(found.upserts)
         stats.deleted += len(found.deletions)
-        save(found.upserts, found.deletions)
+        await save(found.upserts, found.deletions)
         events = []
 
     async for event in feed:

@@ -1,4 +1,4 @@
-"""How activities map to SQLite tables: one table per ``_type``, a few columns, the raw JSON."""
+"""How activities map to tables (SQLite and PostgreSQL): one per ``_type``, a few columns, the JSON."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["COMMON_COLUMNS", "UNTYPED", "columns_for", "row_values", "table_for"]
+__all__ = ["COMMON_COLUMNS", "JSON_COLUMNS", "UNTYPED", "columns_for", "row_values", "table_for"]
 
 #: The ``_type`` (and table) of an activity that arrived without one.
 UNTYPED = "activity"
@@ -69,6 +69,8 @@ TYPE_COLUMNS: dict[str, tuple[str, ...]] = {
     "opportunity_status_change": ("old_status_label", "new_status_label", "opportunity_id"),
     "task_completed": ("task_id", "task_text"),
 }
+#: Lifted columns whose value is a list: a store with typed columns gives them a JSON type.
+JSON_COLUMNS = frozenset({"to", "cc", "bcc"})
 _BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NOT_NAME = re.compile(r"[^a-z0-9_]")
 

@@ -1,0 +1,248 @@
+"""What only the PostgreSQL copy has: its URL and password, its schema, its lock, its types,
+its indexes, its driver as an extra. Against the tests' throwaway server, never a mock.
+
+The behaviour every store shares (the rows, resuming, kills, changes) is tested for each
+store by the export tests, parametrized by ``copy``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from closeasync import SyncCursor
+from closeasync.cli import ExitCode, main
+from closeasync.export import PostgresStore, StoreError
+from closeasync.fake import FakeClose
+from closeasync.fake.demo import load_demo
+from tests import postgres_server
+from tests.export_support import PostgresCopy, by_table, sorted_ids
+from tests.postgres_server import PostgresServer, Unavailable
+from tests.served import ServedFake
+
+SECRET = "hunter2SECRET"
+INSTALL = 'pip install "closeasync[postgres]"'
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[ServedFake]:
+    fake = FakeClose(seed=17)
+    load_demo(fake, leads=8)
+    with ServedFake(fake) as served:
+        monkeypatch.setenv("CLOSE_API_KEY", fake.api_key)
+        monkeypatch.setenv("CLOSE_BASE_URL", served.base_url)
+        yield served
+
+
+@pytest.fixture
+def database(postgres_server: PostgresServer) -> Iterator[str]:
+    name = postgres_server.create_database()
+    yield name
+    postgres_server.drop_database(name)
+
+
+def chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """An exception and every one it carries (cause and context)."""
+    while exc is not None:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def test_an_export_into_a_schema_shows_the_url_without_its_password(
+    served: ServedFake,
+    postgres_server: PostgresServer,
+    database: str,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = postgres_server.url(database, password=SECRET)  # accepted (trust) and never shown
+    argv = ["export", "activities", "--to", url, "--schema", "Close Copy", "--progress"]
+    assert main(argv) == ExitCode.OK
+    out, err = capsys.readouterr()
+    shown = f"postgresql://postgres@127.0.0.1:{postgres_server.port}/{database}"
+    assert f"Exported {len(served.fake.activities):,} activities to {shown} (schema Close Copy) in " in out
+    copy = PostgresCopy(postgres_server, database, "Close Copy")
+    assert copy.ids() == sorted_ids(by_table(served.fake))
+    assert PostgresCopy(postgres_server, database).ids() == {}  # nothing in the default schema
+    # postgres:// names it too; the run goes on from the copy's resume point.
+    again = [
+        "export",
+        "activities",
+        "--to",
+        url.replace("postgresql://", "postgres://"),
+        "--schema",
+        "Close Copy",
+    ]
+    assert main([*again, "--since-last"]) == ExitCode.OK
+    out2, err2 = capsys.readouterr()
+    assert "resumed from the last export" in out2
+    assert SECRET not in out + err + out2 + err2 + caplog.text
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("{server}/no_such_database", 'database "no_such_database" does not exist'),
+        ("postgresql://postgres:{secret}@127.0.0.1:{closed}/db", "cannot connect to postgresql://postgres@"),
+        ("{plain}/postgres?password={secret}&sslmode=disable", None),
+        ("postgresql://postgres:{secret}@[::1/db", "Invalid IPv6 URL"),  # a URL that does not parse
+    ],
+)
+def test_a_database_that_cannot_be_used_is_a_usage_error_and_the_password_never_shows(
+    served: ServedFake,
+    postgres_server: PostgresServer,
+    capsys: pytest.CaptureFixture[str],
+    where: str,
+    message: str | None,
+) -> None:
+    server = postgres_server.url("", password=SECRET).rstrip("/")
+    plain = postgres_server.url("").rstrip("/")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]  # nobody listens there
+    url = where.format(server=server, plain=plain, secret=SECRET, closed=closed)
+    code = main(["export", "sms", "--to", url, "--schema", "crm"])
+    out, err = capsys.readouterr()
+    assert SECRET not in out + err
+    if message is None:  # a password in the query works, and is not shown either
+        assert code == ExitCode.OK, err
+        assert "to postgresql://postgres@127.0.0.1:" in out
+        return
+    assert code == ExitCode.USAGE
+    assert message in err
+    assert "cannot connect to postgresql://postgres@" in err
+    assert "Traceback" not in err
+
+
+async def test_a_store_keeps_its_password_out_of_its_repr_and_its_errors(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.url("no_such_database", password=SECRET)
+    store = PostgresStore(url, schema="crm")
+    assert SECRET not in repr(store)
+    assert repr(store) == f"PostgresStore('{postgres_server.url('no_such_database')}', schema='crm')"
+    with pytest.raises(StoreError, match="does not exist") as refused:
+        await store.saved_state("sms")
+    await store.aclose()
+    for exc in chain(refused.value):  # chained to nothing of the driver's
+        assert exc is refused.value
+        assert SECRET not in str(exc) + repr(exc)
+
+
+async def test_two_schemas_are_two_copies_written_at_once(
+    postgres_server: PostgresServer, database: str
+) -> None:
+    url, cursor = postgres_server.url(database), SyncCursor(scope="/activity/sms/")
+    first, second = PostgresStore(url, schema="one"), PostgresStore(url, schema="two")
+    try:
+        await first.save([{"_type": "SMS", "id": "acti_1"}], cursor, "sms")
+        await second.save([{"_type": "SMS", "id": "acti_2"}], cursor, "sms")  # not busy: another schema
+        assert await first.row_ids() == {"sms": {"acti_1"}}
+        assert await second.counts() == {"sms": 1}
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+async def test_the_columns_are_typed_for_postgresql(postgres_server: PostgresServer, database: str) -> None:
+    """Close's strings stay text (exactly as sent), lists are jsonb, data is the object as jsonb."""
+    email = {
+        "_type": "Email",
+        "id": "acti_1",
+        "date_created": "2026-01-05T09:30:00.123456+00:00",
+        "to": ["Bob <bob@example.com>"],
+        "cc": [],
+        "subject": "Hi",
+        "envelope": {"is_autoreply": False, "sender": [{"email": "me@example.com"}]},
+    }
+    store = PostgresStore(postgres_server.url(database))
+    try:
+        await store.save([email], SyncCursor(scope="/activity/email/"), "emails")
+    finally:
+        await store.aclose()
+    types = postgres_server.json(
+        database,
+        "SELECT column_name AS name, data_type AS type FROM information_schema.columns "
+        "WHERE table_name = 'email'",
+    )
+    kinds = {row["name"]: row["type"] for row in types}
+    assert kinds["id"] == kinds["date_created"] == kinds["subject"] == "text"
+    assert kinds["to"] == kinds["cc"] == kinds["data"] == "jsonb"
+    assert kinds["exported_at"] == "timestamp with time zone"
+    [row] = postgres_server.json(database, 'SELECT date_created, data, "to" FROM email')
+    assert row == {"date_created": email["date_created"], "data": email, "to": email["to"]}
+    # jsonb operators work on the copy: containment in data, membership in a list column.
+    query = (
+        'SELECT id FROM email WHERE data @> \'{"envelope": {"is_autoreply": false}}\' '
+        "AND \"to\" ? 'Bob <bob@example.com>'"
+    )
+    assert postgres_server.json(database, query) == [{"id": "acti_1"}]
+
+
+def test_every_table_is_indexed_by_lead_and_creation_date(
+    served: ServedFake, postgres_server: PostgresServer, database: str
+) -> None:
+    assert main(["export", "activities", "--to", postgres_server.url(database)]) == ExitCode.OK
+    indexes = postgres_server.json(
+        database, "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+    )
+    tables = {row["tablename"] for row in indexes} - {"closeasync_exports", "closeasync_deletions"}
+    assert len(tables) >= 8  # a table per type
+    for table in tables:
+        named = {row["indexname"] for row in indexes if row["tablename"] == table}
+        assert {f"idx_{table}_lead_id", f"idx_{table}_date_created", f"{table}_pkey"} <= named, table
+    lead = postgres_server.json(database, "SELECT lead_id FROM email LIMIT 1")[0]["lead_id"]
+    # With sequential scans ruled out (the tables are small), the planner reaches for the indexes.
+    plans = postgres_server.psql(
+        database,
+        "SET enable_seqscan = off; "
+        f"EXPLAIN SELECT * FROM email WHERE lead_id = '{lead}'; "
+        "EXPLAIN SELECT * FROM sms WHERE date_created >= '2026-01-01'",
+    )
+    assert "idx_email_lead_id" in plans
+    assert "idx_sms_date_created" in plans
+
+
+def test_without_the_driver_the_message_says_what_to_install(
+    served: ServedFake, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "asyncpg", None)  # as if the extra were not installed
+    with pytest.raises(StoreError, match="needs the asyncpg driver") as missing:
+        PostgresStore("postgresql://me@db.example.com/crm")
+    assert INSTALL in str(missing.value)
+    assert main(["export", "emails", "--to", "postgresql://me@127.0.0.1:9/crm"]) == ExitCode.USAGE
+    assert INSTALL in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url", ["close.sqlite", "postgresql:/missing-slash", "mysql://me@db/crm"])
+def test_only_a_postgresql_url_makes_a_postgresql_store(url: str) -> None:
+    assert not PostgresStore.is_url(url)
+    with pytest.raises(StoreError, match="postgresql://"):
+        PostgresStore(url)
+
+
+@pytest.mark.parametrize(
+    ("required", "outcome"), [(None, pytest.skip.Exception), ("1", pytest.fail.Exception)]
+)
+def test_the_server_fixture_skips_only_where_postgresql_is_missing_unless_required(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, required: str | None, outcome: type[BaseException]
+) -> None:
+    """Where neither pg_config nor initdb is found: skipped with the reason, or with
+    CLOSEASYNC_REQUIRE_POSTGRES=1 (``.ci/run``) a failure."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no PostgreSQL
+    if required is None:
+        monkeypatch.delenv(postgres_server.REQUIRE, raising=False)
+    else:
+        monkeypatch.setenv(postgres_server.REQUIRE, required)
+    with pytest.raises(Unavailable):
+        postgres_server.find_bindir()
+    with pytest.raises(outcome, match="no PostgreSQL binaries"):
+        next(postgres_server.session_server())
+    assert os.environ["PATH"] == str(tmp_path)
