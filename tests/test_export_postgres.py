@@ -246,3 +246,31 @@ def test_the_server_fixture_skips_only_where_postgresql_is_missing_unless_requir
     with pytest.raises(outcome, match="no PostgreSQL binaries"):
         next(postgres_server.session_server())
     assert os.environ["PATH"] == str(tmp_path)
+
+
+async def test_a_nul_character_is_stored_as_the_replacement_character(
+    postgres_server: PostgresServer, database: str
+) -> None:
+    """PostgreSQL text cannot hold U+0000: refusing the row would stop every run at it, so
+    the copy holds U+FFFD there (keys and nested values too) and goes on."""
+    email = {
+        "_type": "Email",
+        "id": "acti_1",
+        "subject": "a\x00b",
+        "envelope": {"odd\x00key": ["x\x00"]},
+        "body_text": "a literal \\u0000 stays as written",
+    }
+    store = PostgresStore(postgres_server.url(database))
+    try:
+        await store.save([email], SyncCursor(scope="/activity/email/"), "emails")
+        await store.save([{"_type": "Email", "id": "acti_2"}], SyncCursor(scope="/activity/email/"), "emails")
+        assert await store.row_ids() == {"email": {"acti_1", "acti_2"}}
+    finally:
+        await store.aclose()
+    [row] = postgres_server.json(database, "SELECT subject, data FROM email WHERE id = 'acti_1'")
+    assert row["subject"] == "a\ufffdb"
+    assert row["data"] == {
+        **email,
+        "subject": "a\ufffdb",
+        "envelope": {"odd\ufffdkey": ["x\ufffd"]},
+    }

@@ -94,13 +94,35 @@ def _lock_key(schema: str) -> int:
     return key - (1 << 32) if key >= 1 << 31 else key
 
 
+def _without_nul(value: Any) -> Any:
+    """``value`` with every U+0000 in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def _pages(records: Sequence[Mapping[str, Any]]) -> dict[str, list[list[str | None]]]:
-    """The rows of each table, an id once (the last one wins, as upserting one by one would)."""
+    """The rows of each table, an id once (the last one wins, as upserting one by one would).
+
+    PostgreSQL's ``text`` and ``jsonb`` cannot hold U+0000, which JSON (and so Close) may
+    carry: refusing the row would stop the copy at it on every run, so that one character
+    is stored as U+FFFD, the replacement character (the SQLite and JSON Lines copies keep
+    it). The test is one substring search of the JSON already made (``\\u0000`` is how
+    orjson writes it; a false alarm on a literal backslash only costs a walk).
+    """
     by_table: dict[str, dict[str | None, list[str | None]]] = {}
     for record in records:
         table = table_for(str(record.get("_type") or UNTYPED))
+        data = orjson.dumps(record).decode()
+        if "\\u0000" in data:
+            record = _without_nul(record)
+            data = orjson.dumps(record).decode()
         values = pg_values(columns_for(table), record)
-        values.append(orjson.dumps(record).decode())
+        values.append(data)
         by_table.setdefault(table, {})[values[0]] = values
     return {table: list(rows.values()) for table, rows in by_table.items()}
 
