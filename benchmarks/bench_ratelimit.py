@@ -12,8 +12,18 @@ the other against the same limit:
   and it asks again at once (up to ``max_retries=5`` times, then raises).
 
 For each: calls that returned, calls that failed, requests the server saw, how many were
-429s, and the achieved rate as a fraction of R. Results are printed and appended to
-``benchmarks/RESULTS.md`` with the machine, the versions and the command to rerun::
+429s, and the achieved rate as a fraction of R.
+
+Then two scenarios of issue #20 (``_ratelimit_scenarios.py``), each against the behaviour
+before it in the same process: a **cold start** (``--cold-tasks`` GETs at once from a new
+client against ``--cold-rate`` per ``--cold-window`` s: share of 429s and time to finish,
+with slow start and with every request at once), and a **budget no longer announced**
+(a ``--storm`` s storm of 429s announcing ``limit=--storm-limit``, then answers without
+any ``RateLimit``, during a listing of ``--pages`` pages: time to finish with the learnt
+budget lapsing, kept, and with a storm that sends only ``Retry-After``).
+
+Results are printed and appended to ``benchmarks/RESULTS.md`` with the machine, the
+versions and the command to rerun (``--scenarios`` picks some)::
 
     python benchmarks/bench_ratelimit.py --rate 200 --window 0.1 --seconds 5 --concurrency 20
 
@@ -27,21 +37,20 @@ import asyncio
 import os
 import platform
 import shlex
-import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import attrs
-from _common import cpu_model, table
+from _common import append_results, cpu_model, table
+from _ratelimit_scenarios import HEADER as SCENARIO_HEADER
+from _ratelimit_scenarios import ScenarioRun, StormFake, cold_start, storm_listing
 from closeio_api import API, APIError
 
 from closeasync import CloseAsync, CloseError
-from closeasync.fake import FakeClose, FakeRequest, Outcome
 from closeasync.fake.app import serve
 
 GROUP = "GET /activity/email/{id}/"
@@ -50,18 +59,9 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 GRACE = 30.0
 
 
-class CountingFake(FakeClose):
-    """A FakeClose that counts every request it answers (thread-safe: closeio is in a thread)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._lock = threading.Lock()
-        self.received = 0
-
-    def handle(self, request: FakeRequest) -> Outcome:
-        with self._lock:
-            self.received += 1
-        return super().handle(request)
+#: The fake counts every request it answers (thread-safe: closeio is in a thread).
+CountingFake = StormFake
+SCENARIOS = ("goodput", "cold-start", "lapse")
 
 
 @attrs.frozen
@@ -180,9 +180,21 @@ def rerun_command(args: argparse.Namespace) -> str:
         "--concurrency": str(args.concurrency),
         "--max-calls": str(args.max_calls),
         "--separator": args.separator,
+        "--cold-tasks": str(args.cold_tasks),
+        "--cold-rate": f"{args.cold_rate:g}",
+        "--cold-window": f"{args.cold_window:g}",
+        "--storm": f"{args.storm:g}",
+        "--storm-limit": str(args.storm_limit),
+        "--pages": str(args.pages),
     }
     return shlex.join(
-        ["python", "benchmarks/bench_ratelimit.py", *(x for kv in settings.items() for x in kv)]
+        [
+            "python",
+            "benchmarks/bench_ratelimit.py",
+            *(x for kv in settings.items() for x in kv),
+            "--scenarios",
+            *args.scenarios,
+        ]
     )
 
 
@@ -209,37 +221,92 @@ def write_results(args: argparse.Namespace, limit: str, runs: Sequence[Run], rat
     RESULTS.write_text(existing.rstrip("\n") + "\n\n" + "\n".join(section))
 
 
-async def main(args: argparse.Namespace) -> None:
+async def goodput(args: argparse.Namespace, fake: CountingFake, base_url: str, email: str) -> None:
     budget = max(1, round(args.rate * args.window))
     rate = budget / args.window  # what the fake enforces, after rounding the budget
-    fake = CountingFake(seed=1)
-    lead = fake.add_lead("Bench")["id"]
-    email = fake.add_activity("Email", lead_id=lead, status="draft", subject="Benchmark")["id"]
     fake.rate_limits.set(GROUP, budget=budget, window=args.window, separator=args.separator)
     limit = (
         f"{budget} requests per {args.window:g} s on {GROUP} (R = {rate:g}/s), "
         f"RateLimit header with {args.separator!r}"
     )
-    runs = []
-    async with serve(fake, host="127.0.0.1") as server:
-        runs.append(
-            await run_closeasync(
-                fake,
-                server.base_url,
-                email,
-                concurrency=args.concurrency,
-                seconds=args.seconds,
-                max_calls=args.max_calls,
-            )
+    runs = [
+        await run_closeasync(
+            fake,
+            base_url,
+            email,
+            concurrency=args.concurrency,
+            seconds=args.seconds,
+            max_calls=args.max_calls,
         )
-        await asyncio.sleep(2 * args.window)  # let the limit's window run out between clients
-        runs.append(
-            await run_closeio(fake, server.base_url, email, seconds=args.seconds, max_calls=args.max_calls)
-        )
+    ]
+    await asyncio.sleep(2 * args.window)  # let the limit's window run out between clients
+    runs.append(await run_closeio(fake, base_url, email, seconds=args.seconds, max_calls=args.max_calls))
+    fake.rate_limits.clear()
     print(f"Limit: {limit}; {args.seconds:g} s per client")
     print(table([HEADER, *(run.row(rate) for run in runs)], markdown=False))
     if not args.no_write:
         write_results(args, limit, runs, rate)
+
+
+async def issue_20(args: argparse.Namespace, fake: CountingFake, base_url: str, email: str) -> None:
+    """The cold start and the budget no longer announced, each now and as before."""
+    runs: list[ScenarioRun] = []
+    if "cold-start" in args.scenarios:
+        budget = max(1, round(args.cold_rate * args.cold_window))
+        for slow_start in (True, False):
+            runs.append(
+                await cold_start(
+                    fake,
+                    base_url,
+                    email,
+                    tasks=args.cold_tasks,
+                    budget=budget,
+                    window=args.cold_window,
+                    slow_start=slow_start,
+                )
+            )
+            await asyncio.sleep(2 * args.cold_window)  # the fake's window runs out
+        fake.rate_limits.clear()
+    if "lapse" in args.scenarios:
+        fake.storm_limit = args.storm_limit
+        for header, lapse in ((True, True), (True, False), (False, True)):
+            runs.append(
+                await storm_listing(
+                    fake, base_url, pages=args.pages, storm=args.storm, header=header, lapse=lapse
+                )
+            )
+    if not runs:
+        return
+    print(table([SCENARIO_HEADER, *(run.row() for run in runs)], markdown=False))
+    if not args.no_write:
+        append_results(
+            "Rate limits: a cold start, and a budget no longer announced (#20)",
+            rerun_command(args),
+            ["Server: the fake served on 127.0.0.1 (aiohttp.web), real time"],
+            [
+                table([SCENARIO_HEADER, *(run.row() for run in runs)], markdown=True),
+                "",
+                "`429 share` is among all requests the server saw. `reference s`: for the cold start, "
+                "ideal pacing (the last request going at the start of the last window it needs); for "
+                'the storm, its length (nothing can finish sooner). "before" runs the same client '
+                "with the old behaviour switched back on in this process (a pacer without slow start; "
+                "`GroupPacer.silent` as a no-op).",
+            ],
+        )
+
+
+async def main(args: argparse.Namespace) -> None:
+    fake = CountingFake(seed=1)
+    lead = fake.add_lead("Bench")["id"]
+    email = fake.add_activity("Email", lead_id=lead, status="draft", subject="Benchmark")["id"]
+    if "lapse" in args.scenarios:
+        for index in range(args.pages - 1):  # a listing of exactly --pages pages of one email
+            fake.add_activity("Email", lead_id=lead, status="draft", subject=f"Page {index}")
+    async with serve(fake, host="127.0.0.1") as server:
+        if "goodput" in args.scenarios:
+            await goodput(args, fake, server.base_url, email)
+        await issue_20(args, fake, server.base_url, email)
+    if not args.no_write:
         print(f"Appended to {RESULTS}")
 
 
@@ -251,10 +318,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=20, help="closeasync's concurrent tasks (20)")
     parser.add_argument("--max-calls", type=int, default=100_000, help="a cap on each client's calls")
     parser.add_argument("--separator", choices=[",", ";"], default=",", help="RateLimit header form")
+    parser.add_argument("--cold-tasks", type=int, default=60, help="cold start: GETs at once (60)")
+    parser.add_argument("--cold-rate", type=float, default=10.0, help="cold start: requests per second (10)")
+    parser.add_argument("--cold-window", type=float, default=1.0, help="cold start: the window in s (1)")
+    parser.add_argument("--storm", type=float, default=2.0, help="lapse: seconds of 429s (2)")
+    parser.add_argument("--storm-limit", type=int, default=50, help="lapse: the limit the 429s announce (50)")
+    parser.add_argument("--pages", type=int, default=400, help="lapse: pages of the listing (400)")
+    parser.add_argument(
+        "--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS), help="which to run (all)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.window <= 0 or args.seconds <= 0 or args.concurrency < 1 or args.max_calls < 1:
         parser.error("--rate, --window, --seconds, --concurrency and --max-calls must be positive")
+    if min(args.cold_tasks, args.storm_limit, args.pages) < 1 or min(args.cold_rate, args.cold_window) <= 0:
+        parser.error("--cold-tasks, --cold-rate, --cold-window, --storm-limit and --pages must be positive")
+    if args.storm < 0:
+        parser.error("--storm is 0 or more")
     return args
 
 

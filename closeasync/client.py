@@ -69,8 +69,9 @@ class CloseAsync:
             ``RetryPolicy(max_attempts=1)`` turns retries off.
         max_concurrency: most requests in flight at once (default: ``max_connections``).
         pace_rate_limits: hold requests back while Close's ``RateLimit`` header says the
-            endpoint group's budget is spent, so tasks wait instead of meeting 429s
-            (False sends regardless and only a 429 makes them wait).
+            endpoint group's budget is spent, so tasks wait instead of meeting 429s, and
+            while a group's budget is still unknown send its first request alone (its
+            answer tells the budget). False sends regardless and only a 429 makes them wait.
         on_event: called with a :class:`RequestEvent` for every attempt, response,
             retry, rate-limit wait and give-up (for metrics).
 

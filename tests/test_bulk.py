@@ -81,7 +81,8 @@ async def test_get_many_batches_and_bounds_concurrency() -> None:
     """250 ids: three lookups of at most 100, never more than `concurrency` in flight."""
     fake, _, ids = fake_with_emails(250)
     gate = Gate(fake.transport(), together=2)  # every request waits until 2 are in flight
-    async with connect(fake, gate) as close:
+    # No slow start (which sends a group's first request alone): this transport answers none alone.
+    async with connect(fake, gate, pace_rate_limits=False) as close:
         with anyio.fail_after(BOUND):
             result = await close.emails.get_many(reversed(ids), concurrency=2)
     assert list(result.ok) == ids[::-1]
@@ -197,7 +198,8 @@ async def test_create_many_keeps_at_most_concurrency_in_flight() -> None:
     fake = FakeClose(seed=6)
     lead = fake.add_lead("Acme")["id"]
     gate = Gate(fake.transport(), together=3)
-    async with connect(fake, gate) as close:
+    # No slow start (which sends a group's first request alone): this transport answers none alone.
+    async with connect(fake, gate, pace_rate_limits=False) as close:
         with anyio.fail_after(BOUND):
             result = await close.emails.create_many(
                 [{"lead_id": lead, "status": "draft", "subject": str(i)} for i in range(40)], concurrency=3

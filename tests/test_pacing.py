@@ -18,7 +18,8 @@ import anyio.lowlevel
 import pytest
 
 from closeasync import RateLimitError
-from closeasync.pipeline.pacing import GroupPacer, RateLimitState
+from closeasync.pipeline.budget import GroupPacer
+from closeasync.pipeline.pacing import RateLimitState
 from closeasync.pipeline.ratelimit import RateLimit
 
 GROUP = "GET /activity/email/"
@@ -159,8 +160,9 @@ def test_rejected_blocks_even_unpaced() -> None:
 
 
 async def test_unknown_groups_never_sleep() -> None:
+    """Without slow start (``first_window=None``), a group nobody told anything goes unpaced."""
     vt = VirtualTime()
-    limits = state(vt)
+    limits = state(vt, first_window=None)
     waited: list[float] = []
 
     async def one() -> None:
@@ -263,8 +265,10 @@ async def test_429_stops_its_group_only() -> None:
 
     def request(group: str) -> Callable[[], Awaitable[None]]:
         async def go() -> None:
-            await limits.turn(group).wait()
-            went[group].append(vt.now)
+            with limits.turn(group) as turn:
+                await turn.wait()
+                went[group].append(vt.now)
+                turn.answered(())  # the other group's first answer opens its slow start
 
         return go
 
@@ -441,9 +445,10 @@ async def test_limiter_caps_work_in_flight() -> None:
 
 async def test_requests_in_flight_are_taken_off_what_an_answer_says_is_left() -> None:
     """Close's ``remaining`` counts only what reached it: requests still on their way are
-    taken off too, so a cold start does not overrun the window."""
+    taken off too, so a cold start does not overrun the window (here without slow start,
+    which would send only one before the first answer)."""
     vt = VirtualTime()
-    limits = state(vt)
+    limits = state(vt, first_window=None)
     turns = [limits.turn(GROUP) for _ in range(5)]
     for turn in turns:  # five go out before any answer: nothing is known yet
         assert await turn.wait() == 0.0
@@ -457,7 +462,7 @@ async def test_more_in_flight_than_is_left_leaves_nothing_not_a_debt() -> None:
     """An answer leaving fewer units than requests in flight spends the budget, no further:
     the next window's first answer is then taken as it is."""
     vt = VirtualTime()
-    limits = state(vt)
+    limits = state(vt, first_window=None)
     turns = [limits.turn(GROUP) for _ in range(6)]
     for turn in turns:
         assert await turn.wait() == 0.0
@@ -477,7 +482,7 @@ async def test_more_in_flight_than_is_left_leaves_nothing_not_a_debt() -> None:
 def test_answered_ends_the_flight_and_takes_in_the_header_as_observe_does() -> None:
     """What the pipeline calls for every response: the turn's end and observe() in one call."""
     vt = VirtualTime()
-    limits, twin = state(vt), state(vt)
+    limits, twin = state(vt, first_window=None), state(vt, first_window=None)
     for each in (limits, twin):
         turns = [each.turn(GROUP) for _ in range(3)]
         assert all(turn.take() for turn in turns)
@@ -601,7 +606,7 @@ async def test_a_turn_queued_for_a_slot_gives_its_unit_back_and_takes_one_afresh
 
 
 async def test_a_turn_cancelled_while_queued_holds_nothing() -> None:
-    limits = RateLimitState(max_concurrency=1)
+    limits = RateLimitState(max_concurrency=1, first_window=None)  # two turns before any answer
     pacer, slots = limits.pacer(GROUP), limits.slots
     assert slots is not None
     holder = limits.turn(GROUP)

@@ -1,27 +1,16 @@
 """Shared rate-limit state: every task of one client paces itself by the same numbers.
 
-Close limits requests per endpoint group (method + route) and per key, and says
-how close each response is to the limit (``RateLimit: limit, remaining, reset``).
-One :class:`GroupPacer` per group keeps what the latest response said, minus the
-requests started since, so concurrent tasks do not overrun the window:
-
-- while the budget lasts, a request takes one unit and goes;
-- when it is spent (or a 429 said to stop), every task of the group waits for the
-  same moment, the window's end, instead of each one hitting 429 on its own;
-- a new window refills the budget to the ``limit`` Close announced;
-- when a refilled budget is spent before any response has said when its window
-  ends, tasks look again every second (the answers in flight will say), and if a
-  whole window's length passes with no news (answers without the header: a
-  proxy's 502, a reset connection) the window is taken to have ended, so a group
-  never stalls.
-
-Groups Close has said nothing about are not paced at all. Time comes from a
+Close limits requests per endpoint group (method + route) and per key. Each group has
+a :class:`~closeasync.pipeline.budget.GroupPacer` (its budget, as the answers told it)
+and, until its first answer, a :class:`~closeasync.pipeline.slowstart.Gate` (its slow
+start: the first request goes alone). :class:`RateLimitState` holds them for one
+client, with the cap on requests in flight (:class:`Slots`). Time comes from a
 monotonic clock and waits from an injected ``sleep``, so tests drive both.
 
-Each attempt holds a :class:`Turn`: its unit of budget, its place among the requests
-in flight and its slot of the concurrency cap (:class:`Slots`). The turn balances
-those counters itself, however the attempt ends; nothing outside this module touches
-them.
+Each attempt holds a :class:`Turn`: its place at the gate, its unit of budget, its place
+among the requests in flight and its slot of the concurrency cap. The turn balances
+those counters itself, however the attempt ends; nothing outside this module and the
+two above touches them.
 """
 
 from __future__ import annotations
@@ -36,15 +25,15 @@ import anyio
 import anyio.lowlevel
 
 from .. import errors
+from .budget import GroupPacer
 from .ratelimit import Headers, RateLimit, read_rate_limit, shown_seconds
+from .slowstart import FIRST_WINDOW, Gate
 
-__all__ = ["GroupPacer", "RateLimitState", "Turn", "nap"]
+__all__ = ["RateLimitState", "Turn", "nap"]
 
 log = logging.getLogger("closeasync")
 Sleep = Callable[[float], Awaitable[None]]
 
-
-_INF = math.inf  # read on every response: a global, not an attribute of math
 
 #: While a wait can be cut short (``stop``), it looks at ``stop`` at least this often (s).
 POLL = 0.1
@@ -64,104 +53,6 @@ async def nap(sleep: Sleep, seconds: float, stop: Callable[[], bool] | None = No
         await sleep(step)
         slept += step
     return slept
-
-
-class GroupPacer:
-    """The budget of one endpoint group, as far as this client knows it."""
-
-    __slots__ = (
-        "blocked_until",
-        "group",
-        "guessed_end",
-        "inflight",
-        "limit",
-        "period",
-        "remaining",
-        "window_end",
-    )
-
-    def __init__(self, group: str) -> None:
-        self.group = group
-        self.limit: float | None = None
-        self.remaining: float | None = None  # None: unknown, so unpaced
-        self.window_end = -math.inf
-        self.blocked_until = -math.inf
-        self.period: float | None = None  # the longest reset seen: how long a window may last
-        self.guessed_end = False  # window_end is a guess no response confirmed
-        self.inflight = 0  # requests sent and not yet answered
-
-    def reserve(self, now: float, pace: bool = True) -> float:
-        """Take one unit of budget, or return how long to wait before trying again.
-
-        With ``pace=False`` only an explicit stop (a 429) makes anyone wait.
-        """
-        if now < self.blocked_until:
-            return self.blocked_until - now
-        if not pace:
-            return 0.0
-        if now >= self.window_end:
-            # A new window: Close's announced budget again (unpaced if it never said),
-            # until a response tells us where this window ends.
-            self.remaining = self.limit
-            self.window_end = math.inf
-            self.guessed_end = False
-        if self.remaining is None:
-            return 0.0
-        if self.remaining >= 1:
-            self.remaining -= 1
-            return 0.0
-        step = min(1.0, self.period or 1.0)
-        if self.window_end == math.inf:
-            # Spent, and no answer has said when this window ends: assume it lasts as long
-            # as the longest we have seen, but look again soon for the real end.
-            self.window_end = now + (self.period or 1.0)
-            self.guessed_end = True
-        if self.guessed_end:
-            return min(step, self.window_end - now)
-        self.blocked_until = max(self.blocked_until, self.window_end)
-        return self.blocked_until - now
-
-    def observe(self, info: RateLimit, now: float) -> None:
-        """Take in what a response said about the group's limit."""
-        self.update(info.limit, info.remaining, info.reset, now)
-
-    def update(self, limit: float | None, remaining: float | None, reset: float | None, now: float) -> None:
-        """:meth:`observe` with the numbers themselves (no :class:`RateLimit` made per response).
-
-        Every response with a rate-limit header comes through here: comparisons stand in
-        for ``min``/``max`` calls.
-        """
-        if limit is not None:
-            self.limit = limit
-        if reset is None or remaining is None:
-            return
-        end = now + reset
-        period = self.period
-        if period is None or reset > period:
-            self.period = reset  # the longest seen
-        # Close counted this request, not the ones still on their way to it.
-        left = remaining - self.inflight
-        if left < 0.0:
-            left = 0.0
-        local = self.remaining
-        if self.window_end == _INF or self.guessed_end:
-            # First news of this window: requests started since took units locally already.
-            if local is None or left < local:
-                self.remaining = left
-            self.window_end = end
-            self.guessed_end = False
-        elif end > self.window_end + 0.5:
-            # Close moved to a window we had not noticed: its count is the truth.
-            self.remaining, self.window_end = left, end
-        elif local is None or left < local:
-            self.remaining = left
-
-    def rejected(self, wait: float, now: float) -> None:
-        """A 429: nobody in this group sends before ``wait`` seconds have passed."""
-        self.remaining = 0
-        self.window_end = now + wait
-        self.guessed_end = False
-        self.blocked_until = max(self.blocked_until, now + wait)
 
 
 class Slots:
@@ -227,10 +118,15 @@ class RateLimitState:
         pace: bool = True,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = anyio.sleep,
+        first_window: int | None = FIRST_WINDOW,
     ) -> None:
         #: Every group's pacer so far, by group (:meth:`pacer` makes a missing one).
         self.pacers: dict[str, GroupPacer] = {}
         self.pace = pace
+        #: Requests of a group whose budget is unknown that go before its first answer
+        #: (see :mod:`~closeasync.pipeline.slowstart`). None: no slow start, as with
+        #: ``pace=False``, which sends regardless. The concurrency cap applies either way.
+        self.first_window = first_window if pace else None
         self._clock = clock
         self._sleep = sleep
         self.max_concurrency = max_concurrency
@@ -241,7 +137,8 @@ class RateLimitState:
         """The pacer of ``group`` (created on first use)."""
         found = self.pacers.get(group)
         if found is None:
-            found = self.pacers[group] = GroupPacer(group)
+            window = self.first_window
+            found = self.pacers[group] = GroupPacer(group, None if window is None else Gate(window))
         return found
 
     def turn(self, group: str) -> Turn:
@@ -249,7 +146,11 @@ class RateLimitState:
         return Turn(self, self.pacers.get(group) or self.pacer(group))  # the call only for a new group
 
     def observe(self, group: str, info: RateLimit | None) -> None:
-        """Take in a rate-limit header read apart from an answer (:meth:`Turn.answered` does both)."""
+        """Take in a rate-limit header read apart from an answer (:meth:`Turn.answered` does both).
+
+        A budget told this way (a known budget, before any request) opens the group's
+        slow start: its requests are paced by it from the first.
+        """
         if info is not None:
             self.pacer(group).observe(info, self._clock())
 
@@ -263,29 +164,51 @@ class Turn:
 
     The pipeline takes one per attempt, as a plain ``with`` (``async with`` would cost a
     coroutine per attempt on the GET path): first a unit of the budget (:meth:`take`, else
-    :meth:`wait`), then a slot (:meth:`slot`, else :meth:`queue`), then it says when the
-    answer came (:meth:`answered`). Leaving the ``with`` gives back whatever the turn still
-    holds, however the attempt ended (a transport error, a cancellation, the client closed
-    while queued, a wait refused): the counters are balanced here and nowhere else.
+    :meth:`wait`, which also waits at the group's slow start), then a slot (:meth:`slot`,
+    else :meth:`queue`), then it says when the answer came (:meth:`answered`). Leaving the
+    ``with`` gives back whatever the turn still holds, however the attempt ended (a transport
+    error, a cancellation, the client closed while queued, a wait refused): the counters are
+    balanced here and nowhere else, the slow start's first place included.
     """
 
-    __slots__ = ("_flying", "_slot", "_state", "pacer")
+    __slots__ = ("_first", "_flying", "_slot", "_state", "pacer")
 
     def __init__(self, state: RateLimitState, pacer: GroupPacer) -> None:
         self._state = state
         self.pacer = pacer
         self._flying = False  # counted in the pacer's in-flight requests
         self._slot = False  # holding a slot of the cap
+        self._first = False  # holding a place in the slow start's first window
 
     def __enter__(self) -> Turn:
         return self
 
-    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: object, traceback: object) -> None:
         if self._slot:
             self._slot = False
             self._state.slots.give()  # type: ignore[union-attr]  # held only when capped
         if self._flying:
             self._leave()
+        if self._first:
+            self._first_ended(kind)
+
+    def _first_ended(self, kind: type[BaseException] | None) -> None:
+        """A request of the slow start's first window ended without an answer.
+
+        Ended by an error (a transport error, a timeout, the client closed, a bug), it
+        opens the gate: see :mod:`~closeasync.pipeline.slowstart` for why. Cancelled by its
+        caller (asyncio's and trio's cancellations are not ``Exception``s), or left
+        without a word, it says nothing about the server: its place goes to the next
+        held request.
+        """
+        self._first = False
+        gate = self.pacer.gate
+        if gate is None:
+            return
+        if kind is not None and issubclass(kind, Exception):
+            self.pacer.open_gate()
+        else:
+            gate.pass_on()
 
     def _leave(self) -> None:
         self._flying = False
@@ -306,8 +229,14 @@ class Turn:
     def take(self) -> bool:
         """Take a unit of the group's budget if it allows one now: no coroutine, no wait.
 
-        False means it may not yet (nothing was taken): :meth:`wait` for it.
+        In a group's slow start, the first request takes its place here too; the others
+        are held. False means it may not yet (nothing was taken): :meth:`wait` for it.
         """
+        gate = self.pacer.gate
+        if gate is not None and not self._first:
+            if not gate.take_nowait():
+                return False
+            self._first = True
         return self._reserve() <= 0
 
     async def wait(
@@ -316,15 +245,26 @@ class Turn:
         """Wait until the group's budget allows this attempt, and take the unit; the seconds waited.
 
         Every task told to wait sleeps until the same moment (the window's end, or the
-        end of a 429's wait). With ``stop`` (the pipeline passes "is the client closed?")
-        the wait is cut short, taking nothing, within :data:`POLL` seconds of it turning
-        true. ``instant`` takes waits as done at once (a replay transport).
+        end of a 429's wait). In the group's slow start it first waits for the end of the
+        first request (or goes as the first). With ``stop`` (the pipeline passes "is the
+        client closed?") the wait is cut short, taking nothing, within :data:`POLL` seconds
+        of it turning true. ``instant`` takes waits as done at once (a replay transport).
 
         Raises:
             RateLimitError: the group is stopped for longer than ``max_wait`` (nothing taken).
         """
         pacer = self.pacer
         waited = 0.0
+        gate = pacer.gate
+        if gate is not None and not self._first and not (stop is not None and stop()):
+            # Held until the first request ends, as it does whatever happens to it (an answer,
+            # an error, its timeout, a cancellation): no poll of ``stop`` meanwhile; a client
+            # closed while held is noticed below, once the gate has let this one on.
+            clock = self._state._clock
+            started = clock()
+            self._first = await gate.enter()
+            if not instant:  # as for any wait: a replay takes none
+                waited = clock() - started
         for _ in range(10_000):  # bounded: each pass either goes or sleeps a positive time
             if stop is not None and stop():
                 return waited
@@ -383,15 +323,24 @@ class Turn:
         await self._state.slots.take()  # type: ignore[union-attr]  # queued only when capped
         self._slot = True
 
-    def answered(self, headers: Headers) -> None:
+    def answered(self, headers: Headers, status: int = 200) -> None:
         """The answer came: no longer in flight, and its rate-limit header is taken in.
 
         One call for both, since every response comes here; the numbers go straight into
-        the pacer (see :func:`~closeasync.pipeline.ratelimit.read_rate_limit`).
+        the pacer (see :func:`~closeasync.pipeline.ratelimit.read_rate_limit`). Without
+        the header, Close's own answer (not a 5xx, not a 429) counts towards a learnt
+        budget's lapse.
         """
         if self._flying:
             self._leave()
+        pacer = self.pacer
         found = read_rate_limit(headers)
         if found is not None:
             limit, remaining, reset = found
-            self.pacer.update(limit, remaining, reset, self._state._clock())
+            pacer.update(limit, remaining, reset, self._state._clock())  # opens a slow start
+        elif pacer.limit is not None and status < 500 and status != 429:
+            pacer.silent()  # a learnt budget lapses once no longer announced (a 429 is news)
+        if self._first:
+            # Any answer is news: without the header, this server does not announce budgets.
+            self._first = False
+            pacer.open_gate()

@@ -2,7 +2,8 @@
 
 One call of :meth:`Pipeline.send` may make several attempts. Each takes a
 :class:`~closeasync.pipeline.pacing.Turn` (the group's budget, so tasks told to wait all
-wait for the same moment, then a slot of the in-flight cap, held only while on the wire),
+wait for the same moment, and while nothing is known of it the slow start, which lets the
+group's first request go alone; then a slot of the in-flight cap, held only while on the wire),
 is sent, and what came back is decided on by :mod:`~closeasync.pipeline.outcomes` (which
 asks the :class:`~closeasync.retry.RetryPolicy` whether repeating is harmless) and acted
 on. A write that may have been processed is never repeated: it ends in
@@ -97,7 +98,8 @@ class Pipeline:
         return bool(getattr(self.transport, "instant_waits", False))
 
     async def _wait(self, turn: Turn, request: Request, policy: RetryPolicy, attempt: int) -> None:
-        """Wait for the group's budget to allow this attempt (the pacer's slow path)."""
+        """Wait for the group's budget to allow this attempt (the pacer's slow path), or for
+        the first answer of a group in its slow start (reported as a wait too)."""
         try:
             waited = await turn.wait(
                 instant=self._instant(), max_wait=policy.max_rate_limit_wait, stop=self._is_closed
@@ -200,7 +202,7 @@ class Pipeline:
                     if outcome.act == "unknown":
                         raise _unknown_outcome(request, str(exc)) from exc
                     raise
-                turn.answered(response.headers)  # no longer in flight; its RateLimit taken in
+                turn.answered(response.headers, response.status)  # no longer in flight; RateLimit taken in
             # An answer: decide, and act.
             status = response.status
             if self._hooks:
