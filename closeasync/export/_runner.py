@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -175,14 +176,15 @@ async def run_export(
         state = ExportState(walk=walk.cursor, changes=feed.cursor if feed is not None else kept_changes)
         if not records and not deletions and state == last:
             return  # nothing new: the copy and its state stay as they are
-        # Shielded: a save that has begun is one transaction, committed whole even when the
-        # run is being cancelled (the save after a Ctrl-C is what keeps the rows received).
-        with anyio.CancelScope(shield=True):
-            await output.save(records, state, key, deletions or ())
+        # A save that has begun is one transaction, committed whole even when the run is
+        # being cancelled (the save after a Ctrl-C is what keeps the rows received).
+        cancelled = await _to_the_end(output.save(records, state, key, deletions or ()))
         last = state
         stats.saved += len(records)
         if on_save is not None:
             on_save(stats)
+        if cancelled is not None:
+            raise cancelled  # now that the save is done and counted
 
     await _walk(walk, stats, save, save_every)
     stats.walked = True
@@ -193,6 +195,40 @@ async def run_export(
             await save([], None)  # nothing changed, but the copy is a day further: keep it within 30 days
     stats.finished = True
     return stats
+
+
+async def _to_the_end(save: Coroutine[Any, Any, None]) -> BaseException | None:
+    """Run ``save`` to its end even if this task is cancelled meanwhile; return the
+    cancellation that came meanwhile (for the caller to raise once the save is counted).
+
+    An anyio shield holds off anyio's cancel scopes, not asyncio's own ``Task.cancel()``
+    (what ``asyncio.run`` does on Ctrl-C, and ``asyncio.timeout``/``wait_for``): cancelled
+    that way, an awaited save would stop inside its transaction, rolled back after the
+    caller may have been told it was kept. On asyncio the save therefore runs as a task of
+    its own, awaited through ``asyncio.shield`` until it is done.
+    """
+    cancelled: asyncio.CancelledError | None = None
+    with anyio.CancelScope(shield=True):
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio (trio): the shield is enough
+            await save
+            return None
+        task = asyncio.ensure_future(save)
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError as exc:
+                if task.cancelled():
+                    raise  # the save itself was cancelled, not this task
+                cancelled = exc  # this task was: the save goes on to its end first
+            except BaseException as error:
+                if cancelled is None:
+                    raise
+                raise cancelled from error  # the save failed: nothing to count
+        if cancelled is not None and not task.cancelled() and task.exception() is not None:
+            raise cancelled from task.exception()
+    return cancelled
 
 
 async def _walk(walk: SyncIterator[Any], stats: ExportStats, save: Save, save_every: int) -> None:
@@ -210,8 +246,10 @@ async def _walk(walk: SyncIterator[Any], stats: ExportStats, save: Save, save_ev
             # The page is used up and the next item means a request: save before waiting,
             # so a run killed while it waits loses nothing it had received.
             if walk.buffered == 0 or len(batch) >= save_every:
-                await save(batch, None)
-                batch = []
+                # Taken out first: a save cancelled once it has ended must not be made again
+                # below, and one that failed is not tried again (its rows are fetched again).
+                saving, batch = batch, []
+                await save(saving, None)
     except BaseException:
         # The cursor covers exactly the items handed out, all of them in the batch or
         # saved: saving now keeps the work of an interrupted run (Ctrl-C, a lost network).
