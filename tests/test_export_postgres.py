@@ -7,6 +7,8 @@ store by the export tests, parametrized by ``copy``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -18,7 +20,7 @@ import pytest
 
 from closeasync import SyncCursor
 from closeasync.cli import ExitCode, main
-from closeasync.export import PostgresStore, StoreError
+from closeasync.export import Deletion, PostgresStore, StoreError
 from closeasync.fake import FakeClose
 from closeasync.fake.demo import load_demo
 from tests import postgres_server
@@ -274,3 +276,82 @@ async def test_a_nul_character_is_stored_as_the_replacement_character(
         "subject": "a\ufffdb",
         "envelope": {"odd\ufffdkey": ["x\ufffd"]},
     }
+
+
+@pytest.mark.parametrize("password", [f"{SECRET}?x", f"{SECRET}/x", f"{SECRET}#x"])
+def test_a_password_with_an_unencoded_separator_is_refused_without_showing_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, password: str
+) -> None:
+    monkeypatch.setenv("CLOSE_API_KEY", "api_never_used")
+    url = f"postgresql://postgres:{password}@127.0.0.1:5432/db"
+    with pytest.raises(StoreError, match="percent-encode") as caught:
+        PostgresStore(url)
+    assert SECRET not in str(caught.value)
+    assert PostgresStore.shown_url(url) == "a PostgreSQL URL that does not parse"
+    assert main(["export", "sms", "--to", url]) == ExitCode.USAGE
+    out, err = capsys.readouterr()
+    assert SECRET not in out + err
+    assert "percent-encode" in err
+
+
+def test_a_port_out_of_range_is_a_usage_error_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLOSE_API_KEY", "api_never_used")
+    code = main(["export", "sms", "--to", "postgresql://postgres@127.0.0.1:99999/db"])
+    _, err = capsys.readouterr()
+    assert code == ExitCode.USAGE
+    assert "cannot connect to postgresql://postgres@127.0.0.1:99999/db" in err
+    assert "Traceback" not in err
+
+
+def test_a_schema_name_postgresql_cannot_hold_is_refused_before_anything_is_fetched() -> None:
+    with pytest.raises(StoreError, match="at most 63 bytes"):
+        PostgresStore("postgresql://postgres@127.0.0.1/db", schema="s" * 64)
+
+
+async def test_a_save_cancelled_midway_leaves_no_transaction_open_behind_it(
+    postgres_server: PostgresServer, database: str
+) -> None:
+    """Cancelled at any step of its transaction, a save leaves nothing; the next ones commit
+    (asyncpg would otherwise nest them, as savepoints, in the broken-off transaction)."""
+    url, cursor = postgres_server.url(database), SyncCursor(scope="/activity/sms/")
+    store = PostgresStore(url)
+    try:
+        await store.save([{"_type": "SMS", "id": "acti_0"}], cursor, "sms")
+        for steps in range(1, 12):
+            attempt = asyncio.ensure_future(
+                store.save([{"_type": "SMS", "id": f"acti_x{steps}"}], cursor, "sms")
+            )
+            for _ in range(steps):
+                await asyncio.sleep(0)  # let it reach one more step of its transaction
+            attempt.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await attempt
+            await store.save([{"_type": "SMS", "id": f"acti_{steps}"}], cursor, "sms")
+            # Seen from another session: committed, whatever became of the cancelled one.
+            seen = {row["id"] for row in postgres_server.json(database, "SELECT id FROM sms")}
+            assert {f"acti_{n}" for n in range(steps + 1)} <= seen
+    finally:
+        await store.aclose()
+
+
+async def test_an_applications_own_tables_in_the_schema_are_left_alone(
+    postgres_server: PostgresServer, database: str
+) -> None:
+    """A copy in ``public`` shares it with the application's tables: a deletion of unknown
+    type, the counts and the ids look only at closeasync's tables."""
+    postgres_server.psql(database, "CREATE TABLE users (id int PRIMARY KEY); INSERT INTO users VALUES (1)")
+    postgres_server.psql(
+        database, "CREATE TABLE notes_app (id text PRIMARY KEY); INSERT INTO notes_app VALUES ('acti_1')"
+    )
+    store = PostgresStore(postgres_server.url(database))
+    cursor = SyncCursor(scope="/activity/sms/")
+    try:
+        await store.save([{"_type": "SMS", "id": "acti_1"}], cursor, "sms")
+        await store.save([], cursor, "sms", [Deletion(id="acti_1", type=None, deleted_at=None)])
+        assert await store.counts() == {"sms": 0}
+    finally:
+        await store.aclose()
+    assert postgres_server.json(database, "SELECT id FROM notes_app") == [{"id": "acti_1"}]
+    assert postgres_server.json(database, "SELECT id FROM users") == [{"id": 1}]

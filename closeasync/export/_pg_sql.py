@@ -49,13 +49,17 @@ DELETIONS = "closeasync_deletions"
 BOOKKEEPING = (EXPORTS, DELETIONS)
 #: Columns indexed in every activity table, as in SQLite: a lead's history, a period.
 INDEXED = ("lead_id", "date_created")
-#: The schema's tables that have an ``id`` column, other than the bookkeeping ones.
+#: The schema's activity tables: those shaped as closeasync makes them (a text ``id``, a
+#: ``jsonb`` ``data`` and ``exported_at``), so that an application's own tables in a shared
+#: schema (``public``) are never counted, nor deleted from.
 SCHEMA_TABLES = (
     "SELECT c.relname FROM pg_catalog.pg_class c "
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname <> ALL($2::text[]) "
-    "AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid "
-    "AND a.attname = 'id' AND NOT a.attisdropped) ORDER BY c.relname"
+    "AND (SELECT count(*) FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND NOT a.attisdropped "
+    "AND ((a.attname = 'id' AND a.atttypid = 'text'::regtype) "
+    "OR (a.attname = 'data' AND a.atttypid = 'jsonb'::regtype) OR a.attname = 'exported_at')) = 3 "
+    "ORDER BY c.relname"
 )
 
 

@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import re
 import zlib
 from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qsl, unquote
 
 import orjson
 
 from .. import InvalidRequestError, SyncCursor
 from ._pg_sql import BOOKKEEPING, EXPORTS, SCHEMA_TABLES, Statements, bookkeeping_ddl, pg_values, quote
+from ._pg_url import ambiguous, is_postgres_url, secrets_of, shown_url
 from ._state import Deletion, ExportState
 from ._stores_base import StoreBusyError, StoreError, StoreWriteError
 from ._tables import UNTYPED, columns_for, table_for
@@ -36,49 +35,10 @@ __all__ = ["INSTALL", "PostgresStore", "is_postgres_url", "shown_url"]
 
 #: What to run for the driver.
 INSTALL = 'pip install "closeasync[postgres]"'
-_SCHEMES = ("postgresql", "postgres")
 #: The first key of closeasync's advisory locks (the second names the schema): "clas".
 _LOCK_SPACE = 0x636C6173
 #: PostgreSQL's codes for a character its text cannot hold (U+0000, which JSON may carry).
 _UNSTORABLE = ("22021", "22P05")
-
-
-def is_postgres_url(text: str) -> bool:
-    """Whether ``text`` names a PostgreSQL database (``postgresql://`` or ``postgres://``).
-
-    >>> is_postgres_url("postgres://me@db/crm"), is_postgres_url("close.sqlite")
-    (True, False)
-    """
-    scheme, sep, _ = text.partition("://")
-    return bool(sep) and scheme.lower() in _SCHEMES
-
-
-#: scheme, authority (user info and hosts), path: read by hand, so that no URL makes it raise.
-_URL = re.compile(r"([^:/?#]+)://([^/?#]*)([^?#]*)")
-
-
-def shown_url(url: str) -> str:
-    """``url`` as messages show it: no password, no query (which may hold one).
-
-    >>> shown_url("postgresql://me:s3cret@db.example.com:5433/crm?sslmode=require")
-    'postgresql://me@db.example.com:5433/crm'
-    """
-    found = _URL.match(url)
-    if found is None:
-        return "a PostgreSQL URL that does not parse"
-    scheme, authority, path = found.groups()
-    user_info, at, hosts = authority.rpartition("@")
-    return f"{scheme}://{user_info.partition(':')[0]}{at}{hosts}{path}"
-
-
-def _secrets(url: str) -> set[str]:
-    """The password of ``url`` (in its user info or its query), as written and decoded, to
-    keep out of messages."""
-    found = _URL.match(url)
-    authority = found.group(2) if found is not None else url
-    words = [authority.rpartition("@")[0].partition(":")[2]]
-    words += [value for name, value in parse_qsl(url.partition("?")[2]) if "password" in name.lower()]
-    return {form for word in words if word for form in (word, unquote(word))}
 
 
 def _driver() -> ModuleType:
@@ -151,14 +111,29 @@ class PostgresStore:
         StoreError: ``url`` is not a PostgreSQL URL, or the ``postgres`` extra is missing.
     """
 
-    def __init__(self, url: str, *, schema: str | None = None, connect_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        connect_timeout: float = 30.0,
+        command_timeout: float = 120.0,
+    ) -> None:
         if not is_postgres_url(url):
             raise StoreError("a PostgreSQL output is a postgresql:// (or postgres://) URL")
         if schema is not None and not schema.strip():
             raise StoreError("the schema name cannot be empty")
+        if schema is not None and len(schema.encode()) > 63:
+            raise StoreError("a PostgreSQL schema name is at most 63 bytes")
+        if ambiguous(url):
+            raise StoreError(
+                "the PostgreSQL URL's user info holds '/', '?' or '#': percent-encode them in the "
+                "password (or leave the password out and set PGPASSWORD)"
+            )
         self._pg = _driver()
         self._url = url
         self._connect_timeout = connect_timeout
+        self._command_timeout = command_timeout
         self.name = shown_url(url)
         self.schema = schema
         self._conn: Any = None
@@ -174,15 +149,22 @@ class PostgresStore:
 
     def _reason(self, exc: BaseException) -> str:
         text = str(exc) or type(exc).__name__
-        for secret in sorted(_secrets(self._url), key=len, reverse=True):
+        for secret in sorted(secrets_of(self._url), key=len, reverse=True):
             text = text.replace(secret, "***")
         if getattr(exc, "sqlstate", None) in _UNSTORABLE:
             text += " (PostgreSQL text cannot hold the character U+0000, which Close sent)"
         return text
 
     def _failed(self, exc: BaseException) -> bool:
-        """Whether ``exc`` is the database's (or the network's) failure, not ours."""
-        return isinstance(exc, OSError | TimeoutError | self._pg.PostgresError | self._pg.InterfaceError)
+        """Whether ``exc`` is the database's (or the network's) failure, not ours.
+
+        asyncpg's ``InternalClientError`` counts: a connection the server ended mid-save can
+        surface as one ("another operation is in progress") when the rollback meets it.
+        """
+        pg = self._pg
+        return isinstance(
+            exc, OSError | TimeoutError | pg.PostgresError | pg.InterfaceError | pg.InternalClientError
+        )
 
     async def _connection(self) -> Any:
         """The connection, made and locked on first use."""
@@ -198,10 +180,13 @@ class PostgresStore:
             conn = await self._pg.connect(
                 self._url,
                 timeout=self._connect_timeout,
-                server_settings={"application_name": "closeasync export"},
+                # A statement that cannot go on (a lock someone holds, a network gone quiet)
+                # fails the save instead of holding the export, and its Ctrl-C, for good.
+                command_timeout=self._command_timeout,
+                server_settings={"application_name": "closeasync export", "lock_timeout": "60s"},
             )
         except Exception as exc:
-            if not (self._failed(exc) or isinstance(exc, ValueError)):  # ValueError: a malformed URL
+            if not (self._failed(exc) or isinstance(exc, ValueError | OverflowError)):  # a malformed URL
                 raise
             failure = f"cannot connect to {self.name}: {self._reason(exc)}"
         if failure is not None:
@@ -293,6 +278,11 @@ class PostgresStore:
                 await conn.execute(self._sql.save_state, key, state.to_json(), in_progress, len(records))
         except BaseException as exc:
             self._ready.clear()  # what this transaction created is gone again
+            # A save broken off (cancelled, or failed mid-protocol) can leave the connection
+            # inside its transaction, where every later "commit" would only end a savepoint:
+            # the connection goes (PostgreSQL rolls back, the lock is freed), the next call
+            # connects again.
+            self._drop()
             if not (isinstance(exc, Exception) and self._failed(exc)):
                 raise
             failure = f"cannot write {self.name}: {self._reason(exc)}"
@@ -357,6 +347,11 @@ class PostgresStore:
         for table in await self._tables(conn):
             found[table] = {row[0] for row in await conn.fetch(f"SELECT id FROM {self._sql.table(table)}")}
         return found
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.terminate()
 
     async def aclose(self) -> None:
         """Close the connection (which frees the schema for another export)."""
