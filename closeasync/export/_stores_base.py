@@ -65,8 +65,10 @@ class AsyncStore(Protocol):
     """A store whose calls are coroutines (see :class:`PostgresStore`); the same contract as
     :class:`Store`, with ``aclose()`` for ``close()``.
 
-    :func:`run_export` shields each ``save`` from cancellation, so a save that has started
-    is committed or rolled back as a whole, and the rows received before a Ctrl-C are saved.
+    :func:`run_export` lets a ``save`` that has started run to its end even when the run is
+    cancelled (by anyio or by asyncio's own ``Task.cancel()``), so it is committed or rolled
+    back as a whole, and the rows received before a Ctrl-C are saved. A store called directly
+    and cancelled mid-save must leave nothing half done (PostgreSQL's drops its connection).
     """
 
     async def saved_state(self, key: str) -> ExportState | None:
