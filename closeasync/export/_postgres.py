@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
+import anyio
 import orjson
 
 from .. import InvalidRequestError, SyncCursor
@@ -139,6 +140,7 @@ class PostgresStore:
         self._conn: Any = None
         self._sql = Statements(schema or "public")
         self._ready: set[str] = set()  # tables (and their staging tables) known to exist
+        self._dropped: int | None = None  # the server pid of a connection dropped after a failed save
 
     #: Whether a ``--to`` names PostgreSQL; how a URL is shown (see :func:`shown_url`).
     is_url = staticmethod(is_postgres_url)
@@ -192,6 +194,7 @@ class PostgresStore:
         if failure is not None:
             raise StoreError(failure)
         try:
+            await self._wait_for_dropped(conn)
             await self._lock(conn)
         except BaseException as exc:
             conn.terminate()
@@ -201,6 +204,17 @@ class PostgresStore:
         if failure is not None:
             raise StoreError(failure)
         return conn
+
+    async def _wait_for_dropped(self, conn: Any) -> None:
+        """Wait (10 s at most) for the session this store dropped to end on the server: it
+        holds the schema's lock until then, and must not look like another export."""
+        pid, self._dropped = self._dropped, None
+        if pid is None:
+            return
+        for _ in range(500):  # the server tells no one when a session ends: ask (10 s at most)
+            if not await conn.fetchval("SELECT true FROM pg_catalog.pg_stat_activity WHERE pid = $1", pid):
+                return
+            await anyio.sleep(0.02)
 
     async def _lock(self, conn: Any) -> None:
         """The session's settings, the schema, and the schema's lock (or :class:`StoreBusyError`)."""
@@ -351,6 +365,7 @@ class PostgresStore:
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
+            self._dropped = conn.get_server_pid()
             conn.terminate()
 
     async def aclose(self) -> None:
