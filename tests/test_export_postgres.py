@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 from closeasync import SyncCursor
@@ -355,3 +356,13 @@ async def test_an_applications_own_tables_in_the_schema_are_left_alone(
         await store.aclose()
     assert postgres_server.json(database, "SELECT id FROM notes_app") == [{"id": "acti_1"}]
     assert postgres_server.json(database, "SELECT id FROM users") == [{"id": 1}]
+
+
+def test_under_trio_the_store_says_it_runs_on_asyncio_only(postgres_server: PostgresServer) -> None:
+    store = PostgresStore(postgres_server.url())
+
+    async def read() -> None:
+        await store.saved_state("sms")
+
+    with pytest.raises(StoreError, match="asyncio only"):
+        anyio.run(read, backend="trio")

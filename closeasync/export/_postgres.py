@@ -15,6 +15,7 @@ asyncpg is imported when a store is made, not with this package: without the ext
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import zlib
@@ -171,6 +172,13 @@ class PostgresStore:
     async def _connection(self) -> Any:
         """The connection, made and locked on first use."""
         if self._conn is None:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:  # trio, say: asyncpg needs asyncio's loop
+                raise StoreError(
+                    "the PostgreSQL store runs on asyncio only (its driver, asyncpg, does): "
+                    "run the export under asyncio"
+                ) from None
             self._conn = await self._connect()
         return self._conn
 
