@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -18,10 +18,12 @@ from typing import Any
 import orjson
 import pytest
 
-from closeasync import CloseAsync
+from closeasync import CloseAsync, SyncCursor
 from closeasync.export import (
     AsyncStore,
+    Deletion,
     ExportSpec,
+    ExportState,
     ExportStats,
     JsonLinesStore,
     PostgresStore,
@@ -69,6 +71,29 @@ def output_ids(path: Path) -> dict[str, list[str]]:
 def sorted_ids(tables: dict[str, set[str]]) -> dict[str, list[str]]:
     """``by_table``'s sets as ``output_ids``' sorted lists."""
     return {table: sorted(ids) for table, ids in tables.items()}
+
+
+class PassingStore:
+    """An :class:`AsyncStore` in front of another: every call passes through (tests override
+    ``save`` to die, wait or fail around the real one)."""
+
+    def __init__(self, inner: AsyncStore) -> None:
+        self.inner = inner
+
+    async def saved_state(self, key: str) -> ExportState | None:
+        return await self.inner.saved_state(key)
+
+    async def save(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        state: ExportState | SyncCursor,
+        key: str,
+        deletions: Sequence[Deletion] = (),
+    ) -> None:
+        await self.inner.save(records, state, key, deletions)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 class Copy:

@@ -27,21 +27,19 @@ from closeasync.export import (
     run_export,
 )
 from closeasync.fake import FakeClose
+from tests.export_support import PassingStore
 
 
-class HeldSave:
+class HeldSave(PassingStore):
     """A SQLite store whose first save waits, once begun, until the test lets it go on."""
 
     def __init__(self, path: Path, *, fail: bool = False) -> None:
-        self.inner = async_store(SQLiteStore(path))
+        super().__init__(async_store(SQLiteStore(path)))
         self.begun = asyncio.Event()
         self.go = asyncio.Event()
         self.fail = fail
         self.calls = 0
         self.finished = 0
-
-    async def saved_state(self, key: str) -> ExportState | None:
-        return await self.inner.saved_state(key)
 
     async def save(
         self,
@@ -57,9 +55,6 @@ class HeldSave:
             raise StoreWriteError("the database went away")
         await self.inner.save(records, state, key, deletions)
         self.finished += 1
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 def fake_with_emails(count: int) -> FakeClose:

@@ -36,7 +36,7 @@ from closeasync.export._state import Deletion, ExportState
 from closeasync.fake import FakeClose
 from closeasync.fake.app import serve
 from closeasync.models import to_dict
-from tests.export_support import Copy, export_to
+from tests.export_support import Copy, PassingStore, export_to
 
 ME = "Me <me@example.com>"
 TO = ["Bob <bob@example.com>"]
@@ -46,14 +46,12 @@ class Killed(BaseException):
     """The process dies here (``kill -9``): nothing after it runs."""
 
 
-class Dying:
+class Dying(PassingStore):
     """A store that dies at its ``at``-th save, before or after that save's commit."""
 
     def __init__(self, inner: AsyncStore, at: int, after_commit: bool) -> None:
-        self.inner, self.at, self.after_commit, self.saves = inner, at, after_commit, 0
-
-    async def saved_state(self, key: str) -> ExportState | None:
-        return await self.inner.saved_state(key)
+        super().__init__(inner)
+        self.at, self.after_commit, self.saves = at, after_commit, 0
 
     async def save(
         self,
@@ -68,9 +66,6 @@ class Dying:
         await self.inner.save(records, state, key, deletions)
         if self.saves == self.at:
             raise Killed
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 async def close_state(close: CloseAsync) -> dict[str, dict[str, Any]]:

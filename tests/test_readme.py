@@ -120,6 +120,21 @@ def served_demo() -> Iterator[str]:
         server.communicate(timeout=TIMEOUT)
 
 
+async def run_in_shell(
+    setup: list[str], command: str, env: dict[str, str], folder: Path
+) -> subprocess.CompletedProcess[str]:
+    """One README command in bash, after its ``export`` lines, as a reader would run it."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        ["bash", "-c", "\n".join(["set -euo pipefail", *setup, command])],
+        env=env,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+
+
 async def test_the_quick_start_runs_against_the_served_demo(served_demo: str) -> None:
     """examples/quickstart.py exits 0 with only the two variables set, and did what it says."""
     env = {"PATH": os.environ["PATH"], "CLOSE_BASE_URL": served_demo, "CLOSE_API_KEY": DEFAULT_API_KEY}
@@ -215,15 +230,7 @@ async def test_the_command_examples_run_against_the_served_demo(served_demo: str
     env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     out = {}
     for command in commands:
-        result = await asyncio.to_thread(
-            subprocess.run,
-            ["bash", "-c", "\n".join(["set -euo pipefail", *setup, command])],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-        )
+        result = await run_in_shell(setup, command, env, tmp_path)
         assert result.returncode == 0, (command, result.stderr)
         out[command.split(" --")[0]] = result.stdout
     assert (tmp_path / "close.sqlite").stat().st_size > 0
@@ -284,15 +291,7 @@ async def test_the_postgresql_commands_and_query_run_against_a_real_server(
             "CLOSE_BASE_URL": served_demo,
         }
         for command in runs:
-            result = await asyncio.to_thread(
-                subprocess.run,
-                ["bash", "-c", "\n".join(["set -euo pipefail", *setup, command])],
-                env=env,
-                cwd=tmp_path,
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-            )
+            result = await run_in_shell(setup, command, env, tmp_path)
             assert result.returncode == 0, (command, result.stderr)
         assert "resumed from the last export" in result.stdout
         answer = await asyncio.to_thread(postgres_server.psql, database, query)
