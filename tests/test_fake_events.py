@@ -183,7 +183,24 @@ def test_a_send_a_moment_after_its_request_keeps_the_request() -> None:
     assert updated["data"]["status"] == "sent"
     assert updated["request_id"] is not None
     assert updated["meta"]["request_method"] == "PUT"
-    assert updated["date_updated"] == stamp(1)  # sent when it became due
+    # Sent when it became due, the moment of the edit merged into the same event: its
+    # date_updated still moves on (by a microsecond), so a feed tells the two versions apart.
+    assert updated["date_updated"] == stamp(1.000001)
+
+
+def test_a_consolidated_event_moves_on_while_the_clock_stands() -> None:
+    """Close's clock moves between two changes; the fake's stands still until advanced. A
+    feed knows an event by id and date_updated: a merge that kept date_updated would look
+    like the event it had already handed out, and its change would never reach a copy."""
+    fake = FakeClose(seed=1)
+    email = draft(fake, fake.add_lead("Acme"), subject="A")
+    edit(fake, email, subject="B")
+    first, _ = fake.events
+    edit(fake, email, subject="C")
+    merged, _ = fake.events
+    assert merged["id"] == first["id"] and merged["data"]["subject"] == "C"
+    assert merged["date_updated"] > first["date_updated"]
+    assert merged["date_updated"] == stamp(0.000001)  # a microsecond after the change merged into
 
 
 def test_a_no_op_update_logs_nothing() -> None:

@@ -25,7 +25,8 @@ Consolidation, as Close documents it ("existing events can be updated if multipl
 to the same object happen in a short time frame"): an ``updated`` event that follows an
 ``updated`` event of the same object (no other event of that object between them) within
 ``consolidate_within`` is merged into it. The event keeps its ``id`` and ``date_created``;
-``date_updated`` moves to the new change, ``changed_fields`` is the union, ``previous_data``
+``date_updated`` moves to the new change (by a microsecond at least, when the fake's clock
+has not moved: Close's has, between any two changes), ``changed_fields`` is the union, ``previous_data``
 keeps the oldest value of each field, ``data`` is the newest object, and the origin
 (request id, user, key, meta) is that of the latest change made by a request (the clock
 sending a message a moment after the request that sent it keeps that request's). A merged
@@ -66,6 +67,8 @@ DEFAULT_CONSOLIDATION = timedelta(seconds=5)
 
 Listener = Callable[[dict[str, Any]], None]
 _MISSING: Any = object()
+#: The least a consolidated event's date_updated moves (Close's times are to the microsecond).
+_TICK = timedelta(microseconds=1)
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z][a-z])")
 
 
@@ -242,7 +245,11 @@ class EventLog:
         at: datetime,
     ) -> dict[str, Any]:
         old = last.event
-        when = max(last.at, at)  # a change the clock stamped in the past never moves it back
+        # date_updated always moves on, as Close's does: a consolidated event is told from the
+        # one merged into it by that alone. Close's clock has moved between two changes; the
+        # fake's stands still until advanced, so a microsecond stands for it then. A change
+        # the clock stamped in the past never moves it back.
+        when = max(last.at + _TICK, at)
         # The latest request's origin; a change made by no request (the clock) names no one.
         origin = self._request_fields(actor) if self._origin is not None else {}
         event = {
