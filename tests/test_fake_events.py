@@ -191,17 +191,28 @@ def test_a_send_a_moment_after_its_request_keeps_the_request() -> None:
 def test_a_consolidated_event_moves_on_while_the_clock_stands() -> None:
     """Close's clock moves between two changes; the fake's stands still until advanced. A
     feed knows an event by id and date_updated: a merge that kept date_updated would look
-    like the event it had already handed out, and its change would never reach a copy."""
+    like the event it had already handed out, and its change would never reach a copy. An
+    object's events are stamped in the order they happened, a microsecond apart at least."""
     fake = FakeClose(seed=1)
     email = draft(fake, fake.add_lead("Acme"), subject="A")
     edit(fake, email, subject="B")
-    first, _ = fake.events
+    first, created = fake.events
     edit(fake, email, subject="C")
     merged, _ = fake.events
-    assert merged["id"] == first["id"] and merged["data"]["subject"] == "C"
-    assert merged["date_updated"] > first["date_updated"]
-    assert merged["date_updated"] == stamp(0.000001)  # a microsecond after the change merged into
-
+    assert merged["id"] == first["id"]
+    assert merged["data"]["subject"] == "C"
+    assert (created["date_updated"], first["date_updated"], merged["date_updated"]) == (
+        stamp(0),
+        stamp(0.000001),
+        stamp(0.000002),
+    )
+    call(fake, "DELETE", f"/activity/email/{email['id']}/")
+    deleted = next(iter(fake.events))
+    assert deleted["action"] == "deleted"
+    assert deleted["date_updated"] == stamp(0.000003)  # after the update it follows
+    fake.advance(1)
+    draft(fake, fake.add_lead("Other"), subject="D")
+    assert next(iter(fake.events))["date_updated"] == stamp(1)  # another object: the clock's time
 
 def test_a_no_op_update_logs_nothing() -> None:
     fake = FakeClose(seed=1)

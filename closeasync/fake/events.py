@@ -25,12 +25,16 @@ Consolidation, as Close documents it ("existing events can be updated if multipl
 to the same object happen in a short time frame"): an ``updated`` event that follows an
 ``updated`` event of the same object (no other event of that object between them) within
 ``consolidate_within`` is merged into it. The event keeps its ``id`` and ``date_created``;
-``date_updated`` moves to the new change (by a microsecond at least, when the fake's clock
-has not moved: Close's has, between any two changes), ``changed_fields`` is the union, ``previous_data``
+``date_updated`` moves to the new change, ``changed_fields`` is the union, ``previous_data``
 keeps the oldest value of each field, ``data`` is the newest object, and the origin
 (request id, user, key, meta) is that of the latest change made by a request (the clock
 sending a message a moment after the request that sent it keeps that request's). A merged
 event is a new dict: one a listener was handed never changes afterwards.
+
+Each event of an object is stamped later than the object's event before it (a microsecond
+later when the fake's clock has not moved: Close's has, between any two changes), so a
+consolidated event's new version is told by its ``date_updated``, and an object's events
+keep their order.
 
 Events older than :data:`RETENTION` (by ``date_updated`` and the fake's clock) are dropped
 when the log is read, as Close keeps 30 days.
@@ -216,7 +220,7 @@ class EventLog:
         actor: str | None,
         at: datetime | None,
     ) -> dict[str, Any]:
-        when = self.clock.now() if at is None else at
+        when = self._moved_on(str(obj["id"]), self.clock.now() if at is None else at)
         stamp = format_datetime(when)
         event = {
             "id": self._ids.new("ev"),
@@ -245,11 +249,7 @@ class EventLog:
         at: datetime,
     ) -> dict[str, Any]:
         old = last.event
-        # date_updated always moves on, as Close's does: a consolidated event is told from the
-        # one merged into it by that alone. Close's clock has moved between two changes; the
-        # fake's stands still until advanced, so a microsecond stands for it then. A change
-        # the clock stamped in the past never moves it back.
-        when = max(last.at + _TICK, at)
+        when = self._moved_on(str(obj["id"]), at)  # also past a change the clock stamped earlier
         # The latest request's origin; a change made by no request (the clock) names no one.
         origin = self._request_fields(actor) if self._origin is not None else {}
         event = {
@@ -261,6 +261,18 @@ class EventLog:
             "date_updated": format_datetime(when),
         }
         return self._store(event, when)
+
+    def _moved_on(self, object_id: str, when: datetime) -> datetime:
+        """``when``, or a microsecond after the object's last event if that is not earlier.
+
+        Close's clock moves between any two changes of an object; the fake's stands still
+        until advanced. Each event of an object (and each version of a consolidated one)
+        gets a later ``date_updated`` than the one before, as at Close: a feed knows a
+        consolidated event's new version by its ``date_updated`` alone, and orders an
+        object's events by it.
+        """
+        last = self._last.get(object_id)
+        return when if last is None or when > last.at else last.at + _TICK
 
     def _store(self, event: dict[str, Any], at: datetime) -> dict[str, Any]:
         self._seq += 1
