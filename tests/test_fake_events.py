@@ -214,6 +214,7 @@ def test_a_consolidated_event_moves_on_while_the_clock_stands() -> None:
     draft(fake, fake.add_lead("Other"), subject="D")
     assert next(iter(fake.events))["date_updated"] == stamp(1)  # another object: the clock's time
 
+
 def test_a_no_op_update_logs_nothing() -> None:
     fake = FakeClose(seed=1)
     email = draft(fake, fake.add_lead("Acme"), subject="A")
