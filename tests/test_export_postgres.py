@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import socket
@@ -19,9 +20,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from closeasync import SyncCursor
+from closeasync import CloseAsync, RequestEvent, SyncCursor
 from closeasync.cli import ExitCode, main
-from closeasync.export import Deletion, PostgresStore, StoreError
+from closeasync.export import Deletion, ExportSpec, PostgresStore, StoreError, run_export
 from closeasync.fake import FakeClose
 from closeasync.fake.demo import load_demo
 from tests import postgres_server
@@ -366,3 +367,50 @@ def test_under_trio_the_store_says_it_runs_on_asyncio_only(postgres_server: Post
 
     with pytest.raises(StoreError, match="asyncio only"):
         anyio.run(read, backend="trio")
+
+
+async def test_the_export_fetches_on_while_postgresql_writes_a_page(
+    postgres_server: PostgresServer, database: str
+) -> None:
+    """The store hands a page over before its ``COPY``: while the server holds that ``COPY``
+    (on a lock another session has), the export already requests the next page."""
+    asyncpg = importlib.import_module("asyncpg")  # the postgres extra (no type hints)
+
+    fake = FakeClose(seed=9)
+    lead = fake.add_lead("Acme")["id"]
+    fake.add_activity("Email", lead_id=lead, subject="first")
+    spec = ExportSpec(what="emails", page_size=2)
+    pages: list[str] = []
+    second_page = asyncio.Event()
+
+    def on_event(event: RequestEvent) -> None:
+        if event.kind == "request" and "/activity/email/" in event.url:
+            pages.append(event.url)
+            if len(pages) == 2:
+                second_page.set()
+
+    url = postgres_server.url(database)
+    store = PostgresStore(url, schema="held")
+    locker = await asyncpg.connect(url)
+    try:
+        async with CloseAsync(api_key=fake.api_key, transport=fake.transport(), on_event=on_event) as close:
+            await run_export(close, spec, store, changes=False)  # the table exists from here on
+            fake.advance(60)
+            for i in range(6):
+                fake.add_activity("Email", lead_id=lead, subject=f"new {i}")
+            async with locker.transaction():
+                await locker.execute("LOCK TABLE held.email IN SHARE MODE")  # no row goes in
+                pages.clear()
+                second_page.clear()
+                export = asyncio.ensure_future(run_export(close, spec, store, resume=True, changes=False))
+                with anyio.fail_after(10):
+                    await second_page.wait()  # requested while page 1's COPY waits for the lock
+                assert await locker.fetchval("SELECT count(*) FROM held.email") == 1
+                assert not export.done()
+            with anyio.fail_after(30):
+                stats = await export
+        assert stats.items == 6
+        assert await store.counts() == {"email": 7}
+    finally:
+        await locker.close()
+        await store.aclose()

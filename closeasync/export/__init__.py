@@ -22,7 +22,9 @@ and recorded). A store keeps an :class:`ExportState` (both cursors) per export.
 
 The SQLite and JSON Lines stores are synchronous (:class:`Store`); :class:`PostgresStore`
 (the ``postgres`` extra: asyncpg) is an :class:`AsyncStore`, closed with ``await
-store.aclose()``. :func:`run_export` takes either (:func:`async_store` is how).
+store.aclose()``. :func:`run_export` takes either (:func:`async_store` is how), and
+fetches the next page while an async store's server writes the last one
+(:func:`handed_over`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from __future__ import annotations
 from ._postgres import PostgresStore
 from ._progress import Progress, summary
 from ._runner import ExportStats, run_export
+from ._saves import handed_over
 from ._spec import ExportSpec, What
 from ._sqlite import SQLiteStore
 from ._state import Deletion, ExportState
@@ -54,6 +57,7 @@ __all__ = [
     "StreamStore",
     "What",
     "async_store",
+    "handed_over",
     "run_export",
     "summary",
     "table_for",

@@ -29,6 +29,7 @@ import orjson
 from .. import InvalidRequestError, SyncCursor
 from ._pg_sql import BOOKKEEPING, EXPORTS, SCHEMA_TABLES, Statements, bookkeeping_ddl, pg_values, quote
 from ._pg_url import ambiguous, is_postgres_url, secrets_of, shown_url
+from ._saves import handed_over
 from ._state import Deletion, ExportState
 from ._stores_base import StoreBusyError, StoreError, StoreWriteError
 from ._tables import UNTYPED, columns_for, table_for
@@ -316,8 +317,10 @@ class PostgresStore:
         upserted (see :mod:`closeasync.export._pg_sql`)."""
         columns = self._sql.copied(table)
         if not await conn.fetchval(self._sql.holds_any(table), [row[0] for row in rows]):
+            handed_over()  # the rest is mostly the server's: the export reads on meanwhile
             await conn.copy_records_to_table(table, records=rows, columns=columns, schema_name=self.schema)
             return
+        handed_over()
         stage = self._sql.stage(table)
         await conn.copy_records_to_table(stage, records=rows, columns=columns, schema_name="pg_temp")
         await conn.execute(self._sql.upsert(table))

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import anyio
 import attrs
 
 from .. import ChangeCursor, ChangeFeed, SyncCursor, SyncIterator
 from ..models import Event, to_dict
 from ._changes import Walked, changes_of
+from ._saves import Saves
 from ._spec import ExportSpec
-from ._state import Deletion, ExportState
+from ._state import ExportState
 from ._stores_base import AsyncStore, Store, async_store
 from ._tables import UNTYPED
 
@@ -27,10 +26,6 @@ __all__ = ["ExportStats", "run_export"]
 
 #: Save at least this often (rows), whatever the page size.
 SAVE_EVERY = 500
-
-
-#: ``await save(rows, deletions)``: write them with the current state, as one unit.
-Save = Callable[[list[dict[str, Any]], "list[Deletion] | None"], Awaitable[None]]
 
 
 @attrs.define
@@ -125,7 +120,9 @@ async def run_export(
     least every ``save_every`` rows), after each scan of the event log, and once more when
     the run ends for any reason (an error, Ctrl-C, cancellation): nothing is lost or
     written twice, and a run killed outright (``kill -9``) loses at most the page it was
-    reading. A run with nothing new writes nothing. ``on_save`` is called after each save.
+    reading and the one being saved (the next run fetches them again). A save is made while
+    the next page is fetched, one at a time and in order (see :mod:`closeasync.export._saves`).
+    A run with nothing new writes nothing. ``on_save`` is called after each save.
     ``clock`` overrides the time on Close's side (by default read from the ``Date`` of
     Close's answers), for where a new change feed starts and for the 30-day retention.
 
@@ -169,69 +166,29 @@ async def run_export(
     kept_changes = previous.changes if previous is not None else None  # without a feed, as it was
     start: SyncCursor | datetime | None = saved.walk if saved is not None else spec.since
     walk = spec.open(close, start)
-    last = saved
-
-    async def save(records: list[dict[str, Any]], deletions: list[Deletion] | None = None) -> None:
-        nonlocal last
-        state = ExportState(walk=walk.cursor, changes=feed.cursor if feed is not None else kept_changes)
-        if not records and not deletions and state == last:
-            return  # nothing new: the copy and its state stay as they are
-        # A save that has begun is one transaction, committed whole even when the run is
-        # being cancelled (the save after a Ctrl-C is what keeps the rows received).
-        cancelled = await _to_the_end(output.save(records, state, key, deletions or ()))
-        last = state
-        stats.saved += len(records)
-        if on_save is not None:
-            on_save(stats)
-        if cancelled is not None:
-            raise cancelled  # now that the save is done and counted
-
-    await _walk(walk, stats, save, save_every)
-    stats.walked = True
-    if feed is not None:
-        walked = (saved.walk.watermark if saved is not None else None, started, walk.cursor.watermark)
-        await _follow(close, spec, feed, stats, save, save_every, walked)
-        if _aged(last, feed.cursor):
-            await save([], None)  # nothing changed, but the copy is a day further: keep it within 30 days
+    saves = Saves(
+        output,
+        key,
+        stats,
+        lambda: ExportState(walk=walk.cursor, changes=feed.cursor if feed is not None else kept_changes),
+        saved,
+        on_save,
+    )
+    try:
+        await _walk(walk, stats, saves, save_every)
+        stats.walked = True
+        if feed is not None:
+            walked = (saved.walk.watermark if saved is not None else None, started, walk.cursor.watermark)
+            await _follow(close, spec, feed, stats, saves, save_every, walked)
+            if _aged(saves.last, feed.cursor):
+                await saves.save([])  # nothing changed, but the copy is a day further: keep it within 30 days
+    finally:
+        await saves.wait()  # nothing is left writing once the run has ended, however it ended
     stats.finished = True
     return stats
 
 
-async def _to_the_end(save: Coroutine[Any, Any, None]) -> BaseException | None:
-    """Run ``save`` to its end even if this task is cancelled meanwhile; return the
-    cancellation that came meanwhile (for the caller to raise once the save is counted).
-
-    An anyio shield holds off anyio's cancel scopes, not asyncio's own ``Task.cancel()``
-    (what ``asyncio.run`` does on Ctrl-C, and ``asyncio.timeout``/``wait_for``): cancelled
-    that way, an awaited save would stop inside its transaction, rolled back after the
-    caller may have been told it was kept. On asyncio the save therefore runs as a task of
-    its own, awaited through ``asyncio.shield`` until it is done.
-    """
-    cancelled: asyncio.CancelledError | None = None
-    with anyio.CancelScope(shield=True):
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # not asyncio (trio): the shield is enough
-            await save
-            return None
-        task = asyncio.ensure_future(save)
-        while not task.done():
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError as exc:
-                if task.cancelled():
-                    raise  # the save itself was cancelled, not this task
-                cancelled = exc  # this task was: the save goes on to its end first
-            except BaseException as error:
-                if cancelled is None:
-                    raise
-                raise cancelled from error  # the save failed: nothing to count
-        if cancelled is not None and not task.cancelled() and task.exception() is not None:
-            raise cancelled from task.exception()
-    return cancelled
-
-
-async def _walk(walk: SyncIterator[Any], stats: ExportStats, save: Save, save_every: int) -> None:
+async def _walk(walk: SyncIterator[Any], stats: ExportStats, saves: Saves, save_every: int) -> None:
     """The walk by creation date: every item handed out is saved with the cursor covering it."""
     batch: list[dict[str, Any]] = []
     try:
@@ -243,21 +200,23 @@ async def _walk(walk: SyncIterator[Any], stats: ExportStats, save: Save, save_ev
             stats.items += 1
             stats.by_type[str(record["_type"])] += 1
             stats.pages = walk.requests
-            # The page is used up and the next item means a request: save before waiting,
-            # so a run killed while it waits loses nothing it had received.
+            # The page is used up and the next item means a request: the save begins before
+            # it (and is made while it is on the wire), so a run killed while it waits loses
+            # at most what the store had not committed, which its resume point never covers.
             if walk.buffered == 0 or len(batch) >= save_every:
                 # Taken out first: a save cancelled once it has ended must not be made again
                 # below, and one that failed is not tried again (its rows are fetched again).
                 saving, batch = batch, []
-                await save(saving, None)
+                await saves.save(saving)
     except BaseException:
         # The cursor covers exactly the items handed out, all of them in the batch or
         # saved: saving now keeps the work of an interrupted run (Ctrl-C, a lost network).
         if batch:
-            await save(batch, None)
+            await saves.save(batch)
         raise
     stats.pages = walk.requests
-    await save(batch, None)  # also the final cursor: the walk's top becomes the watermark
+    await saves.save(batch)  # also the final cursor: the walk's top becomes the watermark
+    await saves.wait()
 
 
 async def _follow(
@@ -265,7 +224,7 @@ async def _follow(
     spec: ExportSpec,
     feed: ChangeFeed,
     stats: ExportStats,
-    save: Save,
+    saves: Saves,
     save_every: int,
     walked: Walked,
 ) -> None:
@@ -278,7 +237,7 @@ async def _follow(
         stats.events += len(events)
         stats.updated += len(found.upserts)
         stats.deleted += len(found.deletions)
-        await save(found.upserts, found.deletions)
+        await saves.save(found.upserts, found.deletions)
         events = []
 
     async for event in feed:

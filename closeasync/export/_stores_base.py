@@ -69,6 +69,8 @@ class AsyncStore(Protocol):
     cancelled (by anyio or by asyncio's own ``Task.cancel()``), so it is committed or rolled
     back as a whole, and the rows received before a Ctrl-C are saved. A store called directly
     and cancelled mid-save must leave nothing half done (PostgreSQL's drops its connection).
+    A store whose server does the writing calls :func:`handed_over` once its rows are on the
+    way: the export then fetches the next page meanwhile (one save at a time still).
     """
 
     async def saved_state(self, key: str) -> ExportState | None:

@@ -1,0 +1,210 @@
+"""An export saves each page while it fetches the next: one save at a time, in order.
+
+A store that says its rows are handed over (:func:`handed_over`, as the PostgreSQL store
+does before its ``COPY``) is written while the walk requests the next page; the next save
+begins only once it has committed, is counted only then, and none is made after a
+failure. A store that never says it (SQLite: its work is this process's) is awaited in
+full before the walk goes on. The stores here hold their saves at a gate the test opens,
+so what overlaps is seen, not timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from closeasync import CloseAsync, RequestEvent, SyncCursor
+from closeasync.export import (
+    Deletion,
+    ExportSpec,
+    ExportState,
+    ExportStats,
+    SQLiteStore,
+    StoreWriteError,
+    async_store,
+    handed_over,
+    run_export,
+)
+from closeasync.fake import FakeClose
+from tests.export_support import PassingStore
+
+EMAILS = 6
+SPEC = ExportSpec(what="emails", page_size=2)  # pages of 2: three saves, three page requests
+
+
+class Gated(PassingStore):
+    """A SQLite store whose saves wait at a gate (after handing over, if it does); it logs
+    when each save begins and ends, next to the export's page requests."""
+
+    def __init__(self, path: Path, log: list[str], *, hands_over: bool = True, fail_at: int = 0) -> None:
+        super().__init__(async_store(SQLiteStore(path)))
+        self.log = log
+        self.hands_over = hands_over
+        self.fail_at = fail_at
+        self.gate = asyncio.Event()
+        self.calls = 0
+
+    async def save(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        state: ExportState | SyncCursor,
+        key: str,
+        deletions: Sequence[Deletion] = (),
+    ) -> None:
+        self.calls += 1
+        number = self.calls
+        self.log.append(f"begin {number}")
+        if self.hands_over:
+            handed_over()
+        await self.gate.wait()
+        if number == self.fail_at:
+            raise StoreWriteError("the server went away")
+        await self.inner.save(records, state, key, deletions)
+        self.log.append(f"end {number}")
+
+
+def fake_with_emails() -> FakeClose:
+    fake = FakeClose(seed=9)
+    lead = fake.add_lead("Acme")["id"]
+    for i in range(EMAILS):
+        fake.add_activity("Email", lead_id=lead, subject=f"s{i}")
+    return fake
+
+
+def client(fake: FakeClose, log: list[str]) -> CloseAsync:
+    """A client that logs each page request of the export's walk."""
+    pages = 0
+
+    def on_event(event: RequestEvent) -> None:
+        nonlocal pages
+        if event.kind == "request" and "/activity/email/" in event.url:
+            pages += 1
+            log.append(f"page {pages}")
+
+    return CloseAsync(api_key=fake.api_key, transport=fake.transport(), on_event=on_event)
+
+
+class Log(list[str]):
+    """What happened, in order; :meth:`until` waits for an entry."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.grown = asyncio.Event()
+
+    def append(self, entry: str) -> None:
+        super().append(entry)
+        self.grown.set()
+
+    async def until(self, entry: str) -> None:
+        with anyio.fail_after(10):
+            while entry not in self:
+                self.grown.clear()
+                await self.grown.wait()
+
+
+def rows_in(path: Path) -> dict[str, int]:
+    store = SQLiteStore(path)
+    try:
+        return store.counts()
+    finally:
+        store.close()
+
+
+async def test_the_next_page_is_fetched_while_a_handed_over_save_is_written(tmp_path: Path) -> None:
+    log = Log()
+    store = Gated(tmp_path / "copy.sqlite", log)
+    stats = ExportStats()
+    counted: list[int] = []
+    async with client(fake_with_emails(), log) as close:
+        export = asyncio.ensure_future(
+            run_export(
+                close, SPEC, store, stats=stats, changes=False, on_save=lambda s: counted.append(s.saved)
+            )
+        )
+        await log.until("page 2")  # requested while save 1 is held at the gate
+        assert log[:3] == ["page 1", "begin 1", "page 2"]
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert "begin 2" not in log  # the next save waits for this one to commit
+        assert stats.saved == 0  # nothing is counted before it has committed
+        store.gate.set()
+        with anyio.fail_after(10):
+            result = await export
+    await store.aclose()
+    saves = [entry for entry in log if not entry.startswith("page")]
+    assert saves == [e for n in range(1, store.calls + 1) for e in (f"begin {n}", f"end {n}")]
+    assert counted == sorted(counted)  # counted as each one commits, in order
+    assert counted[-1] == result.saved == EMAILS
+    assert result.finished
+    assert rows_in(tmp_path / "copy.sqlite") == {"email": EMAILS}
+
+
+async def test_a_store_that_never_hands_over_is_awaited_in_full(tmp_path: Path) -> None:
+    log = Log()
+    store = Gated(tmp_path / "copy.sqlite", log, hands_over=False)
+    store.gate.set()
+    async with client(fake_with_emails(), log) as close:
+        await run_export(close, SPEC, store, changes=False)
+    await store.aclose()
+    pages = [entry for entry in log if entry.startswith("page")]
+    assert len(pages) >= 3
+    for number in range(1, len(pages)):
+        assert log.index(f"end {number}") < log.index(f"page {number + 1}")
+    assert rows_in(tmp_path / "copy.sqlite") == {"email": EMAILS}
+
+
+async def test_after_a_failed_save_no_other_is_made_and_a_resumed_run_loses_nothing(tmp_path: Path) -> None:
+    log = Log()
+    store = Gated(tmp_path / "copy.sqlite", log, fail_at=1)
+    stats = ExportStats()
+    fake = fake_with_emails()
+    async with client(fake, log) as close:
+        export = asyncio.ensure_future(run_export(close, SPEC, store, stats=stats, changes=False))
+        await log.until("page 2")  # the walk went on while save 1 was in flight
+        store.gate.set()  # ... and save 1 fails
+        with pytest.raises(StoreWriteError, match="went away"), anyio.fail_after(10):
+            await export
+        assert store.calls == 1  # save 2 would have moved the resume point past save 1's rows
+        assert stats.saved == 0
+        assert await store.saved_state(SPEC.key(close)) is None
+        await store.aclose()
+        again = SQLiteStore(tmp_path / "copy.sqlite")
+        try:
+            resumed = await run_export(close, SPEC, again, resume=True, changes=False)
+        finally:
+            again.close()
+    assert resumed.finished
+    assert resumed.items == EMAILS
+    assert rows_in(tmp_path / "copy.sqlite") == {"email": EMAILS}
+
+
+async def test_cancelled_while_fetching_the_save_in_flight_ends_and_is_counted(tmp_path: Path) -> None:
+    log = Log()
+    store = Gated(tmp_path / "copy.sqlite", log)
+    stats = ExportStats()
+    async with client(fake_with_emails(), log) as close:
+        export = asyncio.ensure_future(run_export(close, SPEC, store, stats=stats, changes=False))
+        await log.until("page 2")
+        export.cancel()  # asyncio's own cancellation, as asyncio.run does on Ctrl-C
+        for _ in range(5):
+            await asyncio.sleep(0)
+        store.gate.set()
+        with pytest.raises(asyncio.CancelledError), anyio.fail_after(10):
+            await export
+        await store.aclose()
+        assert "end 1" in log
+        copied = rows_in(tmp_path / "copy.sqlite")
+        assert stats.saved == copied["email"] >= 2  # what was counted is what the copy holds
+        again = SQLiteStore(tmp_path / "copy.sqlite")
+        try:
+            resumed = await run_export(close, SPEC, again, resume=True, changes=False)
+        finally:
+            again.close()
+    assert resumed.finished
+    assert stats.saved + resumed.items == EMAILS  # nothing fetched twice, nothing lost
+    assert rows_in(tmp_path / "copy.sqlite") == {"email": EMAILS}
