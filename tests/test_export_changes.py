@@ -397,3 +397,28 @@ def test_overwriting_a_json_lines_file_another_export_holds_leaves_it_whole(tmp_
         assert path.stat().st_size == size
     finally:
         first.close()
+
+
+async def test_a_deletion_of_unknown_type_names_the_same_table_in_every_store(copy: Copy) -> None:
+    """Close's event may not say an object's type: it is removed from every table holding its
+    id, and every store records the same table (the last by name) when several held it."""
+    store = async_store(copy.store())
+    cursor = SyncCursor(scope="/activity/")
+    try:
+        held = [
+            {"_type": "Email", "id": "acti_1"},
+            {"_type": "SMS", "id": "acti_1"},
+            {"_type": "SMS", "id": "acti_2"},
+        ]
+        await store.save(held, cursor, "activities")
+        gone = [
+            Deletion("acti_2", "SMS", "2026-01-05T10:00:00Z"),
+            Deletion("acti_1", None, "2026-01-05T11:00:00Z"),
+        ]
+        await store.save([], cursor, "activities", gone)
+    finally:
+        await store.aclose()
+    recorded = copy.rows("closeasync_deletions")
+    assert {ident: row["table"] for ident, row in recorded.items()} == {"acti_1": "sms", "acti_2": "sms"}
+    assert recorded["acti_1"]["deleted_at"] == "2026-01-05T11:00:00Z"
+    assert copy.ids() == {"email": [], "sms": []}

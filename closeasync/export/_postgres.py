@@ -348,7 +348,9 @@ class PostgresStore:
         for deletion in deletions:
             for table in [table_for(deletion.type)] if deletion.type else present:
                 gone.setdefault(table, {})[deletion.id] = deletion.deleted_at
-        for table, removed in gone.items():
+        # By name, as SQLite's store goes: an id several tables held (never Close's doing) is
+        # recorded under the last of them in both copies.
+        for table, removed in sorted(gone.items()):
             if table in present:
                 await conn.execute(self._sql.delete(table), list(removed), list(removed.values()), table)
 
