@@ -34,7 +34,10 @@ event is a new dict: one a listener was handed never changes afterwards.
 Each event of an object is stamped later than the object's event before it (a microsecond
 later when the fake's clock has not moved: Close's has, between any two changes), so a
 consolidated event's new version is told by its ``date_updated``, and an object's events
-keep their order.
+keep their order. The clock itself stands still (a test's times stay exact): such an event
+is stamped up to a few microseconds after the fake's "now", its ``Date`` and the object's
+``date_updated``, so ``date_updated__lte=now`` can leave it out where Close, whose clock
+moved, would not.
 
 Events older than :data:`RETENTION` (by ``date_updated`` and the fake's clock) are dropped
 when the log is read, as Close keeps 30 days.
@@ -71,7 +74,7 @@ DEFAULT_CONSOLIDATION = timedelta(seconds=5)
 
 Listener = Callable[[dict[str, Any]], None]
 _MISSING: Any = object()
-#: The least a consolidated event's date_updated moves (Close's times are to the microsecond).
+#: The least an object's next event is stamped after its last (Close's times are to the microsecond).
 _TICK = timedelta(microseconds=1)
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z][a-z])")
 

@@ -1,8 +1,8 @@
 """``GET /event/`` and ``GET /event/{id}/``: the event log, read the way Close pages it.
 
 Events are listed newest first by ``date_updated``; events with the same ``date_updated``
-(one request's, under a frozen clock) come latest change first, so an object's events keep
-their order. Paging is by cursor: ``cursor_next`` names the last event of a page by its
+(changes of several objects under a frozen clock; one object's are a microsecond apart at
+least) come latest change first. Paging is by cursor: ``cursor_next`` names the last event of a page by its
 place in that order, and the next page holds the events strictly after it, so a walk over
 an unchanging log gives every event exactly once. ``cursor_previous`` names the first, for
 the events before it (newer). Close asks for the same filters with a cursor (the date
