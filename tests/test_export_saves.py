@@ -31,6 +31,7 @@ from closeasync.export import (
     run_export,
 )
 from closeasync.fake import FakeClose
+from closeasync.transports import Request, Response
 from tests.export_support import PassingStore
 
 EMAILS = 6
@@ -77,14 +78,18 @@ def fake_with_emails() -> FakeClose:
 
 
 def client(fake: FakeClose, log: list[str]) -> CloseAsync:
-    """A client that logs each page request of the export's walk."""
-    pages = 0
+    """A client that logs each page request of the export's walk, and each scan of the
+    event log."""
+    pages = scans = 0
 
     def on_event(event: RequestEvent) -> None:
-        nonlocal pages
+        nonlocal pages, scans
         if event.kind == "request" and "/activity/email/" in event.url:
             pages += 1
             log.append(f"page {pages}")
+        elif event.kind == "request" and "/event/" in event.url:
+            scans += 1
+            log.append(f"scan {scans}")
 
     return CloseAsync(api_key=fake.api_key, transport=fake.transport(), on_event=on_event)
 
@@ -208,3 +213,124 @@ async def test_cancelled_while_fetching_the_save_in_flight_ends_and_is_counted(t
     assert resumed.finished
     assert stats.saved + resumed.items == EMAILS  # nothing fetched twice, nothing lost
     assert rows_in(tmp_path / "copy.sqlite") == {"email": EMAILS}
+
+
+class HeldPage:
+    """The fake's transport, holding the ``hold``-th page request of the walk until released."""
+
+    def __init__(self, fake: FakeClose, hold: int) -> None:
+        self.inner = fake.transport()
+        self.hold = hold
+        self.pages = 0
+        self.reached = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def send(self, request: Request) -> Response:
+        if "/activity/email/" in request.url:
+            self.pages += 1
+            if self.pages == self.hold:
+                self.reached.set()
+                await self.release.wait()
+        return await self.inner.send(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def turns(count: int = 50) -> None:
+    """Let the event loop run the other tasks' ready steps (the fake answers in one)."""
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+async def test_cancelled_while_the_save_before_ends_the_page_received_is_saved_too(tmp_path: Path) -> None:
+    log = Log()
+    store = Gated(tmp_path / "copy.sqlite", log)
+    stats = ExportStats()
+    async with client(fake_with_emails(), log) as close:
+        export = asyncio.ensure_future(run_export(close, SPEC, store, stats=stats, changes=False))
+        await log.until("page 2")
+        await turns()  # page 2 arrives and is handed out; its save waits for save 1
+        received = stats.items
+        assert received > 2  # the state this test is about: a second page received, unsaved
+        assert "begin 2" not in log
+        export.cancel()  # Ctrl-C
+        await turns(5)
+        store.gate.set()
+        with pytest.raises(asyncio.CancelledError), anyio.fail_after(10):
+            await export
+    await store.aclose()
+    assert log[-2:] == ["begin 2", "end 2"]
+    assert stats.saved == stats.items == received  # every row received is kept
+    assert rows_in(tmp_path / "copy.sqlite") == {"email": received}
+
+
+async def test_a_timeout_while_fetching_is_a_timeout_even_when_the_save_in_flight_fails(
+    tmp_path: Path,
+) -> None:
+    """Whether a save fails inside the cancellation or while the walk fetches (with a save
+    handed over), the cancellation goes on, the store's failure attached: ``asyncio.timeout``
+    raises ``TimeoutError`` (the command exits as interrupted, not as a failed write)."""
+    log = Log()
+    store = Gated(tmp_path / "copy.sqlite", log, fail_at=1)
+    fake = fake_with_emails()
+    transport = HeldPage(fake, hold=2)
+    async with CloseAsync(api_key=fake.api_key, transport=transport) as close:
+
+        async def export() -> None:
+            async with asyncio.timeout(None) as deadline:
+                deadlines.append(deadline)
+                await run_export(close, SPEC, store, changes=False)
+
+        deadlines: list[asyncio.Timeout] = []
+        running = asyncio.ensure_future(export())
+        with anyio.fail_after(10):
+            await transport.reached.wait()  # page 2 requested, save 1 handed over and held
+        deadlines[0].reschedule(asyncio.get_running_loop().time())  # the deadline passes now
+        await turns(5)
+        store.gate.set()  # ... and save 1 fails
+        with pytest.raises(TimeoutError) as caught, anyio.fail_after(10):
+            await running
+    await store.aclose()
+    assert isinstance(caught.value.__cause__, asyncio.CancelledError)
+    assert isinstance(caught.value.__cause__.__cause__, StoreWriteError)
+    assert store.calls == 1
+
+
+async def test_a_failed_save_of_a_store_in_this_process_stops_the_export_at_once(tmp_path: Path) -> None:
+    log = Log()
+    store = Gated(tmp_path / "copy.sqlite", log, hands_over=False, fail_at=1)
+    store.gate.set()
+    async with client(fake_with_emails(), log) as close:
+        with pytest.raises(StoreWriteError):
+            await run_export(close, SPEC, store, changes=False)
+    await store.aclose()
+    assert list(log) == ["page 1", "begin 1"]  # no other page fetched after it
+
+
+async def test_following_stops_at_a_failed_save(tmp_path: Path) -> None:
+    """``--follow`` saves each scan's changes before it scans again: a save that fails ends
+    it, even when nothing else changes for a long time (no later save would tell)."""
+    fake = fake_with_emails()
+    first = Gated(tmp_path / "copy.sqlite", Log())
+    first.gate.set()
+    async with client(fake, Log()) as close:
+        await run_export(close, SPEC, first)  # the copy, and its place in the event log
+    await first.aclose()
+    log = Log()
+    store = Gated(tmp_path / "copy.sqlite", log, fail_at=1)  # its first save: the change below
+    async with client(fake, log) as close:
+        following = asyncio.ensure_future(run_export(close, SPEC, store, resume=True, poll=0.001))
+        await log.until("scan 2")  # following; nothing changed yet, nothing saved
+        assert store.calls == 0
+        fake.advance(60)
+        fake.add_activity("Email", lead_id=fake.add_lead("Other")["id"], subject="new")
+        await log.until("begin 1")  # the change's save, handed over and held
+        scans = sum(entry.startswith("scan") for entry in log)
+        await turns()
+        assert sum(entry.startswith("scan") for entry in log) == scans  # no scan before it is saved
+        store.gate.set()  # ... and it fails
+        with pytest.raises(StoreWriteError), anyio.fail_after(10):
+            await following
+    await store.aclose()
+    assert store.calls == 1

@@ -182,8 +182,10 @@ async def run_export(
             await _follow(close, spec, feed, stats, saves, save_every, walked)
             if _aged(saves.last, feed.cursor):
                 await saves.save([])  # nothing changed, but the copy is a day further: keep it within 30 days
-    finally:
-        await saves.wait()  # nothing is left writing once the run has ended, however it ended
+    except BaseException as interrupted:
+        await saves.unwind(interrupted)  # nothing is left writing once the run has ended
+        raise
+    await saves.wait()
     stats.finished = True
     return stats
 
@@ -208,11 +210,10 @@ async def _walk(walk: SyncIterator[Any], stats: ExportStats, saves: Saves, save_
                 # below, and one that failed is not tried again (its rows are fetched again).
                 saving, batch = batch, []
                 await saves.save(saving)
-    except BaseException:
+    except BaseException as interrupted:
         # The cursor covers exactly the items handed out, all of them in the batch or
         # saved: saving now keeps the work of an interrupted run (Ctrl-C, a lost network).
-        if batch:
-            await saves.save(batch)
+        await saves.unwind(interrupted, batch)
         raise
     stats.pages = walk.requests
     await saves.save(batch)  # also the final cursor: the walk's top becomes the watermark
@@ -238,6 +239,9 @@ async def _follow(
         stats.updated += len(found.upserts)
         stats.deleted += len(found.deletions)
         await saves.save(found.upserts, found.deletions)
+        # Saved before reading on: a failure stops a --follow at once (the next save may be
+        # far off), and a scan's requests have little to overlap with.
+        await saves.wait()
         events = []
 
     async for event in feed:

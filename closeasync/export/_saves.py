@@ -1,22 +1,29 @@
-"""The export's saves: one at a time, in order, each begun while the walk goes on fetching.
+"""The export's saves: one at a time, in order, each made while the walk goes on fetching.
 
 A save is one transaction of the store (rows, deletions and the resume point covering
-them). :class:`Saves` starts a save and returns at once, so the next page is requested,
-received and read while the store writes the last one: on a store that works elsewhere
-(a PostgreSQL server, its own process) the two overlap instead of taking turns. A local
-store (SQLite, JSON Lines, written in this thread) gains nothing and loses nothing.
+them). :class:`Saves` starts a save and lets the walk go on, so the next page is
+requested, received and read while the store writes the last one: on a store that works
+elsewhere (a PostgreSQL server, its own process) the two overlap instead of taking turns.
+A local store (SQLite, JSON Lines, written in this thread) gains nothing and loses nothing.
 
 What keeps the copy right:
 
 - At most one save is in flight, and the next one begins only once it has committed:
   a resume point is never saved before the rows it passes over.
-- Once a save has failed (or was cancelled), no other is made: a later one would move
-  the resume point past rows that never reached the copy. The failure is raised by the
-  next :meth:`Saves.save` or :meth:`Saves.wait`.
+- Once a save has failed, no other is made: a later one would move the resume point
+  past rows that never reached the copy. The failure is raised as soon as the export
+  learns of it: at once for a save that ended before the walk went on (a local store's),
+  else by the next :meth:`Saves.save` or :meth:`Saves.wait` (the follow loop waits for
+  each save before it scans again).
 - A save that has begun runs to its end even when the export is being cancelled
-  (:func:`to_the_end`), and is counted (``stats.saved``, ``on_save``) only once it has.
-- :meth:`Saves.wait` is awaited before the export returns or raises, so nothing is left
-  writing after it (the caller closes the store then).
+  (:func:`to_the_end`), and is counted (``stats.saved``, ``on_save``, in the export's own
+  task) only once it has. Rows received when a cancellation comes are saved too, also
+  when it comes while the save before is ending.
+- :meth:`Saves.unwind` runs while the export ends on an exception, so nothing is left
+  writing after it (the caller closes the store then). A save failing meanwhile does not
+  hide a cancellation: that goes on, the failure its cause, so ``asyncio.timeout`` still
+  raises ``TimeoutError`` and Ctrl-C still ends the command as interrupted; any other
+  exception gives way to the store's failure.
 
 When the walk goes on matters: all of it shares one event loop, and a store on a server
 needs the loop for each round trip before its rows are on the wire (PostgreSQL's
@@ -92,12 +99,13 @@ class Saves:
         self._on_save = on_save
         #: The state of the last save begun (or the saved one the run started from).
         self.last = last
-        self._pending: asyncio.Future[None] | None = None
+        self._pending: tuple[asyncio.Future[None], int] | None = None  # the save in flight, its rows
         self._broken = False
 
     async def save(self, records: list[dict[str, Any]], deletions: list[Deletion] | None = None) -> None:
         """Begin saving ``records`` and ``deletions`` with the state as it is now (after the
-        save before has committed); nothing at all when nothing changed.
+        save before has committed); nothing at all when nothing changed. Returns once the
+        store has handed them over, or the save has ended (its failure raised then).
 
         Raises:
             StoreWriteError: this or an earlier save failed.
@@ -105,22 +113,62 @@ class Saves:
         state = self._state_now()  # now: the walk moves on while the save is being made
         if not records and not deletions and state == self.last:
             return  # nothing new: the copy and its state stay as they are
-        await self.wait()
+        try:
+            await self.wait()
+        except BaseException as interrupted:
+            if self._broken:
+                raise
+            # Cancelled while the save before ended: these rows were received, and are saved
+            # (whole, and counted) before the cancellation goes on, as if it had come later.
+            try:
+                await self._settle(self._begin(records, state, deletions), len(records))
+            except BaseException as error:
+                raise interrupted from error
+            raise
         if self._broken:
             raise StoreWriteError("an earlier save of this export failed: nothing more is saved")
+        await self._hand_over(self._begin(records, state, deletions), len(records))
+
+    async def wait(self) -> None:
+        """Until the save in flight has ended, counted; its failure (or a cancellation that
+        came meanwhile, once the save is counted) is raised."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await self._settle(*pending)
+
+    async def unwind(self, interrupted: BaseException, records: list[dict[str, Any]] | None = None) -> None:
+        """While ``interrupted`` ends the export: save ``records`` (received, not saved yet)
+        and wait for the save in flight. If a save fails meanwhile, a cancellation still goes
+        on, the failure as its cause (``asyncio.timeout`` still raises ``TimeoutError``,
+        Ctrl-C still exits 130); anything else gives way to the store's failure."""
+        try:
+            if records:
+                await self.save(records)
+            await self.wait()
+        except BaseException as error:
+            if error is not interrupted and isinstance(interrupted, anyio.get_cancelled_exc_class()):
+                raise interrupted from error
+            raise
+
+    def _begin(
+        self, records: list[dict[str, Any]], state: ExportState, deletions: list[Deletion] | None
+    ) -> Coroutine[Any, Any, None]:
         self.last = state
-        write = self._write(records, state, deletions or ())
+        return self._output.save(records, state, self._key, deletions or ())
+
+    async def _hand_over(self, write: Coroutine[Any, Any, None], rows: int) -> None:
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # not asyncio (trio): saved before going on, as one step
-            await self._settle(write)
+            await self._settle(write, rows)
             return
         event = asyncio.Event()
         token = _HANDED_OVER.set(event)
         try:
-            self._pending = pending = asyncio.ensure_future(write)  # the task takes the event along
+            pending = asyncio.ensure_future(write)  # the task takes the event along
         finally:
             _HANDED_OVER.reset(token)
+        self._pending = (pending, rows)
         told = asyncio.ensure_future(event.wait())
         try:
             await asyncio.wait((pending, told), return_when=asyncio.FIRST_COMPLETED)
@@ -135,28 +183,21 @@ class Saves:
             raise
         finally:
             told.cancel()
+        if pending.done():  # ended (a local store, or failed early): counted, or raised, now
+            await self.wait()
 
-    async def wait(self) -> None:
-        """Until the save in flight has ended; its failure (or a cancellation that came
-        meanwhile, once it is counted) is raised."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            await self._settle(pending)
-
-    async def _settle(self, save: Coroutine[Any, Any, None] | asyncio.Future[None]) -> None:
+    async def _settle(self, save: Coroutine[Any, Any, None] | asyncio.Future[None], rows: int) -> None:
+        """Await ``save`` to its end, then count it (in the export's own task)."""
         try:
             cancelled = await to_the_end(save)
         except BaseException:
             self._broken = True
             raise
-        if cancelled is not None:
-            raise cancelled  # now that the save is done and counted
-
-    async def _write(self, records: list[dict[str, Any]], state: ExportState, deletions: Any) -> None:
-        await self._output.save(records, state, self._key, deletions)
-        self._stats.saved += len(records)
+        self._stats.saved += rows
         if self._on_save is not None:
             self._on_save(self._stats)
+        if cancelled is not None:
+            raise cancelled  # now that the save is done and counted
 
 
 async def to_the_end(save: Coroutine[Any, Any, None] | asyncio.Future[None]) -> BaseException | None:
