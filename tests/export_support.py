@@ -8,6 +8,7 @@ tests' throwaway server) or a JSON Lines file. The tests make stores on it, give
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,7 +30,9 @@ from closeasync.export import (
     PostgresStore,
     SQLiteStore,
     Store,
+    StoreWriteError,
     async_store,
+    handed_over,
     run_export,
     table_for,
 )
@@ -94,6 +97,50 @@ class PassingStore:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class Gated(PassingStore):
+    """A SQLite store whose saves wait at a gate the test opens (after handing over, if it
+    does: see ``handed_over``), and fail at the ``fail_at``-th; ``log`` gets ``begin N`` and
+    ``end N`` as each save begins and commits, ``begun`` is set when one has begun."""
+
+    def __init__(
+        self, path: Path, log: list[str] | None = None, *, hands_over: bool = True, fail_at: int = 0
+    ) -> None:
+        super().__init__(async_store(SQLiteStore(path)))
+        self.log = log if log is not None else []
+        self.hands_over = hands_over
+        self.fail_at = fail_at
+        self.gate = asyncio.Event()
+        self.begun = asyncio.Event()
+        self.calls = 0
+        self.finished = 0
+
+    async def save(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        state: ExportState | SyncCursor,
+        key: str,
+        deletions: Sequence[Deletion] = (),
+    ) -> None:
+        self.calls += 1
+        number = self.calls
+        self.log.append(f"begin {number}")
+        self.begun.set()
+        if self.hands_over:
+            handed_over()
+        await self.gate.wait()
+        if number == self.fail_at:
+            raise StoreWriteError("the server went away")
+        await self.inner.save(records, state, key, deletions)
+        self.finished += 1
+        self.log.append(f"end {number}")
+
+
+async def turns(count: int = 50) -> None:
+    """Let the event loop run the other tasks' ready steps (the fake answers in one)."""
+    for _ in range(count):
+        await asyncio.sleep(0)
 
 
 class Copy:

@@ -8,53 +8,21 @@ began, count it, and only then go on cancelled.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
 
-from closeasync import CloseAsync, SyncCursor
+from closeasync import CloseAsync
 from closeasync.export import (
-    Deletion,
     ExportSpec,
-    ExportState,
     ExportStats,
     SQLiteStore,
     StoreWriteError,
-    async_store,
     run_export,
 )
 from closeasync.fake import FakeClose
-from tests.export_support import PassingStore
-
-
-class HeldSave(PassingStore):
-    """A SQLite store whose first save waits, once begun, until the test lets it go on."""
-
-    def __init__(self, path: Path, *, fail: bool = False) -> None:
-        super().__init__(async_store(SQLiteStore(path)))
-        self.begun = asyncio.Event()
-        self.go = asyncio.Event()
-        self.fail = fail
-        self.calls = 0
-        self.finished = 0
-
-    async def save(
-        self,
-        records: Sequence[Mapping[str, Any]],
-        state: ExportState | SyncCursor,
-        key: str,
-        deletions: Sequence[Deletion] = (),
-    ) -> None:
-        self.calls += 1
-        self.begun.set()
-        await self.go.wait()
-        if self.fail:
-            raise StoreWriteError("the database went away")
-        await self.inner.save(records, state, key, deletions)
-        self.finished += 1
+from tests.export_support import Gated, turns
 
 
 def fake_with_emails(count: int) -> FakeClose:
@@ -67,7 +35,7 @@ def fake_with_emails(count: int) -> FakeClose:
 
 async def test_a_save_begun_before_task_cancel_ends_whole_and_is_counted(tmp_path: Path) -> None:
     fake = fake_with_emails(5)
-    store = HeldSave(tmp_path / "copy.sqlite")
+    store = Gated(tmp_path / "copy.sqlite", hands_over=False)  # held inside its save
     stats = ExportStats()
     async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
         export = asyncio.ensure_future(
@@ -76,9 +44,8 @@ async def test_a_save_begun_before_task_cancel_ends_whole_and_is_counted(tmp_pat
         with anyio.fail_after(10):
             await store.begun.wait()
         export.cancel()  # asyncio's own cancellation, as asyncio.run does on Ctrl-C
-        for _ in range(5):
-            await asyncio.sleep(0)  # the cancellation reaches the export meanwhile
-        store.go.set()
+        await turns(5)  # the cancellation reaches the export meanwhile
+        store.gate.set()
         with pytest.raises(asyncio.CancelledError):
             await export
     await store.aclose()
@@ -95,15 +62,14 @@ async def test_a_save_that_fails_while_cancelled_goes_on_cancelled_with_the_fail
     tmp_path: Path,
 ) -> None:
     fake = fake_with_emails(3)
-    store = HeldSave(tmp_path / "copy.sqlite", fail=True)
+    store = Gated(tmp_path / "copy.sqlite", hands_over=False, fail_at=1)
     async with CloseAsync(api_key=fake.api_key, transport=fake.transport()) as close:
         export = asyncio.ensure_future(run_export(close, ExportSpec(what="emails"), store, changes=False))
         with anyio.fail_after(10):
             await store.begun.wait()
         export.cancel()
-        for _ in range(5):
-            await asyncio.sleep(0)
-        store.go.set()
+        await turns(5)
+        store.gate.set()
         with pytest.raises(asyncio.CancelledError) as caught:
             await export
     assert isinstance(caught.value.__cause__, StoreWriteError)

@@ -11,62 +11,25 @@ so what overlaps is seen, not timed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
 
-from closeasync import CloseAsync, RequestEvent, SyncCursor
+from closeasync import CloseAsync, RequestEvent
 from closeasync.export import (
-    Deletion,
     ExportSpec,
-    ExportState,
     ExportStats,
     SQLiteStore,
     StoreWriteError,
-    async_store,
-    handed_over,
     run_export,
 )
 from closeasync.fake import FakeClose
 from closeasync.transports import Request, Response
-from tests.export_support import PassingStore
+from tests.export_support import Gated, turns
 
 EMAILS = 6
 SPEC = ExportSpec(what="emails", page_size=2)  # pages of 2: three saves, three page requests
-
-
-class Gated(PassingStore):
-    """A SQLite store whose saves wait at a gate (after handing over, if it does); it logs
-    when each save begins and ends, next to the export's page requests."""
-
-    def __init__(self, path: Path, log: list[str], *, hands_over: bool = True, fail_at: int = 0) -> None:
-        super().__init__(async_store(SQLiteStore(path)))
-        self.log = log
-        self.hands_over = hands_over
-        self.fail_at = fail_at
-        self.gate = asyncio.Event()
-        self.calls = 0
-
-    async def save(
-        self,
-        records: Sequence[Mapping[str, Any]],
-        state: ExportState | SyncCursor,
-        key: str,
-        deletions: Sequence[Deletion] = (),
-    ) -> None:
-        self.calls += 1
-        number = self.calls
-        self.log.append(f"begin {number}")
-        if self.hands_over:
-            handed_over()
-        await self.gate.wait()
-        if number == self.fail_at:
-            raise StoreWriteError("the server went away")
-        await self.inner.save(records, state, key, deletions)
-        self.log.append(f"end {number}")
 
 
 def fake_with_emails() -> FakeClose:
@@ -133,8 +96,7 @@ async def test_the_next_page_is_fetched_while_a_handed_over_save_is_written(tmp_
         )
         await log.until("page 2")  # requested while save 1 is held at the gate
         assert log[:3] == ["page 1", "begin 1", "page 2"]
-        for _ in range(20):
-            await asyncio.sleep(0)
+        await turns(20)
         assert "begin 2" not in log  # the next save waits for this one to commit
         assert stats.saved == 0  # nothing is counted before it has committed
         store.gate.set()
@@ -196,8 +158,7 @@ async def test_cancelled_while_fetching_the_save_in_flight_ends_and_is_counted(t
         export = asyncio.ensure_future(run_export(close, SPEC, store, stats=stats, changes=False))
         await log.until("page 2")
         export.cancel()  # asyncio's own cancellation, as asyncio.run does on Ctrl-C
-        for _ in range(5):
-            await asyncio.sleep(0)
+        await turns(5)
         store.gate.set()
         with pytest.raises(asyncio.CancelledError), anyio.fail_after(10):
             await export
@@ -235,12 +196,6 @@ class HeldPage:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-
-async def turns(count: int = 50) -> None:
-    """Let the event loop run the other tasks' ready steps (the fake answers in one)."""
-    for _ in range(count):
-        await asyncio.sleep(0)
 
 
 async def test_cancelled_while_the_save_before_ends_the_page_received_is_saved_too(tmp_path: Path) -> None:

@@ -316,11 +316,11 @@ class PostgresStore:
         """A page of one table: copied straight in when its ids are all new, else staged and
         upserted (see :mod:`closeasync.export._pg_sql`)."""
         columns = self._sql.copied(table)
-        if not await conn.fetchval(self._sql.holds_any(table), [row[0] for row in rows]):
-            handed_over()  # the rest is mostly the server's: the export reads on meanwhile
+        known = await conn.fetchval(self._sql.holds_any(table), [row[0] for row in rows])
+        handed_over()  # the rest is mostly the server's: the export reads on meanwhile
+        if not known:
             await conn.copy_records_to_table(table, records=rows, columns=columns, schema_name=self.schema)
             return
-        handed_over()
         stage = self._sql.stage(table)
         await conn.copy_records_to_table(stage, records=rows, columns=columns, schema_name="pg_temp")
         await conn.execute(self._sql.upsert(table))

@@ -213,7 +213,7 @@ async def _walk(walk: SyncIterator[Any], stats: ExportStats, saves: Saves, save_
     except BaseException as interrupted:
         # The cursor covers exactly the items handed out, all of them in the batch or
         # saved: saving now keeps the work of an interrupted run (Ctrl-C, a lost network).
-        await saves.unwind(interrupted, batch)
+        await saves.unwind(interrupted, batch or None)  # None: nothing left to save
         raise
     stats.pages = walk.requests
     await saves.save(batch)  # also the final cursor: the walk's top becomes the watermark

@@ -120,14 +120,12 @@ class Saves:
                 raise
             # Cancelled while the save before ended: these rows were received, and are saved
             # (whole, and counted) before the cancellation goes on, as if it had come later.
-            try:
-                await self._settle(self._begin(records, state, deletions), len(records))
-            except BaseException as error:
-                raise interrupted from error
+            await self.unwind(interrupted, records, deletions)
             raise
         if self._broken:
             raise StoreWriteError("an earlier save of this export failed: nothing more is saved")
-        await self._hand_over(self._begin(records, state, deletions), len(records))
+        self.last = state
+        await self._hand_over(self._output.save(records, state, self._key, deletions or ()), len(records))
 
     async def wait(self) -> None:
         """Until the save in flight has ended, counted; its failure (or a cancellation that
@@ -136,25 +134,25 @@ class Saves:
         if pending is not None:
             await self._settle(*pending)
 
-    async def unwind(self, interrupted: BaseException, records: list[dict[str, Any]] | None = None) -> None:
-        """While ``interrupted`` ends the export: save ``records`` (received, not saved yet)
-        and wait for the save in flight. If a save fails meanwhile, a cancellation still goes
-        on, the failure as its cause (``asyncio.timeout`` still raises ``TimeoutError``,
-        Ctrl-C still exits 130); anything else gives way to the store's failure."""
+    async def unwind(
+        self,
+        interrupted: BaseException,
+        records: list[dict[str, Any]] | None = None,
+        deletions: list[Deletion] | None = None,
+    ) -> None:
+        """While ``interrupted`` ends the export: save ``records`` and ``deletions``, if
+        given (received, not saved yet), and wait for the save in flight. If a save fails
+        meanwhile, a cancellation still goes on, the failure as its cause (``asyncio.timeout``
+        still raises ``TimeoutError``, Ctrl-C still exits 130); anything else gives way to the
+        store's failure."""
         try:
-            if records:
-                await self.save(records)
+            if records is not None:
+                await self.save(records, deletions)
             await self.wait()
         except BaseException as error:
             if error is not interrupted and isinstance(interrupted, anyio.get_cancelled_exc_class()):
                 raise interrupted from error
             raise
-
-    def _begin(
-        self, records: list[dict[str, Any]], state: ExportState, deletions: list[Deletion] | None
-    ) -> Coroutine[Any, Any, None]:
-        self.last = state
-        return self._output.save(records, state, self._key, deletions or ())
 
     async def _hand_over(self, write: Coroutine[Any, Any, None], rows: int) -> None:
         try:
@@ -174,12 +172,8 @@ class Saves:
             await asyncio.wait((pending, told), return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError as cancelled:
             # Cancelled while the save is being made: as when cancelled inside it, the save
-            # goes on to its end and is counted, then the cancellation goes on (with the
-            # save's failure attached, if it failed).
-            try:
-                await self.wait()
-            except BaseException as error:
-                raise cancelled from error
+            # goes on to its end and is counted, then the cancellation goes on.
+            await self.unwind(cancelled)
             raise
         finally:
             told.cancel()
