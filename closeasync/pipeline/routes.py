@@ -14,6 +14,7 @@ from urllib.parse import quote
 import attrs
 
 from ..errors import InvalidRequestError
+from ..rules._fields import path_id_problem
 
 __all__ = ["ROUTES", "Route", "match"]
 
@@ -64,8 +65,9 @@ class Route:
             if value.__class__ is str and value.isascii() and value.isidentifier():
                 return pieces[0] + value + pieces[2]
         for name, value in params.items():
-            if not isinstance(value, str) or not value.strip() or value in (".", ".."):
-                raise InvalidRequestError({name: f"must be a non-empty id, got {value!r}"})
+            problem = path_id_problem(value)
+            if problem is not None:
+                raise InvalidRequestError({name: problem})
         if len(pieces) == 1:
             return self.template
         return "".join(quote(params[piece], safe="") if i % 2 else piece for i, piece in enumerate(pieces))

@@ -13,7 +13,7 @@ from ..models._converter import converter, format_datetime
 from ..params import ActivityFilters
 from ..pipeline.routes import Route
 from ..pipeline.wire import QueryValue, encode_query, format_query_value
-from ..rules._fields import shown, text_problem
+from ..rules._fields import path_id_problem, shown, text_problem
 from ..rules.filters import sdk_filter_problem
 
 __all__ = [
@@ -77,12 +77,10 @@ def path_id(value: object, name: str = "id") -> str:
         InvalidRequestError: not a non-empty string, or one that cannot be encoded (a lone
             surrogate), named ``name``.
     """
-    if not isinstance(value, str) or not value.strip() or value in (".", ".."):
-        raise InvalidRequestError({name: f"must be a non-empty id, got {shown(value)}"})
-    problem = text_problem(value)
+    problem = path_id_problem(value)
     if problem is not None:
         raise InvalidRequestError({name: problem})
-    return value
+    return str(value)  # a str already: path_id_problem refuses anything else
 
 
 def sync_filters(filters: Mapping[str, Any]) -> dict[str, QueryValue]:

@@ -93,8 +93,8 @@ class ActivityResource(Resource, Generic[M]):
         # Straight to the requester, not through ``_one``: a coroutine less on the path of
         # every single GET (its creation, and a frame to pass at each suspension).
         query = None if fields is None else {"_fields": fields_param(fields)}
-        # An ASCII id needs no check here (the route refuses an empty one); any other is checked.
-        ident = target if target.__class__ is str and target.isascii() else self._id_of(target)
+        # A string is checked where the route puts it in the path (one rule, path_id_problem).
+        ident = target if target.__class__ is str else self._id_of(target)
         data, response = await self._requester.exchange(
             self._routes["get"], path_params={"id": ident}, query=query
         )

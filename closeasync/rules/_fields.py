@@ -163,9 +163,12 @@ def integer(minimum: int | None = None, maximum: int | None = None, *, what: str
     message = f"must be {what}{bounds}"
 
     def check(value: Any) -> str | None:
-        if not isinstance(value, int) or isinstance(value, bool):
-            return f"{message}, got {shown(value)}"
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or (minimum is not None and value < minimum)
+            or (maximum is not None and value > maximum)
+        ):
             return f"{message}, got {shown(value)}"
         return None
 
@@ -192,6 +195,14 @@ def shown(value: Any, limit: int = 60) -> str:
         return text if len(text) <= limit else text[: limit - 3] + "..."
     name = type(value).__name__
     return f"{'an' if name[:1] in 'aeiouAEIOU' else 'a'} {name}"
+
+
+def path_id_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be an id in a URL path (None: it can): not a non-empty string,
+    ``.``/``..`` (which would move the path), or text UTF-8 cannot encode (a lone surrogate)."""
+    if not isinstance(value, str) or not value.strip() or value in (".", ".."):
+        return f"must be a non-empty id, got {shown(value)}"
+    return text_problem(value)
 
 
 def datetime_problem(value: Any) -> str | None:

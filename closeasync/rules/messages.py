@@ -65,6 +65,9 @@ STATUSES = enum_values(MessageStatus)
 UPDATE_STATUSES = frozenset({"draft", "scheduled", "outbox"})
 #: The statuses that make Close send a message (a request setting one is never repeated).
 SENDING_STATUSES = frozenset({"outbox", "scheduled"})
+#: A status a create may give, and one an update may set (a list or object is no status).
+_STATUS: Check = one_of(STATUSES)
+_UPDATE_STATUS: Check = one_of(UPDATE_STATUSES)
 EMAIL_CREATE_FIELDS = field_names(EmailCreateFields) | {"lead_id", "status"}
 EMAIL_UPDATE_FIELDS = field_names(EmailUpdateFields)
 SMS_CREATE_FIELDS = field_names(SMSCreateFields) | {"status"}
@@ -169,7 +172,7 @@ EMAIL_FIELDS: Checks = {
         _ID,
     ),
     **dict.fromkeys(("date_scheduled", "followup_date", "activity_at", "date_created"), _DATETIME),
-    "status": one_of(STATUSES),
+    "status": _STATUS,
     "subject": string(MAX_SUBJECT),
     "body_text": string(MAX_BODY),
     "body_html": string(MAX_BODY),
@@ -188,7 +191,7 @@ SMS_FIELDS: Checks = {
     ),
     **dict.fromkeys(("text", "local_phone", "remote_phone"), _ID),
     **dict.fromkeys(("date_scheduled", "activity_at", "date_created"), _DATETIME),
-    "status": one_of(STATUSES),
+    "status": _STATUS,
     "attachments": list_of(_SMS_ATTACHMENT, max_items=MAX_SMS_ATTACHMENTS),
     "direction": one_of(enum_values(PhoneDirection)),
     "source": one_of(enum_values(PhoneSource)),
@@ -220,12 +223,12 @@ def _known_missing(body: Body, current: Body | None, key: str) -> bool:
     return current is not None and key in current and not _given(current, key)
 
 
-def _check_status_value(body: Body, errors: Errors, allowed: frozenset[str], *, required: bool) -> None:
+def _check_status_value(body: Body, errors: Errors, allowed: Check, *, required: bool) -> None:
     if "status" not in body:
         if required:
             errors["status"] = "is required"
         return
-    problem = one_of(allowed)(body["status"])  # a list or object is no status
+    problem = allowed(body["status"])
     if problem is not None:
         errors["status"] = problem
 
@@ -260,7 +263,7 @@ def email_create_errors(body: Body) -> Errors:
     """Check a ``POST /activity/email/`` body."""
     errors: Errors = {}
     _unknown_keys(body, EMAIL_CREATE_FIELDS, errors)
-    _check_status_value(body, errors, STATUSES, required=True)
+    _check_status_value(body, errors, _STATUS, required=True)
     check_values(body, EMAIL_FIELDS, errors)
     if not _given(body, "lead_id") and "lead_id" not in errors:
         errors["lead_id"] = "is required"
@@ -282,7 +285,7 @@ def _update_errors(
     """The update rules Email and SMS share; ``sends_from`` is what sending needs set."""
     errors: Errors = {}
     _unknown_keys(body, allowed, errors)
-    _check_status_value(body, errors, UPDATE_STATUSES, required=False)
+    _check_status_value(body, errors, _UPDATE_STATUS, required=False)
     _check_transition(body, errors, current)
     check_values(body, checks, errors)
     status = body.get("status") if "status" not in errors else None
@@ -303,7 +306,7 @@ def sms_create_errors(body: Body, *, send_to_inbox: Any = False) -> Errors:
     """Check a ``POST /activity/sms/`` body (and its ``send_to_inbox`` query flag)."""
     errors: Errors = {}
     _unknown_keys(body, SMS_CREATE_FIELDS, errors)
-    _check_status_value(body, errors, STATUSES, required=True)
+    _check_status_value(body, errors, _STATUS, required=True)
     check_values(body, SMS_FIELDS, errors)
     status = body.get("status") if "status" not in errors else None
     if status in ("scheduled", "outbox") and not _given(body, "local_phone"):

@@ -34,6 +34,11 @@ _NEVER_NULL = frozenset(
 _LISTS = {"email": ("to", "cc", "bcc", "attachments"), "sms": ()}
 
 
+def _ignored(key: str, value: object) -> bool:
+    """Whether Close ignores this value of a body: a null for a field never null."""
+    return value is None and key in _NEVER_NULL
+
+
 def not_found(kind: str) -> FakeResponse:
     return error(404, f"{kind} not found")
 
@@ -88,7 +93,7 @@ def create(state: FakeState, kind: str, request: FakeRequest) -> FakeResponse:
     problems = problems or reference_errors(state, body)
     if problems:
         return field_errors(problems)
-    body = {k: v for k, v in body.items() if v is not None or k not in _NEVER_NULL}
+    body = {k: v for k, v in body.items() if not _ignored(k, v)}
     user = state.user_for(body.get("user_id"))
     ident = state.ids.new("acti")
     base = base_fields(
@@ -133,9 +138,7 @@ def update(state: FakeState, kind: str, ident: str, request: FakeRequest) -> Fak
         return field_errors(problems)
     before = dict(message)  # top-level values are replaced below, never changed in place
     changes = {
-        k: v
-        for k, v in body.items()
-        if k not in ("send_in", "followup_date", "opens") and (v is not None or k not in _NEVER_NULL)
+        k: v for k, v in body.items() if k not in ("send_in", "followup_date", "opens") and not _ignored(k, v)
     }
     for key in _LISTS[kind]:
         if key in changes and changes[key] is None:  # null clears a list: Close shows it empty
