@@ -120,7 +120,9 @@ async def test_get_many_of_nothing_sends_nothing() -> None:
     assert result.all_ok
 
 
-@pytest.mark.parametrize("ids", ["acti_1", ["acti_1", ""], ["acti_1", None]])
+@pytest.mark.parametrize(
+    "ids", ["acti_1", ["acti_1", ""], ["acti_1", None], ["acti_1", " acti_2"], ["acti_1", "a,b"]]
+)
 async def test_get_many_refuses_bad_ids_before_sending(ids: Any) -> None:
     fake, _, _ = fake_with_emails(1)
     gate = Gate(fake.transport())

@@ -25,7 +25,8 @@ from ..models.responses import Structurer
 from ..params import ActivityFilters
 from ..pipeline.routes import Route
 from ..pipeline.wire import QueryValue
-from ..rules._fields import shown, text_problem
+from ..rules._fields import shown
+from ..rules.filters import one_id_problem
 from ._arguments import (
     check_query,
     fields_param,
@@ -206,19 +207,16 @@ class ActivityResource(Resource, Generic[M]):
             A :class:`~closeasync.bulk.BulkResult` keyed by id, in input order.
 
         Raises:
-            InvalidRequestError: an id that is not a non-empty string, or bad ``fields``
-                or ``concurrency`` (nothing was sent).
+            InvalidRequestError: an id that is not one id (not a string, blank, padded with
+                spaces, holding a comma), or bad ``fields`` or ``concurrency`` (nothing was sent).
         """
         if isinstance(ids, str) or not isinstance(ids, Iterable):
             kind = "one string" if isinstance(ids, str) else type(ids).__name__
             raise errors.InvalidRequestError({"ids": f"pass a list of ids, not {kind}"})
         given = list(ids)
-        # An id with a comma would be several in the id__in lookup; one that cannot be encoded, none.
-        bad = [
-            shown(i)
-            for i in given
-            if not isinstance(i, str) or not i.strip() or "," in i or text_problem(i) is not None
-        ]
+        # Each goes into the id__in lookup: the id filters' rule (no comma, no blank, no
+        # padding, encodable), or Close would refuse the whole batch, good ids with it.
+        bad = [shown(i) for i in given if one_id_problem(i) is not None]
         if bad:
             raise errors.InvalidRequestError({"ids": f"must be non-empty ids, got {', '.join(bad[:5])}"})
         wanted = list(dict.fromkeys(given))

@@ -20,6 +20,7 @@ __all__ = [
     "ID_FILTERS",
     "ORDERS",
     "id_filter_problem",
+    "one_id_problem",
     "order_problem",
     "parse_filter_time",
     "query_value_errors",
@@ -97,7 +98,9 @@ def query_value_errors(query: Mapping[str, str]) -> Errors:
     return errors
 
 
-def _one_id(value: object, several: bool) -> str | None:
+def one_id_problem(value: object, several: bool = False) -> str | None:
+    """Why ``value`` is not one id Close reads in an id filter (``several``: a list was an
+    option too, and the message says so), or None."""
     if not isinstance(value, str):
         return f"must be an id (a string){' or a list of ids' if several else ''}, got {shown(value)}"
     if "," in value:
@@ -117,11 +120,11 @@ def sdk_filter_problem(name: str, value: Any) -> str | None:
             if not value:
                 return "must not be an empty list"
             return next(
-                (f"item {i}: {p}" for i, item in enumerate(value) if (p := _one_id(item, False))), None
+                (f"item {i}: {p}" for i, item in enumerate(value) if (p := one_id_problem(item, False))), None
             )
-        return _one_id(value, True)
+        return one_id_problem(value, True)
     if name in SINGLE_ID_FILTERS:
-        return _one_id(value, False)
+        return one_id_problem(value, False)
     if name in DATE_FILTERS:
         if isinstance(value, date):  # a datetime is a date; sent as its isoformat()
             return time_filter_problem(value.isoformat())
